@@ -1,0 +1,30 @@
+"""Shared fixtures. Tests that need Docker use the real engine; CI starts it
+(scripts/setup.sh), so a missing daemon is a test failure, never a skip."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def docker_client():
+    from zeroplay.errors import DockerUnavailableError
+    from zeroplay.sandbox.engine import connect
+
+    try:
+        return connect()
+    except DockerUnavailableError as exc:
+        pytest.fail(f"these tests need the Docker engine: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def sandbox_image(docker_client):
+    """The default sandbox image (built by scripts/setup.sh; built here if missing)."""
+    from zeroplay.config import Config
+    from zeroplay.sandbox.image import build_image
+
+    return build_image(Config().sandbox)

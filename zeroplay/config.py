@@ -1,0 +1,427 @@
+"""Typed configuration for a whole zeroplay run, loaded from YAML with `--set` overrides.
+
+    cfg = load_config("configs/local.yaml", ["rollout.temperature=0.7"])
+    cfg.rollout.temperature  # 0.7
+
+Every field carries its documentation. Unknown keys and wrong types are errors that
+name the key, the expected type and where the value came from (file or `--set`); they
+never fall back silently to a default. The built-in defaults are the local CPU setup
+that `configs/local.yaml` spells out, so `Config()` is always a runnable config.
+The resolved config (after overrides) is what a run writes to its run directory.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from zeroplay.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path("configs/local.yaml")
+
+# The loss types of TRL's GRPOConfig (trl 1.16).
+LossType = Literal["grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo", "luspo", "vespo"]
+
+
+class Section(BaseModel):
+    """Base of every config section: unknown keys are errors, assignments are checked."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class RunConfig(Section):
+    name: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        description="Run name: the run directory is <runs_dir>/<name>. Default: a timestamp.",
+    )
+    runs_dir: Path = Field(Path("runs"), description="Directory that holds run directories.")
+    steps: int = Field(20, ge=1, description="Self-play steps to run.")
+    seed: int = Field(0, description="Seed for everything random in the run (sampling, init).")
+
+
+class ResourceSpec(Section):
+    """What one Ray actor of a role asks for. Named resources, never guessed."""
+
+    num_cpus: float = Field(1.0, ge=0, description="CPUs reserved per actor.")
+    num_gpus: float = Field(0.0, ge=0, description="GPUs per actor; 0 runs on CPU.")
+    accelerator_type: str | None = Field(
+        None,
+        description='Ray accelerator type to place on, e.g. "H200" or "H20" '
+        "(matches the node resource accelerator_type:<TYPE>). None: any node.",
+    )
+
+    @model_validator(mode="after")
+    def _accelerator_needs_gpu(self) -> ResourceSpec:
+        if self.accelerator_type is not None and self.num_gpus <= 0:
+            raise ValueError(
+                f"accelerator_type={self.accelerator_type!r} needs num_gpus > 0 "
+                f"(got num_gpus={self.num_gpus}); set num_gpus or drop accelerator_type"
+            )
+        return self
+
+
+class ClusterConfig(Section):
+    address: str | None = Field(
+        None,
+        description="Ray cluster to join (e.g. 'auto' or 'ray://head:10001'). None: use "
+        "RAY_ADDRESS if set, else start a local Ray runtime.",
+    )
+    namespace: str = Field("zeroplay", description="Ray namespace for the run's named actors.")
+    local_num_cpus: int | None = Field(
+        None, ge=1, description="CPUs a locally started Ray runtime may use. None: all."
+    )
+    rollout: ResourceSpec = Field(
+        default_factory=ResourceSpec, description="Resources of each rollout actor."
+    )
+    learner: ResourceSpec = Field(
+        default_factory=ResourceSpec, description="Resources of the learner actor."
+    )
+    sandbox: ResourceSpec = Field(
+        default_factory=lambda: ResourceSpec(num_cpus=0.5),
+        description="Resources of the sandbox actor on each node (its containers are "
+        "limited separately by sandbox.cpus and sandbox.memory_mb).",
+    )
+
+
+class SandboxConfig(Section):
+    image: str = Field(
+        "zeroplay-sandbox",
+        description="Repository name of the sandbox image; its tag is a content hash.",
+    )
+    base_image: str = Field(
+        "debootstrap",
+        description="'debootstrap' builds the base offline from Debian packages; any other "
+        "value is an image reference to start from (e.g. python:3.11-slim).",
+    )
+    debian_suite: str = Field("bookworm", description="Debian suite of the debootstrap base.")
+    debian_mirror: str = Field(
+        "http://deb.debian.org/debian", description="Debian mirror for debootstrap."
+    )
+    runtime: str = Field("runc", description="Container runtime, e.g. 'runsc' for gVisor.")
+    pool_size: int = Field(2, ge=1, description="Warm containers in the pool on each node.")
+    memory_mb: int = Field(512, ge=64, description="Memory (and memory+swap) per container.")
+    cpus: float = Field(1.0, gt=0, description="CPU quota per container.")
+    pids_limit: int = Field(64, ge=8, description="Max processes+threads per container.")
+    tmpfs_mb: int = Field(16, ge=1, description="Size of the /tmp scratch tmpfs per container.")
+    job_timeout_s: float = Field(10.0, gt=0, description="Wall-clock limit of one job.")
+    cpu_seconds: int = Field(5, ge=1, description="CPU-seconds rlimit of one job.")
+    max_output_bytes: int = Field(
+        65536, ge=1024, description="Cap on what a job may print; the rest is dropped."
+    )
+    recycle_after_jobs: int = Field(
+        500, ge=1, description="Replace a container after this many jobs."
+    )
+    num_tests: int = Field(30, ge=2, description="Hypothesis-drawn test inputs per task.")
+    num_public_tests: int = Field(
+        3, ge=0, description="Of those, cases shown to the solver; the rest stay hidden."
+    )
+    max_collection_size: int = Field(
+        20, ge=0, description="Cap on the size of drawn lists, sets, dicts and texts."
+    )
+    float_tolerance: float = Field(
+        1e-6, ge=0, description="Relative tolerance when comparing float results."
+    )
+    reward: Literal["all_pass", "pass_fraction"] = Field(
+        "all_pass", description="Solver reward: 1 if all hidden tests pass, or the pass fraction."
+    )
+    banned_imports: list[str] = Field(
+        default_factory=lambda: [
+            "os", "sys", "subprocess", "socket", "shutil", "threading", "multiprocessing",
+            "random", "time", "datetime", "ctypes", "signal", "resource", "importlib",
+            "pathlib", "io", "builtins", "gc", "inspect", "pickle", "marshal", "hashlib",
+        ],
+        description="Modules a task reference may not import (rejected before running).",
+    )
+    banned_calls: list[str] = Field(
+        default_factory=lambda: [
+            "open", "eval", "exec", "compile", "__import__", "input", "globals", "locals",
+            "vars", "getattr", "setattr", "delattr", "breakpoint", "exit", "quit",
+        ],
+        description="Builtins a task reference may not call.",
+    )
+
+    @model_validator(mode="after")
+    def _public_below_total(self) -> SandboxConfig:
+        if self.num_public_tests >= self.num_tests:
+            raise ValueError(
+                f"num_public_tests={self.num_public_tests} must be below "
+                f"num_tests={self.num_tests}: at least one test must stay hidden for the reward"
+            )
+        return self
+
+
+class CurriculumConfig(Section):
+    seed_tasks: int = Field(200, ge=0, description="Tasks the seed synthesizer writes at start.")
+    heldout_tasks: int = Field(
+        100, ge=0, description="Held-out synthetic tasks for evaluation (never trained on)."
+    )
+    max_ops: int = Field(3, ge=1, description="Difficulty: max operations per seed task.")
+    reference_k: int = Field(6, ge=0, description="Example tasks shown in each proposer prompt.")
+    learnability_window: int = Field(
+        4, ge=1, description="Solve rates count attempts of the last W policy versions."
+    )
+    solver_new_fraction: float = Field(
+        0.5, ge=0, le=1, description="Share of solver tasks drawn from not-yet-attempted tasks."
+    )
+    max_statement_chars: int = Field(2000, ge=1, description="Longest accepted statement.")
+    max_reference_chars: int = Field(4000, ge=1, description="Longest accepted reference.")
+    content_filters: list[str] = Field(
+        default_factory=list,
+        description="Regexes; a proposal whose text matches one is rejected and counted.",
+    )
+
+
+class TinyModelConfig(Section):
+    """The from-scratch model for CPU runs and tests (nothing is downloaded)."""
+
+    vocab_size: int = Field(2048, ge=256, description="BPE vocabulary trained on synthetic text.")
+    hidden_size: int = Field(128, ge=16, description="Model width.")
+    num_hidden_layers: int = Field(2, ge=1, description="Transformer layers.")
+    num_attention_heads: int = Field(4, ge=1, description="Attention heads.")
+    max_position_embeddings: int = Field(1024, ge=64, description="Longest sequence.")
+
+    @model_validator(mode="after")
+    def _heads_divide_width(self) -> TinyModelConfig:
+        if self.hidden_size % self.num_attention_heads:
+            raise ValueError(
+                f"hidden_size={self.hidden_size} must be a multiple of "
+                f"num_attention_heads={self.num_attention_heads}"
+            )
+        return self
+
+
+class PolicyConfig(Section):
+    model: str = Field(
+        "tiny",
+        description="'tiny' (built from scratch, offline), a local path, or a hub id "
+        "that is already in the local Hugging Face cache.",
+    )
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "float32", description="Weights dtype; bfloat16 on GPUs."
+    )
+    device: str = Field("auto", description="'auto' (cuda if available), 'cpu' or 'cuda'.")
+    follows_format: bool = Field(
+        False,
+        description="True if the model already writes the proposer/solver formats "
+        "(instruction models): the SFT warm start is skipped.",
+    )
+    tiny: TinyModelConfig = Field(default_factory=TinyModelConfig)
+
+
+class RolloutConfig(Section):
+    num_actors: int = Field(1, ge=1, description="Rollout actors (each holds a policy copy).")
+    backend: Literal["hf", "vllm"] = Field(
+        "hf", description="Generation backend: Hugging Face generate, or vLLM on GPUs."
+    )
+    proposals_per_step: int = Field(4, ge=0, description="Proposer prompts per step.")
+    solver_tasks_per_step: int = Field(4, ge=0, description="Tasks solved per step.")
+    num_generations: int = Field(
+        4, ge=2, description="Completions per prompt: the size of one GRPO group."
+    )
+    temperature: float = Field(1.0, gt=0, description="Sampling temperature.")
+    top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling mass.")
+    max_new_tokens: int = Field(256, ge=1, description="Longest completion; longer is cut.")
+    max_prompt_tokens: int = Field(768, ge=16, description="Longest prompt; longer is an error.")
+
+
+class LearnerConfig(Section):
+    loss_type: LossType = Field(
+        "dapo", description="TRL GRPO loss type."
+    )
+    beta: float = Field(0.0, ge=0, description="KL coefficient against the reference model.")
+    epsilon: float = Field(0.2, gt=0, description="Lower clip range of the importance ratio.")
+    epsilon_high: float | None = Field(
+        None, description="Upper clip range; None uses epsilon (DAPO uses 0.28)."
+    )
+    scale_rewards: Literal["group", "batch", "none"] = Field(
+        "group", description="How advantages are scaled (TRL's scale_rewards)."
+    )
+    learning_rate: float = Field(1e-5, gt=0, description="GRPO learning rate.")
+    per_device_train_batch_size: int = Field(8, ge=1, description="Samples per device step.")
+    gradient_accumulation_steps: int = Field(1, ge=1, description="Micro-steps per update.")
+    max_staleness: int = Field(
+        1, ge=0, description="Drop samples more than this many policy versions old."
+    )
+    sync_every: int = Field(1, ge=1, description="Publish weights every N optimizer steps.")
+    checkpoint_every: int = Field(10, ge=1, description="Checkpoint every N self-play steps.")
+    keep_checkpoints: int = Field(3, ge=1, description="Checkpoints kept on disk.")
+    warm_start_steps: int = Field(
+        200, ge=0, description="SFT steps on synthetic tasks before self-play (0: none)."
+    )
+    warm_start_learning_rate: float = Field(1e-3, gt=0, description="SFT learning rate.")
+
+    @model_validator(mode="after")
+    def _clip_range_ordered(self) -> LearnerConfig:
+        if self.epsilon_high is not None and self.epsilon_high < self.epsilon:
+            raise ValueError(
+                f"epsilon_high={self.epsilon_high} must be >= epsilon={self.epsilon}"
+            )
+        return self
+
+
+class Config(Section):
+    """A whole run. Defaults are the local CPU setup of configs/local.yaml."""
+
+    run: RunConfig = Field(default_factory=RunConfig)
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+    curriculum: CurriculumConfig = Field(default_factory=CurriculumConfig)
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
+    rollout: RolloutConfig = Field(default_factory=RolloutConfig)
+    learner: LearnerConfig = Field(default_factory=LearnerConfig)
+
+    def to_yaml(self) -> str:
+        """The config as YAML that `load_config` reads back to an equal Config."""
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
+
+    def write(self, path: Path) -> None:
+        """Write the resolved config (what a run records in its run directory)."""
+        path.write_text(self.to_yaml())
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
+    """Load a YAML config (None: built-in defaults) and apply `a.b.c=value` overrides.
+
+    Raises ConfigError naming the file or override, the key, and the expected type.
+    """
+    source = "defaults" if path is None else str(path)
+    data = {} if path is None else _read_yaml(Path(path))
+    set_keys: dict[tuple[str, ...], str] = {}
+    for item in overrides or []:
+        keys, value = _parse_override(item)
+        _assign(data, keys, value, item)
+        set_keys[keys] = item
+    try:
+        return Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source, set_keys)) from None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfigError(
+            f"config file not found: {path} (pass --config with an existing YAML file, "
+            f"e.g. {DEFAULT_CONFIG_PATH})"
+        )
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or exc
+        raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}: expected a mapping of sections (run:, sandbox:, ...), "
+            f"got {type(data).__name__}"
+        )
+    return data
+
+
+def _parse_override(item: str) -> tuple[tuple[str, ...], Any]:
+    key, sep, raw = item.partition("=")
+    keys = tuple(key.strip().split("."))
+    if not sep or not all(keys):
+        raise ConfigError(
+            f"--set {item!r}: expected KEY=VALUE with a dotted key, "
+            "e.g. --set rollout.temperature=0.7"
+        )
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw  # not YAML: keep the text and let the field's type decide
+    return keys, value
+
+
+def _assign(data: dict[str, Any], keys: tuple[str, ...], value: Any, item: str) -> None:
+    node = data
+    for depth, key in enumerate(keys[:-1]):
+        child = node.setdefault(key, {})
+        if not isinstance(child, dict):
+            prefix = ".".join(keys[: depth + 1])
+            raise ConfigError(f"--set {item!r}: {prefix} is a value, not a section")
+        node = child
+    node[keys[-1]] = value
+
+
+def _describe(exc: ValidationError, source: str, set_keys: dict[tuple[str, ...], str]) -> str:
+    """One line per problem: where it came from, the key, and what was expected."""
+    lines = []
+    for err in exc.errors():
+        loc = tuple(str(part) for part in err["loc"])
+        origin = _origin(loc, source, set_keys)
+        key = ".".join(loc) or "<top level>"
+        if err["type"] == "extra_forbidden":
+            lines.append(f"{origin}: unknown key '{key}'{_did_you_mean(loc)}")
+        elif not loc or err["type"] == "value_error":
+            msg = err["msg"].removeprefix("Value error, ")
+            lines.append(f"{origin}: {key}: {msg}")
+        else:
+            expected = _expected_type(loc)
+            lines.append(
+                f"{origin}: {key}: expected {expected}, got {err['input']!r} ({err['msg']})"
+            )
+    return "invalid config:\n  " + "\n  ".join(lines) if len(lines) > 1 else lines[0]
+
+
+def _origin(loc: tuple[str, ...], source: str, set_keys: dict[tuple[str, ...], str]) -> str:
+    """Blame the `--set` that wrote this key, inside it, or below it; else the file."""
+    for keys, item in set_keys.items():
+        n = min(len(keys), len(loc))
+        if keys[:n] == loc[:n]:
+            return f"--set {item}"
+    return source
+
+
+def _section_at(loc: tuple[str, ...]) -> type[BaseModel] | None:
+    model: type[BaseModel] | None = Config
+    for key in loc:
+        field = model.model_fields.get(key) if model else None
+        if field is None:
+            return None
+        ann = field.annotation
+        model = ann if isinstance(ann, type) and issubclass(ann, BaseModel) else None
+    return model
+
+
+def _did_you_mean(loc: tuple[str, ...]) -> str:
+    parent = _section_at(loc[:-1])
+    if parent is None:
+        return ""
+    names = list(parent.model_fields)
+    close = difflib.get_close_matches(loc[-1], names, n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return f" ({hint}known keys: {', '.join(names)})"
+
+
+def _expected_type(loc: tuple[str, ...]) -> str:
+    parent = _section_at(loc[:-1])
+    field = parent.model_fields.get(loc[-1]) if parent else None
+    if field is None:
+        return "a valid value"
+    return _type_name(field.annotation)
+
+
+def _type_name(ann: Any) -> str:
+    origin = typing.get_origin(ann)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(ann))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(ann))
+    if origin is list:
+        (item,) = typing.get_args(ann) or (Any,)
+        return f"a list of {_type_name(item)}"
+    if ann is type(None):
+        return "null"
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return "a section (mapping)"
+    return getattr(ann, "__name__", str(ann))

@@ -1,0 +1,329 @@
+"""The `zeroplay` command line.
+
+Commands are thin: typed options, a docstring that is the help text, and a call into
+the library. Library code raises ZeroplayError subclasses; only this module turns them
+into a one-line `error: ...` and an exit code. Heavy libraries are imported inside the
+commands that need them, so `zeroplay --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from typer.core import TyperGroup
+
+from zeroplay import __version__
+from zeroplay.config import load_config
+from zeroplay.errors import NotBuiltError, ZeroplayError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class _ZeroplayGroup(TyperGroup):
+    """Turns a ZeroplayError from any command into one line on stderr and its exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ZeroplayError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+
+
+class _DefaultCommandGroup(TyperGroup):
+    """A group whose first subcommand also runs when the first word is not a command name,
+    so that `zeroplay eval MODEL` and `zeroplay eval fidelity` both work."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = [next(iter(self.commands)), *args]
+        return super().resolve_command(ctx, args)
+
+
+def _typer(help: str, cls: type[TyperGroup] = TyperGroup) -> typer.Typer:
+    return typer.Typer(help=help, cls=cls, no_args_is_help=True, add_completion=False,
+                       pretty_exceptions_show_locals=False)
+
+
+app = _typer("zeroplay: self-play RL for code models on purely synthetic data.", _ZeroplayGroup)
+config_app = _typer("Inspect the resolved run config.")
+sandbox_app = _typer("Build and use the Docker sandbox that runs model-written code.")
+curriculum_app = _typer("Inspect and build the curricula that self-play invents.")
+eval_app = _typer(
+    "Evaluate a model or checkpoint: `zeroplay eval MODEL --benchmark ...` "
+    "or `zeroplay eval fidelity ...`.",
+    _DefaultCommandGroup,
+)
+jobs_app = _typer("Follow and manage runs submitted to a Ray cluster.")
+app.add_typer(config_app, name="config")
+app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(curriculum_app, name="curriculum")
+app.add_typer(eval_app, name="eval")
+app.add_typer(jobs_app, name="jobs")
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="YAML run config. Default: the built-in local "
+                 "config (the same as configs/local.yaml)."),
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", metavar="KEY=VALUE",
+                 help="Override one config value, e.g. --set rollout.temperature=0.7. "
+                 "Repeatable."),
+]
+RunDirArg = Annotated[Path, typer.Argument(help="A run directory, e.g. runs/demo.")]
+AddressOpt = Annotated[
+    str | None,
+    typer.Option("--address", help="Ray dashboard address, e.g. http://HEAD:8265. "
+                 "Default: RAY_ADDRESS."),
+]
+
+
+def _not_built(command: str) -> None:
+    raise NotBuiltError(f"`zeroplay {command}` is not implemented in zeroplay {__version__} yet")
+
+
+@contextmanager
+def _progress(message: str) -> Iterator[Callable[[str], None]]:
+    """A spinner on a terminal, plain lines on stderr otherwise."""
+    if err_console.is_terminal:
+        with err_console.status(message) as status:
+            yield lambda text: status.update(text)
+    else:
+        err_console.print(message, highlight=False, soft_wrap=True)
+        yield lambda text: err_console.print(text, highlight=False, soft_wrap=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"zeroplay {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details.")] = False,
+    version: Annotated[bool | None, typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    )] = None,
+) -> None:
+    """zeroplay: one policy proposes programming tasks and solves them; a hardened Docker
+    sandbox judges the code with Hypothesis-generated tests; TRL GRPO learns; Ray runs it."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+# --- run / submit ------------------------------------------------------------------------
+
+
+@app.command()
+def run(
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    name: Annotated[str | None, typer.Option(help="Run name (runs/<name>).")] = None,
+    steps: Annotated[int | None, typer.Option(min=1, help="Self-play steps.")] = None,
+    resume: Annotated[Path | None, typer.Option(help="Continue this run directory.")] = None,
+    address: Annotated[str | None, typer.Option(
+        help="Ray cluster to join. Default: RAY_ADDRESS, else a local Ray runtime.")] = None,
+) -> None:
+    """Run self-play: propose, validate, solve, judge, learn, repeat."""
+    from zeroplay.launch.run import prepare_run
+
+    overrides = list(set_ or [])
+    for key, value in (("run.name", name), ("run.steps", steps), ("cluster.address", address)):
+        if value is not None:
+            overrides.append(f"{key}={value}")
+    with _progress("preparing the run") as progress:
+        run_dir = prepare_run(config, overrides, resume=resume, progress=progress)
+    raise NotBuiltError(
+        f"the self-play loop is not implemented in zeroplay {__version__} yet; "
+        f"{run_dir.path} holds the resolved config, the sandbox image is ready"
+    )
+
+
+@app.command()
+def submit(
+    address: AddressOpt = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    name: Annotated[str | None, typer.Option(help="Run name.")] = None,
+    follow: Annotated[bool, typer.Option(help="Stream the job's logs until it ends.")] = False,
+) -> None:
+    """Submit a run to a Ray cluster as a Ray Job."""
+    _not_built("submit")
+
+
+# --- config ------------------------------------------------------------------------------
+
+
+@config_app.command("show")
+def config_show(config: ConfigOpt = None, set_: SetOpt = None) -> None:
+    """Print the resolved config (file + overrides) as YAML."""
+    console.print(load_config(config, set_).to_yaml(), end="", highlight=False, markup=False)
+
+
+# --- sandbox -----------------------------------------------------------------------------
+
+
+@sandbox_app.command("build-image")
+def sandbox_build_image(
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+    force: Annotated[bool, typer.Option(help="Rebuild even if the image is up to date.")] = False,
+) -> None:
+    """Build the sandbox image offline (debootstrap + docker import), or reuse it."""
+    from zeroplay.sandbox.image import build_image
+
+    cfg = load_config(config, set_)
+    with _progress("checking the sandbox image") as progress:
+        built = build_image(cfg.sandbox, force=force, progress=progress)
+    state = "up to date" if built.cached else "built"
+    console.print(f"{built.tag} ({state}, {built.seconds:.1f} s)", highlight=False)
+
+
+@sandbox_app.command("validate")
+def sandbox_validate(
+    tasks: Annotated[Path, typer.Option(help="Task drafts, JSONL ('-' for stdin).")],
+    out: Annotated[Path | None, typer.Option(help="Output JSONL. Default: stdout.")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Validate task drafts in the sandbox; one result line per task."""
+    _not_built("sandbox validate")
+
+
+@sandbox_app.command("judge")
+def sandbox_judge(
+    tasks: Annotated[Path, typer.Option(help="Task drafts, JSONL ('-' for stdin).")],
+    solutions: Annotated[Path, typer.Option(help="Solutions, JSONL ('-' for stdin).")],
+    out: Annotated[Path | None, typer.Option(help="Output JSONL. Default: stdout.")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Validate tasks, then judge solutions against them; one verdict line per solution."""
+    _not_built("sandbox judge")
+
+
+@sandbox_app.command("selftest")
+def sandbox_selftest(config: ConfigOpt = None, set_: SetOpt = None) -> None:
+    """Run the adversarial suite against the live pool and print what was contained."""
+    _not_built("sandbox selftest")
+
+
+# --- curriculum --------------------------------------------------------------------------
+
+
+@curriculum_app.command("list")
+def curriculum_list(run_dir: RunDirArg) -> None:
+    """List the tasks of a run's curriculum."""
+    _not_built("curriculum list")
+
+
+@curriculum_app.command("show")
+def curriculum_show(
+    run_dir: RunDirArg, task_id: Annotated[str, typer.Argument(help="Task id.")]
+) -> None:
+    """Show one task: statement, reference, strategy, tests, stats, provenance."""
+    _not_built("curriculum show")
+
+
+@curriculum_app.command("stats")
+def curriculum_stats(run_dir: RunDirArg) -> None:
+    """Counts, solve-rate and learnability histograms, growth per step."""
+    _not_built("curriculum stats")
+
+
+@curriculum_app.command("export")
+def curriculum_export(
+    run_dir: RunDirArg,
+    format: Annotated[str, typer.Option(help="parquet or jsonl.")] = "jsonl",
+    out: Annotated[Path | None, typer.Option(help="Output path.")] = None,
+) -> None:
+    """Export a curriculum to Parquet or JSONL."""
+    _not_built("curriculum export")
+
+
+@curriculum_app.command("seed")
+def curriculum_seed(
+    out: Annotated[Path, typer.Option(help="Run directory to create.")],
+    n: Annotated[int, typer.Option(help="Tasks to synthesize.")] = 200,
+    seed: Annotated[int, typer.Option(help="Synthesizer seed.")] = 0,
+) -> None:
+    """Build a curriculum from the seed synthesizer alone, validated in the sandbox."""
+    _not_built("curriculum seed")
+
+
+@curriculum_app.command("report")
+def curriculum_report(
+    run_dir: RunDirArg, out: Annotated[Path, typer.Option(help="HTML file to write.")]
+) -> None:
+    """Write a static HTML report of the curriculum."""
+    _not_built("curriculum report")
+
+
+@curriculum_app.command("provenance")
+def curriculum_provenance(run_dir: RunDirArg) -> None:
+    """Check that every task and training sample has a synthetic origin."""
+    _not_built("curriculum provenance")
+
+
+# --- eval --------------------------------------------------------------------------------
+
+
+@eval_app.command("model")
+def eval_model(
+    model: Annotated[str, typer.Argument(help="Model path, hub id, or checkpoint dir.")],
+    benchmark: Annotated[str, typer.Option(help="humaneval or synthetic-heldout.")],
+    samples: Annotated[int, typer.Option(help="Completions per problem (k).")] = 1,
+) -> None:
+    """pass@k of a model or checkpoint on a benchmark (the default `eval` command)."""
+    _not_built("eval")
+
+
+@eval_app.command("fidelity")
+def eval_fidelity(
+    benchmark: Annotated[str, typer.Option(help="Benchmark to measure on.")] = "humaneval",
+) -> None:
+    """How well Hypothesis-judged rewards separate correct code from mutants."""
+    _not_built("eval fidelity")
+
+
+# --- jobs --------------------------------------------------------------------------------
+
+
+@jobs_app.command("list")
+def jobs_list(address: AddressOpt = None) -> None:
+    """List submitted zeroplay jobs."""
+    _not_built("jobs list")
+
+
+@jobs_app.command("status")
+def jobs_status(job_id: Annotated[str, typer.Argument()], address: AddressOpt = None) -> None:
+    """Status of one job."""
+    _not_built("jobs status")
+
+
+@jobs_app.command("logs")
+def jobs_logs(job_id: Annotated[str, typer.Argument()], address: AddressOpt = None) -> None:
+    """Logs of one job."""
+    _not_built("jobs logs")
+
+
+@jobs_app.command("stop")
+def jobs_stop(job_id: Annotated[str, typer.Argument()], address: AddressOpt = None) -> None:
+    """Stop one job."""
+    _not_built("jobs stop")
+
+
+def main() -> None:
+    app()

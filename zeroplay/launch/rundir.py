@@ -1,0 +1,86 @@
+"""The run directory: where one run keeps everything it writes.
+
+    run = RunDir.create(cfg)          # runs/<name>/ with config.yaml, refuses to overwrite
+    run = RunDir.open("runs/demo")    # an existing run, its resolved config loaded back
+
+Layout (DESIGN.md, "Run directory"): config.yaml, curriculum.sqlite, metrics.jsonl,
+checkpoints/step-N/, provenance.json. This module only knows the layout and the config;
+each stage writes its own files through these paths.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from zeroplay.config import Config, load_config
+from zeroplay.errors import ConfigError, RunDirError
+
+
+@dataclass(frozen=True)
+class RunDir:
+    path: Path
+    config: Config
+
+    @property
+    def config_path(self) -> Path:
+        return self.path / "config.yaml"
+
+    @property
+    def curriculum_path(self) -> Path:
+        return self.path / "curriculum.sqlite"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / "metrics.jsonl"
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.path / "checkpoints"
+
+    @property
+    def provenance_path(self) -> Path:
+        return self.path / "provenance.json"
+
+    @classmethod
+    def create(cls, cfg: Config) -> RunDir:
+        """Make <runs_dir>/<name> and write the resolved config; never reuse a directory."""
+        name = cfg.run.name or time.strftime("%Y%m%d-%H%M%S")
+        cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"name": name})})
+        path = cfg.run.runs_dir / name
+        try:
+            path.mkdir(parents=True, exist_ok=False)
+        except FileExistsError:
+            raise RunDirError(
+                f"run directory {path} already exists; pick another --name, or continue "
+                f"that run with --resume {path}"
+            ) from None
+        run = cls(path, cfg)
+        _write_atomic(run.config_path, cfg.to_yaml())
+        return run
+
+    @classmethod
+    def open(cls, path: str | Path) -> RunDir:
+        """An existing run directory, with the config it was started with."""
+        path = Path(path)
+        if not path.is_dir():
+            raise RunDirError(f"no run directory at {path}")
+        if not (path / "config.yaml").is_file():
+            raise RunDirError(f"{path} is not a zeroplay run directory (it has no config.yaml)")
+        try:
+            cfg = load_config(path / "config.yaml")
+        except ConfigError as exc:
+            raise RunDirError(f"{path}/config.yaml cannot be read back: {exc}") from None
+        return cls(path, cfg)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    """Write via a temp file and rename, so a crash never leaves half a file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
