@@ -21,8 +21,11 @@ def scratch_repo(docker_client):
     """A throwaway image repository for builds that must not touch the default image."""
     name = f"zeroplay-sandbox-test-{os.getpid()}"
     yield name
+    # Untag, never delete by id: a test build can share its id with the real image.
     for img in docker_client.images.list(name=name):
-        docker_client.images.remove(img.id, force=True)
+        for tag in img.tags:
+            if tag.startswith(f"{name}:"):
+                docker_client.images.remove(tag)
 
 
 def _run(client, tag, code):
@@ -80,7 +83,8 @@ def test_changed_input_gives_a_new_tag_and_a_rebuild(docker_client, scratch_repo
     assert not after.cached
     assert docker_client.images.get(after.tag).labels["test.change"] == "1"
     # The stale build was dropped, so rebuilds do not fill the disk.
-    tags = {t for img in docker_client.images.list(name=scratch_repo) for t in img.tags}
+    tags = {t for img in docker_client.images.list(name=scratch_repo) for t in img.tags
+            if t.startswith(f"{scratch_repo}:")}
     assert tags == {after.tag, f"{scratch_repo}:latest"}
 
 

@@ -338,17 +338,19 @@ def _verify(client, tag: str) -> None:
 
 
 def _remove_stale(client, repository: str, keep: str) -> None:
-    """Drop older builds of the image that no container uses, so rebuilds don't fill disk."""
+    """Untag older builds of `repository` (an image is deleted with its last tag unless a
+    container uses it), so that rebuilds do not fill the disk."""
     import docker
 
     for image in client.images.list(name=repository, filters={"label": "zeroplay.content-hash"}):
-        if keep in image.tags:
-            continue
-        try:
-            client.images.remove(image.id)
-            log.info("removed stale sandbox image %s", ", ".join(image.tags) or image.id)
-        except docker.errors.APIError:
-            pass  # still used by a container, or shared with another tag: keep it
+        for tag in image.tags:
+            if tag.partition(":")[0] != repository or tag in (keep, f"{repository}:latest"):
+                continue
+            try:
+                client.images.remove(tag)
+                log.info("removed stale sandbox image %s", tag)
+            except docker.errors.APIError:
+                pass  # a container still uses it: keep it
 
 
 # --- helpers ----------------------------------------------------------------------------
