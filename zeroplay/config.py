@@ -112,6 +112,9 @@ class SandboxConfig(Section):
     tmpfs_mb: int = Field(16, ge=1, description="Size of the /tmp scratch tmpfs per container.")
     job_timeout_s: float = Field(10.0, gt=0, description="Wall-clock limit of one job.")
     cpu_seconds: int = Field(5, ge=1, description="CPU-seconds rlimit of one job.")
+    job_memory_mb: int = Field(
+        256, ge=32, description="Address-space rlimit of one job (below memory_mb)."
+    )
     max_output_bytes: int = Field(
         65536, ge=1024, description="Cap on what a job may print; the rest is dropped."
     )
@@ -124,6 +127,11 @@ class SandboxConfig(Section):
     )
     max_collection_size: int = Field(
         20, ge=0, description="Cap on the size of drawn lists, sets, dicts and texts."
+    )
+    max_reference_error_rate: float = Field(
+        0.25, ge=0, le=1,
+        description="Share of drawn inputs on which a reference may raise; those inputs are "
+        "dropped, more rejects the draft.",
     )
     float_tolerance: float = Field(
         1e-6, ge=0, description="Relative tolerance when comparing float results."
@@ -148,7 +156,12 @@ class SandboxConfig(Section):
     )
 
     @model_validator(mode="after")
-    def _public_below_total(self) -> SandboxConfig:
+    def _limits_consistent(self) -> SandboxConfig:
+        if self.job_memory_mb >= self.memory_mb:
+            raise ValueError(
+                f"job_memory_mb={self.job_memory_mb} must be below memory_mb={self.memory_mb}: "
+                "the supervisor needs room beside the job"
+            )
         if self.num_public_tests >= self.num_tests:
             raise ValueError(
                 f"num_public_tests={self.num_public_tests} must be below "

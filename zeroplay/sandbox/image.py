@@ -39,6 +39,7 @@ from zeroplay.sandbox.engine import connect
 log = logging.getLogger(__name__)
 
 DOCKERFILE = Path(__file__).with_name("Dockerfile")
+SUPERVISOR = Path(__file__).with_name("supervisor.py")  # the image's entry point
 SITE_PACKAGES = ("hypothesis",)  # installed into the image with their dependencies
 SANDBOX_UID = 10001
 BASE_REPOSITORY = "zeroplay-base"
@@ -246,11 +247,12 @@ def _import_rootfs(client, rootfs: Path, tarball: Path, tag: str) -> None:
 
 
 def _fill_context(context: Path, base_id: str) -> str:
-    """Copy the Dockerfile and site/ into `context`; return the content hash of it all."""
+    """Copy the Dockerfile, the supervisor and site/ into `context`; return their content hash."""
     digest = hashlib.sha256()
     digest.update(f"base {base_id}\n".encode())
-    shutil.copy(DOCKERFILE, context / "Dockerfile")
-    digest.update(b"Dockerfile " + _sha(DOCKERFILE.read_bytes()).encode() + b"\n")
+    for source, name in ((DOCKERFILE, "Dockerfile"), (SUPERVISOR, "supervisor.py")):
+        shutil.copy(source, context / name)
+        digest.update(f"{name} {_sha(source.read_bytes())}\n".encode())
     for rel, source in sorted(site_files().items()):
         target = context / "site" / rel
         target.parent.mkdir(parents=True, exist_ok=True)

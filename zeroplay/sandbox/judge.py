@@ -1,0 +1,172 @@
+"""Judging on the host: compare what a candidate returned with the expected values.
+
+    verdict = judge(pool, code, "f", tests, cfg)   # Verdict(reward=1.0, status="pass", ...)
+
+The sandbox only reports values; this module decides. Comparison is strict by
+type-tagged value: bool is not int, tuple is not list, a set is not a list; floats agree
+within `float_tolerance` (relative and absolute), and NaN equals NaN. Exit codes, output
+and anything the candidate prints never enter a verdict. Reward counts hidden tests
+only: 1.0 if all pass (or the pass fraction, by config).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from zeroplay.config import SandboxConfig
+from zeroplay.sandbox.pool import Job, JobResult, SandboxPool
+from zeroplay.sandbox.supervisor import MAX_DEPTH
+
+STATUSES = ("pass", "fail", "error", "timeout", "memory", "output_limit", "invalid")
+_SCALARS = {"b": bool, "i": int, "s": str}
+_SEQUENCES = ("l", "t", "S", "F")
+
+
+@dataclass(frozen=True)
+class TestCase:
+    """One frozen test: tagged arguments and the reference's tagged result."""
+
+    args: list
+    expected: list
+    public: bool = False
+
+    def to_json(self) -> dict:
+        return {"args": self.args, "expected": self.expected, "public": self.public}
+
+    @classmethod
+    def from_json(cls, data: dict) -> TestCase:
+        return cls(list(data["args"]), list(data["expected"]), bool(data.get("public", False)))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    reward: float
+    status: str
+    passed: int
+    total: int
+    detail: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {"reward": self.reward, "status": self.status, "passed": self.passed,
+                "total": self.total, "detail": self.detail}
+
+
+def is_tagged(value: object, depth: int = 0) -> bool:
+    """True if `value` is a well-formed tagged value (results from a sandbox are untrusted)."""
+    if depth > MAX_DEPTH or not isinstance(value, list) or not value:
+        return False
+    tag = value[0]
+    if tag == "N":
+        return len(value) == 1
+    if len(value) != 2:
+        return False
+    payload = value[1]
+    if tag in _SCALARS:
+        return type(payload) is _SCALARS[tag]
+    if tag == "f":
+        return type(payload) in (int, float) or payload in ("nan", "inf", "-inf")
+    if tag in _SEQUENCES:
+        return isinstance(payload, list) and all(is_tagged(x, depth + 1) for x in payload)
+    if tag == "d":
+        return isinstance(payload, list) and all(
+            isinstance(p, list) and len(p) == 2 and is_tagged(p[0], depth + 1)
+            and is_tagged(p[1], depth + 1) for p in payload
+        )
+    return False
+
+
+def values_equal(a: list, b: list, tol: float = 0.0) -> bool:
+    """Strict equality of two well-formed tagged values.
+
+    >>> values_equal(["i", 1], ["b", True])
+    False
+    >>> values_equal(["f", 0.1 + 0.2], ["f", 0.3], tol=1e-9)
+    True
+    >>> values_equal(["f", "nan"], ["f", "nan"])
+    True
+    """
+    try:
+        return _equal(a, b, tol)
+    except (RecursionError, TypeError, ValueError, IndexError):
+        return False
+
+
+def _equal(a: list, b: list, tol: float) -> bool:
+    if a[0] != b[0]:
+        return False
+    tag = a[0]
+    if tag == "N":
+        return True
+    if tag == "f":
+        x, y = float(a[1]), float(b[1])
+        if math.isnan(x) or math.isnan(y):
+            return math.isnan(x) and math.isnan(y)
+        return x == y or math.isclose(x, y, rel_tol=tol, abs_tol=tol)
+    if tag in _SEQUENCES or tag == "d":
+        xs, ys = a[1], b[1]
+        if len(xs) != len(ys):
+            return False
+        if tag in ("S", "F", "d"):  # unordered: compare in canonical order
+            from zeroplay.sandbox.supervisor import canonical
+
+            key = (lambda p: canonical(p[0])) if tag == "d" else canonical
+            xs, ys = sorted(xs, key=key), sorted(ys, key=key)
+        if tag == "d":
+            return all(_equal(p[0], q[0], tol) and _equal(p[1], q[1], tol)
+                       for p, q in zip(xs, ys, strict=True))
+        return all(_equal(x, y, tol) for x, y in zip(xs, ys, strict=True))
+    return type(a[1]) is type(b[1]) and a[1] == b[1]
+
+
+def judge(pool: SandboxPool, code: str, entry_point: str, tests: Sequence[TestCase],
+          cfg: SandboxConfig) -> Verdict:
+    """Run a candidate on every test in the sandbox and judge it here."""
+    return verdict_for(pool.run(job_for(code, entry_point, tests)), tests, cfg)
+
+
+def job_for(code: str, entry_point: str, tests: Sequence[TestCase]) -> Job:
+    return Job(code, entry_point, [list(t.args) for t in tests])
+
+
+def verdict_for(result: JobResult, tests: Sequence[TestCase], cfg: SandboxConfig) -> Verdict:
+    """Turn one job's result into a verdict against the tests it ran."""
+    total = len(tests)
+    if result.status != "ok":
+        status = result.status if result.status in STATUSES else "error"
+        return Verdict(0.0, status, 0, total, {"error": result.detail})
+    if result.anomalies:
+        unclean = "the job left the sandbox unclean: " + ", ".join(result.anomalies)
+        return Verdict(0.0, "error", 0, total, {"error": unclean})
+    if result.load_error is not None:
+        return Verdict(0.0, "error", 0, total, {"error": _exc_text(result.load_error)})
+    assert result.results is not None
+    passed, hidden, hidden_passed, first_failure, memory = 0, 0, 0, None, False
+    for test, got in zip(tests, result.results, strict=True):
+        ok = "ok" in got and is_tagged(got["ok"]) and values_equal(
+            got["ok"], test.expected, cfg.float_tolerance)
+        passed += ok
+        if not test.public:
+            hidden += 1
+            hidden_passed += ok
+        if not ok:
+            exc = got.get("exc")
+            memory = memory or (isinstance(exc, list) and exc[:1] == ["MemoryError"])
+            if first_failure is None:
+                first_failure = {"args": test.args, "expected": test.expected,
+                                 "got": got.get("ok"), "error": _exc_text(exc) if exc else None}
+    if memory:
+        return Verdict(0.0, "memory", passed, total, first_failure or {})
+    if cfg.reward == "pass_fraction":
+        reward = hidden_passed / hidden if hidden else 0.0
+    else:
+        reward = 1.0 if hidden and hidden_passed == hidden else 0.0
+    status = "pass" if passed == total else "fail"
+    return Verdict(reward, status, passed, total, first_failure or {})
+
+
+def _exc_text(exc: object) -> str:
+    if isinstance(exc, list) and len(exc) == 2:
+        return f"{exc[0]}: {exc[1]}"[:300]
+    return str(exc)[:300]

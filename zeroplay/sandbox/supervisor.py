@@ -1,0 +1,491 @@
+"""The supervisor that runs inside every sandbox container (stdlib only, Python 3.11).
+
+Three kinds of process live in a container, all as the same unprivileged user:
+
+    docker-init (pid 1) -> supervisor -> zygote -> one child per job
+
+* The **supervisor** talks to the host over the container's stdin/stdout in length-prefixed
+  JSON frames. Each job frame carries a random nonce; the supervisor echoes it in the
+  result frame. It is made non-dumpable, so job code cannot read its memory or open its
+  file descriptors through /proc.
+* The **zygote** is a fresh interpreter (fork + exec, so it never held a nonce) that
+  preloads common modules and forks one child per job. It enforces the wall-clock limit
+  by killing the child's whole process group.
+* The **child** starts its own session, sets rlimits (CPU seconds, address space, file
+  size = output cap, open files, no core), gets stdin at EOF and stdout/stderr into a
+  capped file, runs the code, calls the entry point on each input and writes type-tagged
+  results to a pipe.
+
+After every job the supervisor kills every process that is not part of the machinery
+(double-forked daemons included), empties /tmp, and reports anomalies so that the host
+recycles the container. Results are values only: the host compares them with expected
+values; nothing a job prints or returns is trusted to decide a verdict.
+
+This module is also imported on the host for the value codec (`to_tagged`,
+`from_tagged`) and the framing, so both sides share one definition. What it does not
+guarantee: job code can still kill the supervisor (same user) or write junk into the
+container's stdout through /proc/1/fd; both end the container, and the host treats a
+frame without the right nonce as a failed job.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import struct
+import sys
+import time
+
+MAX_FRAME = 32 * 2**20
+RESULT_FD_SLOT = 3
+OUTPUT_FILE = "/tmp/.zeroplay-output"
+JOB_DIR = "/tmp/job"
+DEFAULT_LIMITS = {
+    "wall_s": 10.0,
+    "cpu_s": 5,
+    "mem_bytes": 256 * 2**20,
+    "output_bytes": 65536,
+    "nofile": 64,
+    "result_bytes": 8 * 2**20,
+}
+PRELOAD = (
+    "math", "itertools", "functools", "collections", "re", "string", "heapq", "bisect",
+    "operator", "typing", "fractions", "decimal", "statistics", "dataclasses", "json",
+)
+
+# --- type-tagged values ------------------------------------------------------------------
+# A value is a JSON list [tag, payload]: ["N"], ["b", true], ["i", 3], ["f", 1.5 | "nan" |
+# "inf" | "-inf"], ["s", "x"], ["l", [...]], ["t", [...]], ["S", [...]] (set),
+# ["F", [...]] (frozenset), ["d", [[k, v], ...]]. Exact types only: a subclass of int or
+# an object with a custom __eq__ is not a value, so it cannot pass a comparison.
+
+MAX_DEPTH = 32
+MAX_NODES = 200_000
+
+
+class Unserializable(ValueError):
+    """A result that is not a plain value (or is too big or too deep to be one)."""
+
+
+def to_tagged(value: object) -> list:
+    budget = [MAX_NODES]
+    return _tag(value, 0, budget)
+
+
+def _tag(v: object, depth: int, budget: list[int]) -> list:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise Unserializable("value too large")
+    if depth > MAX_DEPTH:
+        raise Unserializable("value nested too deeply")
+    t = type(v)
+    if v is None:
+        return ["N"]
+    if t is bool:
+        return ["b", v]
+    if t is int:
+        return ["i", v]
+    if t is float:
+        if math.isnan(v):
+            return ["f", "nan"]
+        if math.isinf(v):
+            return ["f", "inf" if v > 0 else "-inf"]
+        return ["f", v]
+    if t is str:
+        return ["s", v]
+    if t is list or t is tuple:
+        return ["l" if t is list else "t", [_tag(x, depth + 1, budget) for x in v]]
+    if t is set or t is frozenset:
+        items = sorted((_tag(x, depth + 1, budget) for x in v), key=canonical)
+        return ["S" if t is set else "F", items]
+    if t is dict:
+        pairs = [[_tag(k, depth + 1, budget), _tag(x, depth + 1, budget)] for k, x in v.items()]
+        return ["d", sorted(pairs, key=lambda p: canonical(p[0]))]
+    raise Unserializable(f"not a plain value: {t.__name__}")
+
+
+def canonical(tagged: object) -> str:
+    """A total order for tagged values (sets and dict keys are sorted by it)."""
+    return json.dumps(tagged, sort_keys=True, separators=(",", ":"))
+
+
+def from_tagged(t: list) -> object:
+    tag = t[0]
+    if tag == "N":
+        return None
+    if tag in ("b", "i", "s"):
+        return t[1]
+    if tag == "f":
+        return float(t[1])
+    if tag == "l":
+        return [from_tagged(x) for x in t[1]]
+    if tag == "t":
+        return tuple(from_tagged(x) for x in t[1])
+    if tag == "S":
+        return {from_tagged(x) for x in t[1]}
+    if tag == "F":
+        return frozenset(from_tagged(x) for x in t[1])
+    if tag == "d":
+        return {from_tagged(k): from_tagged(v) for k, v in t[1]}
+    raise ValueError(f"unknown value tag {tag!r}")
+
+
+# --- framing -----------------------------------------------------------------------------
+
+
+def encode_frame(obj: object) -> bytes:
+    data = json.dumps(obj, separators=(",", ":")).encode()
+    return struct.pack(">I", len(data)) + data
+
+
+def _read_exact(fd: int, n: int) -> bytes | None:
+    chunks, got = [], 0
+    while got < n:
+        chunk = os.read(fd, min(n - got, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def read_frame(fd: int) -> object | None:
+    """The next frame from `fd`, or None at EOF."""
+    head = _read_exact(fd, 4)
+    if head is None:
+        return None
+    (n,) = struct.unpack(">I", head)
+    if n > MAX_FRAME:
+        raise ValueError(f"frame of {n} bytes is over the limit")
+    body = _read_exact(fd, n)
+    return None if body is None else json.loads(body)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+# --- process hygiene ---------------------------------------------------------------------
+
+
+def _make_undumpable() -> None:
+    """Other processes of the same user can then not ptrace us or open /proc/<pid>/fd."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
+    except Exception:
+        pass
+
+
+def _other_pids(keep: set[int]) -> list[int]:
+    """Live (non-zombie) processes in this container other than `keep`."""
+    pids = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit() or int(name) in keep:
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        if stat[stat.rfind(b")") + 2:][:1] != b"Z":
+            pids.append(int(name))
+    return pids
+
+
+def _sweep(keep: set[int]) -> int:
+    """Kill every process not in `keep`; return how many there were."""
+    found: set[int] = set()
+    for _ in range(200):
+        pids = _other_pids(keep)
+        if not pids:
+            break
+        found.update(pids)
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.002)
+    return len(found)
+
+
+def _wipe_tmp() -> bool:
+    """Empty /tmp so that no job sees what an earlier one left. True if it is empty."""
+    import shutil
+
+    def force(func, path, _exc):
+        try:
+            os.chmod(os.path.dirname(path), 0o700)
+            os.chmod(path, 0o700)
+            func(path)
+        except OSError:
+            pass
+
+    for name in os.listdir("/tmp"):
+        path = os.path.join("/tmp", name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, onerror=force)
+        else:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+    return not os.listdir("/tmp")
+
+
+# --- the child: runs one job -------------------------------------------------------------
+
+
+def _child(job: dict, result_fd: int) -> None:
+    """Runs in the forked child; never returns."""
+    import resource
+
+    try:
+        os.setsid()
+        # SIGXFSZ back to its default (Python ignores it), so passing the output cap ends
+        # the job instead of raising an exception that the job could catch.
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGXFSZ):
+            signal.signal(sig, signal.SIG_DFL)
+        limits = {**DEFAULT_LIMITS, **job.get("limits", {})}
+        os.makedirs(JOB_DIR, exist_ok=True)
+        os.chdir(JOB_DIR)
+        out = os.open(OUTPUT_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        null = os.open("/dev/null", os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+        os.dup2(result_fd, RESULT_FD_SLOT)
+        os.closerange(RESULT_FD_SLOT + 1, 1 << 16)
+        cpu = int(limits["cpu_s"])
+        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+        resource.setrlimit(resource.RLIMIT_AS, (limits["mem_bytes"],) * 2)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limits["output_bytes"],) * 2)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limits["nofile"],) * 2)
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        sys.stdin = open(0, closefd=False)
+        sys.stdout = open(1, "w", closefd=False)
+        sys.stderr = open(2, "w", closefd=False)
+    except BaseException:
+        os._exit(70)
+    payload = _run_job(job)
+    try:
+        _write_all(RESULT_FD_SLOT, encode_frame(payload))
+    except BaseException:
+        os._exit(71)
+    os._exit(0)
+
+
+def _describe(exc: BaseException) -> list:
+    try:
+        message = str(exc)[:300]
+    except BaseException:
+        message = "<unprintable>"
+    return [type(exc).__name__, message]
+
+
+def _run_job(job: dict) -> dict:
+    import builtins
+
+    namespace = {"__name__": "__solution__", "__builtins__": builtins}
+    try:
+        exec(compile(job["code"], "<solution>", "exec"), namespace)
+        fn = namespace.get(job["entry_point"])
+        if not callable(fn):
+            raise NameError(f"entry point {job['entry_point']!r} is not defined")
+    except BaseException as exc:
+        return {"load_error": _describe(exc)}
+    results = []
+    for args in job["inputs"]:
+        try:
+            value = fn(*[from_tagged(a) for a in args])
+            results.append({"ok": to_tagged(value)})
+        except Unserializable as exc:
+            results.append({"exc": ["Unserializable", str(exc)]})
+        except BaseException as exc:
+            results.append({"exc": _describe(exc)})
+    return {"results": results}
+
+
+# --- the zygote: forks one child per job -------------------------------------------------
+
+
+def zygote() -> None:
+    import select
+
+    _make_undumpable()
+    for name in PRELOAD:
+        try:
+            __import__(name)
+        except ImportError:
+            pass
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+    while True:
+        job = read_frame(0)
+        if job is None:
+            return
+        limits = {**DEFAULT_LIMITS, **job.get("limits", {})}
+        start = time.monotonic()
+        deadline = start + float(limits["wall_s"])
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(r)
+            _child(job, w)
+        os.close(w)
+        buf, frame, overflow, timed_out = bytearray(), None, False, False
+        while frame is None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                timed_out = True
+                break
+            ready, _, _ = select.select([r], [], [], left)
+            if not ready:
+                continue
+            chunk = os.read(r, 1 << 20)
+            if not chunk:
+                break
+            buf += chunk
+            if len(buf) > limits["result_bytes"] + 4:
+                overflow = True
+                break
+            if len(buf) >= 4:
+                (n,) = struct.unpack(">I", buf[:4])
+                if n > limits["result_bytes"]:
+                    overflow = True
+                    break
+                if len(buf) >= 4 + n:
+                    frame = bytes(buf[4 : 4 + n])
+        os.close(r)
+        status_word = _reap(pid, deadline if not (timed_out or overflow) else 0)
+        elapsed = time.monotonic() - start
+        report = _classify(status_word, frame, timed_out, overflow)
+        report["elapsed"] = round(elapsed, 6)
+        report["stdout"] = _output_excerpt()
+        _write_all(1, encode_frame(report))
+
+
+def _reap(pid: int, deadline: float) -> int | None:
+    """Wait for the child until `deadline`, then kill its process group. Its wait status."""
+    status = None
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        time.sleep(0.0005)
+        status = None
+    for target in (-pid, pid):
+        try:
+            os.kill(target, signal.SIGKILL)
+        except OSError:
+            pass
+    if status is None:
+        _, status = os.waitpid(pid, 0)
+    return status
+
+
+def _classify(status: int | None, frame: bytes | None, timed_out: bool, overflow: bool) -> dict:
+    if overflow:
+        return {"status": "output_limit", "detail": "result larger than the limit"}
+    sig = os.WTERMSIG(status) if status is not None and os.WIFSIGNALED(status) else None
+    if frame is not None and sig is None:
+        return {"status": "ok", "payload": frame.decode("utf-8", "replace")}
+    if timed_out or sig in (signal.SIGXCPU, signal.SIGKILL):
+        return {"status": "timeout", "detail": "wall-clock or CPU limit reached"}
+    if sig == signal.SIGXFSZ:
+        return {"status": "output_limit", "detail": "printed or wrote more than the limit"}
+    if sig is not None:
+        return {"status": "crash", "detail": f"killed by signal {signal.Signals(sig).name}"}
+    code = os.WEXITSTATUS(status) if status is not None else None
+    return {"status": "crash", "detail": f"exited with code {code} before returning results"}
+
+
+def _output_excerpt(limit: int = 2048) -> str:
+    try:
+        fd = os.open(OUTPUT_FILE, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        try:
+            return os.read(fd, limit).decode("utf-8", "replace")
+        finally:
+            os.close(fd)
+    except OSError:
+        return ""
+
+
+# --- the supervisor ----------------------------------------------------------------------
+
+
+def supervise() -> None:
+    _make_undumpable()
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
+        signal.signal(sig, signal.SIG_IGN)
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    to_zygote_r, to_zygote_w = os.pipe()
+    from_zygote_r, from_zygote_w = os.pipe()
+    zpid = os.fork()
+    if zpid == 0:
+        os.dup2(to_zygote_r, 0)
+        os.dup2(from_zygote_w, 1)
+        os.closerange(3, 1 << 16)
+        os.execv(sys.executable, [sys.executable, "-u", __file__, "--zygote"])
+    os.close(to_zygote_r)
+    os.close(from_zygote_w)
+    keep = {1, os.getpid(), zpid}
+    stdin, stdout = sys.stdin.fileno(), sys.stdout.fileno()
+    while True:
+        try:
+            msg = read_frame(stdin)
+        except ValueError:
+            return
+        if msg is None:
+            return
+        nonce = msg.get("nonce")
+        if msg.get("op") == "ping":
+            anomalies = _check_clean(keep, zpid)
+            _write_all(stdout, encode_frame({"nonce": nonce, "op": "pong",
+                                             "anomalies": anomalies}))
+            continue
+        job = {k: msg[k] for k in ("code", "entry_point", "inputs", "limits") if k in msg}
+        try:
+            _write_all(to_zygote_w, encode_frame(job))
+            report = read_frame(from_zygote_r)
+        except (OSError, ValueError):
+            report = None
+        anomalies = []
+        if report is None:
+            report = {"status": "crash", "detail": "the job killed the sandbox's job runner"}
+            anomalies.append("zygote_died")
+        leftovers = _sweep(keep)
+        if leftovers:
+            anomalies.append(f"leftover_processes:{leftovers}")
+        if not _wipe_tmp():
+            anomalies.append("tmp_not_empty")
+        report.update(nonce=nonce, anomalies=anomalies)
+        _write_all(stdout, encode_frame(report))
+        if "zygote_died" in anomalies:
+            return
+
+
+def _check_clean(keep: set[int], zpid: int) -> list[str]:
+    anomalies = []
+    try:
+        done, _ = os.waitpid(zpid, os.WNOHANG)
+    except ChildProcessError:
+        done = zpid
+    if done:
+        anomalies.append("zygote_died")
+    if _other_pids(keep):
+        anomalies.append("leftover_processes")
+    return anomalies
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--zygote"]:
+        zygote()
+    else:
+        supervise()

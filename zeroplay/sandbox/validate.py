@@ -1,0 +1,168 @@
+"""Validate a task draft: static checks on the host, then the reference run twice in the sandbox.
+
+    v = validate_draft(pool, "f", reference_source, "st.integers(0, 9)", cfg, seed=0)
+    v.valid, v.reason, v.tests        # True, "", [TestCase(args=[["i", 0]], expected=...), ...]
+
+A draft is rejected, with a machine-readable `reason` and a human `detail`, when its
+reference does not parse, lacks the entry point, imports or calls something the config
+bans, reaches for dunder attributes, has a strategy outside the DSL or of the wrong arity,
+hits a sandbox limit, raises on too many inputs, returns something that is not a plain
+value, answers differently on the second run, or returns the same value for every input
+(trivial). A valid draft's inputs and outputs become frozen test cases; the first
+`num_public_tests` are public (shown to the solver), the rest hidden (used for reward).
+Static checks are a filter against wasted work, not a security boundary: the sandbox is.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+
+from zeroplay.config import SandboxConfig
+from zeroplay.sandbox.judge import TestCase, is_tagged
+from zeroplay.sandbox.pool import Job, JobResult, SandboxPool
+from zeroplay.sandbox.strategies import StrategyError, StrategySpec, draw_inputs, parse_strategy
+from zeroplay.sandbox.supervisor import canonical, to_tagged
+
+REASONS = (
+    "syntax", "no_entry_point", "banned_import", "banned_call", "banned_name", "strategy",
+    "arity", "too_few_inputs", "load_error", "timeout", "memory", "output_limit", "crash",
+    "sandbox_error", "crash_rate", "unserializable_output", "nondeterministic", "trivial",
+)
+ALLOWED_DUNDERS = {"__init__", "__name__", "__len__", "__eq__", "__lt__", "__hash__", "__repr__"}
+
+
+@dataclass(frozen=True)
+class Validation:
+    valid: bool
+    reason: str = ""  # one of REASONS when not valid
+    detail: str = ""
+    tests: list[TestCase] = field(default_factory=list)
+
+    @classmethod
+    def reject(cls, reason: str, detail: str) -> Validation:
+        assert reason in REASONS, reason
+        return cls(False, reason, detail[:500])
+
+
+class _Rejected(Exception):
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.validation = Validation.reject(reason, detail)
+
+
+def validate_draft(pool: SandboxPool, entry_point: str, reference: str, strategy: str,
+                   cfg: SandboxConfig, seed: int = 0) -> Validation:
+    """Validate one draft; never raises for anything the draft contains."""
+    try:
+        spec, inputs = prepare(entry_point, reference, strategy, cfg, seed)
+    except _Rejected as rejected:
+        return rejected.validation
+    job = Job(reference, entry_point, inputs)
+    first, second = (result for _, result in sorted(pool.map([job, job])))
+    return freeze(inputs, first, second, cfg)
+
+
+def prepare(entry_point: str, reference: str, strategy: str, cfg: SandboxConfig,
+            seed: int) -> tuple[StrategySpec, list[list]]:
+    """Static checks and input drawing; raises _Rejected. Returns tagged inputs."""
+    function = check_source(entry_point, reference, cfg)
+    try:
+        spec = parse_strategy(strategy, cfg.max_collection_size)
+    except StrategyError as exc:
+        raise _Rejected("strategy", str(exc)) from None
+    low, high = _arity_range(function)
+    if not low <= spec.arity <= high:
+        want = str(low) if low == high else f"{low} to {high}"
+        raise _Rejected("arity", f"{entry_point} takes {want} arguments, the strategy gives "
+                                 f"{spec.arity}")
+    try:
+        drawn = draw_inputs(spec, cfg.num_tests, seed)
+    except StrategyError as exc:
+        raise _Rejected("strategy", str(exc)) from None
+    if len(drawn) < 2:
+        raise _Rejected("too_few_inputs", f"the strategy yields only {len(drawn)} distinct input")
+    return spec, [[to_tagged(arg) for arg in args] for args in drawn]
+
+
+def check_source(entry_point: str, reference: str, cfg: SandboxConfig) -> ast.FunctionDef:
+    """Parse the reference and apply the config's bans; return the entry point's def."""
+    try:
+        tree = ast.parse(reference)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        raise _Rejected("syntax", f"the reference does not parse: {exc}") from None
+    functions = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == entry_point]
+    if not functions:
+        raise _Rejected("no_entry_point", f"no top-level function named {entry_point!r}")
+    banned_imports, banned_calls = set(cfg.banned_imports), set(cfg.banned_calls)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [
+                "." * node.level + (node.module or "")]
+            for name in names:
+                if name.startswith(".") or name.split(".")[0] in banned_imports:
+                    raise _Rejected("banned_import", f"imports {name}")
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            if node.func.id in banned_calls:
+                raise _Rejected("banned_call", f"calls {node.func.id}()")
+        elif isinstance(node, ast.Attribute) and _is_dunder(node.attr):
+            raise _Rejected("banned_name", f"uses the attribute {node.attr}")
+        elif isinstance(node, ast.Name) and (_is_dunder(node.id) or node.id in banned_calls):
+            raise _Rejected("banned_name", f"uses the name {node.id}")
+    return functions[-1]
+
+
+def _is_dunder(name: str) -> bool:
+    return name.startswith("__") and name.endswith("__") and name not in ALLOWED_DUNDERS
+
+
+def _arity_range(fn: ast.FunctionDef) -> tuple[int, int]:
+    args = fn.args
+    positional = len(args.posonlyargs) + len(args.args)
+    required = positional - len(args.defaults)
+    return required, (1 << 30) if args.vararg else positional
+
+
+def freeze(inputs: list[list], first: JobResult, second: JobResult,
+           cfg: SandboxConfig) -> Validation:
+    """Judge the two reference runs and freeze their agreed outputs into test cases."""
+    for run in (first, second):
+        if run.status != "ok":
+            reason = run.status if run.status in REASONS else "sandbox_error"
+            return Validation.reject(reason, run.detail or f"the reference run ended: {run.status}")
+        if run.anomalies:
+            return Validation.reject("sandbox_error", "the reference left the sandbox unclean: "
+                                     + ", ".join(run.anomalies))
+        if run.load_error is not None:
+            return Validation.reject("load_error", f"{run.load_error[0]}: {run.load_error[1]}")
+    assert first.results is not None and second.results is not None
+    kept: list[tuple[list, list]] = []
+    errors = 0
+    for args, a, b in zip(inputs, first.results, second.results, strict=True):
+        if "ok" not in a or "ok" not in b:
+            exc_a, exc_b = a.get("exc") or [""], b.get("exc") or [""]
+            if exc_a[0] == "MemoryError" or exc_b[0] == "MemoryError":
+                return Validation.reject("memory", "the reference ran out of memory")
+            if exc_a[0] == "Unserializable" or exc_b[0] == "Unserializable":
+                return Validation.reject("unserializable_output", str(exc_a[1:] or exc_b[1:]))
+            if ("ok" in a) != ("ok" in b) or exc_a[0] != exc_b[0]:
+                return Validation.reject("nondeterministic",
+                                         f"the two runs disagree on input {args}")
+            errors += 1
+            continue
+        if not is_tagged(a["ok"]) or not is_tagged(b["ok"]):
+            return Validation.reject("unserializable_output", "a result is not a tagged value")
+        if canonical(a["ok"]) != canonical(b["ok"]):
+            return Validation.reject("nondeterministic", f"the two runs disagree on input {args}")
+        kept.append((args, a["ok"]))
+    if errors / len(inputs) > cfg.max_reference_error_rate:
+        return Validation.reject(
+            "crash_rate", f"the reference raised on {errors} of {len(inputs)} inputs "
+            f"(limit {cfg.max_reference_error_rate:.0%})")
+    if len(kept) < 2:
+        return Validation.reject("too_few_inputs", f"only {len(kept)} inputs without an error")
+    if len({canonical(expected) for _, expected in kept}) == 1:
+        return Validation.reject("trivial", "the reference returns the same value for every input")
+    public = min(cfg.num_public_tests, len(kept) - 1)  # at least one test stays hidden
+    tests = [TestCase(args, expected, public=i < public) for i, (args, expected) in enumerate(kept)]
+    return Validation(True, tests=tests)
