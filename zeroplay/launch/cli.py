@@ -19,8 +19,15 @@ from rich.console import Console
 from typer.core import TyperGroup
 
 from zeroplay import __version__
-from zeroplay.config import load_config
+from zeroplay.config import Config, load_config
 from zeroplay.errors import NotBuiltError, ZeroplayError
+
+
+class SandboxEscape(ZeroplayError):
+    """The selftest found a hostile case that the sandbox did not contain."""
+
+    exit_code = 1
+
 
 console = Console()
 err_console = Console(stderr=True)
@@ -100,6 +107,32 @@ def _progress(message: str) -> Iterator[Callable[[str], None]]:
     else:
         err_console.print(message, highlight=False, soft_wrap=True)
         yield lambda text: err_console.print(text, highlight=False, soft_wrap=True)
+
+
+@contextmanager
+def _sandbox_pool(cfg: Config) -> Iterator[Any]:
+    from zeroplay.sandbox.pool import SandboxPool
+
+    with _progress("starting the sandbox pool") as progress:
+        from zeroplay.sandbox.image import build_image
+
+        image = build_image(cfg.sandbox, progress=progress).tag
+        pool = SandboxPool(cfg.sandbox, image)
+    with pool:
+        yield pool
+
+
+@contextmanager
+def _bar(label: str, total: int) -> Iterator[Callable[[], None]]:
+    """A progress bar on a terminal; nothing otherwise (output may be piped)."""
+    if not err_console.is_terminal:
+        yield lambda: None
+        return
+    from rich.progress import Progress
+
+    with Progress(console=err_console, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda: bar.advance(task)
 
 
 def _version(value: bool) -> None:
@@ -193,31 +226,79 @@ def sandbox_build_image(
 
 @sandbox_app.command("validate")
 def sandbox_validate(
-    tasks: Annotated[Path, typer.Option(help="Task drafts, JSONL ('-' for stdin).")],
+    tasks: Annotated[Path, typer.Option(help="Task drafts, JSONL ('-' for stdin): "
+                                        '{"id", "entry_point", "reference", "strategy"}.')],
     out: Annotated[Path | None, typer.Option(help="Output JSONL. Default: stdout.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for drawing test inputs.")] = 0,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
-    """Validate task drafts in the sandbox; one result line per task."""
-    _not_built("sandbox validate")
+    """Validate task drafts in the sandbox; one {"id", "valid", "reason", "tests"} line each."""
+    from zeroplay.jsonl import read_jsonl, write_jsonl
+    from zeroplay.sandbox.batch import TASK_FIELDS, validate_records, validation_row
+
+    cfg = load_config(config, set_)
+    records = read_jsonl(tasks, TASK_FIELDS)
+    with _sandbox_pool(cfg) as pool, _bar("validating", len(records)) as tick:
+        validations = validate_records(pool, records, cfg.sandbox, seed, tick)
+    write_jsonl(out, [validation_row(t, v) for t, v in zip(records, validations, strict=True)])
 
 
 @sandbox_app.command("judge")
 def sandbox_judge(
     tasks: Annotated[Path, typer.Option(help="Task drafts, JSONL ('-' for stdin).")],
-    solutions: Annotated[Path, typer.Option(help="Solutions, JSONL ('-' for stdin).")],
+    solutions: Annotated[Path, typer.Option(help="Solutions, JSONL ('-' for stdin): "
+                                            '{"task_id", "solution_id", "code"}.')],
     out: Annotated[Path | None, typer.Option(help="Output JSONL. Default: stdout.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed for drawing test inputs.")] = 0,
     config: ConfigOpt = None,
     set_: SetOpt = None,
 ) -> None:
-    """Validate tasks, then judge solutions against them; one verdict line per solution."""
-    _not_built("sandbox judge")
+    """Validate tasks, then judge each solution against them; one verdict line per solution."""
+    from zeroplay.errors import ConfigError
+    from zeroplay.jsonl import read_jsonl, write_jsonl
+    from zeroplay.sandbox.batch import (
+        SOLUTION_FIELDS,
+        TASK_FIELDS,
+        judge_records,
+        validate_records,
+    )
+
+    if str(tasks) == "-" and str(solutions) == "-":
+        raise ConfigError("--tasks and --solutions cannot both be stdin ('-')")
+    cfg = load_config(config, set_)
+    task_rows = read_jsonl(tasks, TASK_FIELDS)
+    solution_rows = read_jsonl(solutions, SOLUTION_FIELDS)
+    with _sandbox_pool(cfg) as pool:
+        with _bar("validating", len(task_rows)) as tick:
+            validations = validate_records(pool, task_rows, cfg.sandbox, seed, tick)
+        with _bar("judging", len(solution_rows)) as tick:
+            rows = judge_records(pool, task_rows, validations, solution_rows, cfg.sandbox, tick)
+    write_jsonl(out, rows)
 
 
 @sandbox_app.command("selftest")
 def sandbox_selftest(config: ConfigOpt = None, set_: SetOpt = None) -> None:
     """Run the adversarial suite against the live pool and print what was contained."""
-    _not_built("sandbox selftest")
+    from rich.table import Table
+
+    from zeroplay.sandbox.selftest import CASES, run_selftest
+
+    cfg = load_config(config, set_)
+    with _sandbox_pool(cfg) as pool, _bar("hostile cases", len(CASES)) as tick:
+        rows = run_selftest(pool, cfg.sandbox, progress=lambda _name: tick())
+    table = Table(title=f"sandbox selftest ({cfg.sandbox.runtime}, {pool.image})")
+    for column in ("hostile case", "status", "reward", "honest job after", "contained"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row.name, " / ".join(v.status for v in row.verdicts),
+                      " / ".join(f"{v.reward:g}" for v in row.verdicts),
+                      row.honest_after.status, "yes" if row.contained else "[bold red]NO[/]")
+    console.print(table)
+    bad = [row.name for row in rows if not row.contained]
+    if bad:
+        raise SandboxEscape(f"{len(bad)} hostile cases were not contained: {', '.join(bad)}")
+    console.print(f"all {len(rows)} hostile cases contained; {pool.recycled} containers recycled")
 
 
 # --- curriculum --------------------------------------------------------------------------

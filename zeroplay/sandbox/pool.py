@@ -102,6 +102,7 @@ class _Container:
             stdin_open=True,
             tty=False,
             network_mode="none",
+            ipc_mode="none",  # no /dev/shm: it would outlive jobs
             read_only=True,
             tmpfs={"/tmp": f"rw,noexec,nosuid,nodev,size={cfg.tmpfs_mb}m,mode=1777"},
             user="10001:10001",

@@ -239,6 +239,22 @@ def _wipe_tmp() -> bool:
     return not os.listdir("/tmp")
 
 
+def _ipc_objects() -> int:
+    """SysV IPC objects and POSIX message queues: state that could outlive a job."""
+    count = 0
+    for kind in ("shm", "msg", "sem"):
+        try:
+            with open(f"/proc/sysvipc/{kind}") as f:
+                count += max(0, len(f.read().strip().splitlines()) - 1)
+        except OSError:
+            pass
+    try:
+        count += len(os.listdir("/dev/mqueue"))
+    except OSError:
+        pass
+    return count
+
+
 # --- the child: runs one job -------------------------------------------------------------
 
 
@@ -465,6 +481,8 @@ def supervise() -> None:
             anomalies.append(f"leftover_processes:{leftovers}")
         if not _wipe_tmp():
             anomalies.append("tmp_not_empty")
+        if _ipc_objects():
+            anomalies.append("ipc_objects")
         report.update(nonce=nonce, anomalies=anomalies)
         _write_all(stdout, encode_frame(report))
         if "zygote_died" in anomalies:

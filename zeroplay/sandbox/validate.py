@@ -45,7 +45,9 @@ class Validation:
         return cls(False, reason, detail[:500])
 
 
-class _Rejected(Exception):
+class DraftRejected(Exception):
+    """Raised by the host-side checks; carries the rejecting Validation."""
+
     def __init__(self, reason: str, detail: str):
         super().__init__(detail)
         self.validation = Validation.reject(reason, detail)
@@ -56,7 +58,7 @@ def validate_draft(pool: SandboxPool, entry_point: str, reference: str, strategy
     """Validate one draft; never raises for anything the draft contains."""
     try:
         spec, inputs = prepare(entry_point, reference, strategy, cfg, seed)
-    except _Rejected as rejected:
+    except DraftRejected as rejected:
         return rejected.validation
     job = Job(reference, entry_point, inputs)
     first, second = (result for _, result in sorted(pool.map([job, job])))
@@ -65,23 +67,24 @@ def validate_draft(pool: SandboxPool, entry_point: str, reference: str, strategy
 
 def prepare(entry_point: str, reference: str, strategy: str, cfg: SandboxConfig,
             seed: int) -> tuple[StrategySpec, list[list]]:
-    """Static checks and input drawing; raises _Rejected. Returns tagged inputs."""
+    """Static checks and input drawing; raises DraftRejected. Returns tagged inputs."""
     function = check_source(entry_point, reference, cfg)
     try:
         spec = parse_strategy(strategy, cfg.max_collection_size)
     except StrategyError as exc:
-        raise _Rejected("strategy", str(exc)) from None
+        raise DraftRejected("strategy", str(exc)) from None
     low, high = _arity_range(function)
     if not low <= spec.arity <= high:
         want = str(low) if low == high else f"{low} to {high}"
-        raise _Rejected("arity", f"{entry_point} takes {want} arguments, the strategy gives "
+        raise DraftRejected("arity", f"{entry_point} takes {want} arguments, the strategy gives "
                                  f"{spec.arity}")
     try:
         drawn = draw_inputs(spec, cfg.num_tests, seed)
     except StrategyError as exc:
-        raise _Rejected("strategy", str(exc)) from None
+        raise DraftRejected("strategy", str(exc)) from None
     if len(drawn) < 2:
-        raise _Rejected("too_few_inputs", f"the strategy yields only {len(drawn)} distinct input")
+        raise DraftRejected("too_few_inputs",
+                            f"the strategy yields only {len(drawn)} distinct input")
     return spec, [[to_tagged(arg) for arg in args] for args in drawn]
 
 
@@ -90,10 +93,10 @@ def check_source(entry_point: str, reference: str, cfg: SandboxConfig) -> ast.Fu
     try:
         tree = ast.parse(reference)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-        raise _Rejected("syntax", f"the reference does not parse: {exc}") from None
+        raise DraftRejected("syntax", f"the reference does not parse: {exc}") from None
     functions = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == entry_point]
     if not functions:
-        raise _Rejected("no_entry_point", f"no top-level function named {entry_point!r}")
+        raise DraftRejected("no_entry_point", f"no top-level function named {entry_point!r}")
     banned_imports, banned_calls = set(cfg.banned_imports), set(cfg.banned_calls)
     for node in ast.walk(tree):
         if isinstance(node, ast.Import | ast.ImportFrom):
@@ -101,14 +104,14 @@ def check_source(entry_point: str, reference: str, cfg: SandboxConfig) -> ast.Fu
                 "." * node.level + (node.module or "")]
             for name in names:
                 if name.startswith(".") or name.split(".")[0] in banned_imports:
-                    raise _Rejected("banned_import", f"imports {name}")
+                    raise DraftRejected("banned_import", f"imports {name}")
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
             if node.func.id in banned_calls:
-                raise _Rejected("banned_call", f"calls {node.func.id}()")
+                raise DraftRejected("banned_call", f"calls {node.func.id}()")
         elif isinstance(node, ast.Attribute) and _is_dunder(node.attr):
-            raise _Rejected("banned_name", f"uses the attribute {node.attr}")
+            raise DraftRejected("banned_name", f"uses the attribute {node.attr}")
         elif isinstance(node, ast.Name) and (_is_dunder(node.id) or node.id in banned_calls):
-            raise _Rejected("banned_name", f"uses the name {node.id}")
+            raise DraftRejected("banned_name", f"uses the name {node.id}")
     return functions[-1]
 
 
