@@ -28,3 +28,20 @@ def sandbox_image(docker_client):
     from zeroplay.sandbox.image import build_image
 
     return build_image(Config().sandbox)
+
+
+@pytest.fixture(scope="session")
+def fast_sandbox_cfg():
+    """Sandbox settings with short limits so that hostile jobs end quickly in tests."""
+    from zeroplay.config import Config
+
+    return Config().sandbox.model_copy(update={"job_timeout_s": 2.0, "cpu_seconds": 1})
+
+
+@pytest.fixture(scope="session")
+def pool(sandbox_image, fast_sandbox_cfg):
+    """One warm pool shared by the sandbox tests (it recycles what hostile jobs touch)."""
+    from zeroplay.sandbox.pool import SandboxPool
+
+    with SandboxPool(fast_sandbox_cfg, sandbox_image.tag) as shared:
+        yield shared

@@ -134,3 +134,85 @@ def test_resume_of_missing_run_dir_is_a_clear_error(tmp_path):
     result = runner.invoke(app, ["run", "--resume", str(tmp_path / "gone")])
     assert result.exit_code == 2
     assert "no run directory at" in result.output
+
+
+TASKS = [
+    {"id": "sortk", "entry_point": "f", "reference": "def f(xs, k):\n    return sorted(xs)[:k]\n",
+     "strategy": "st.lists(st.integers(-9, 9), max_size=6), st.integers(0, 3)"},
+    {"id": "loops", "entry_point": "f", "reference": "def f(x):\n    while True:\n        pass\n",
+     "strategy": "st.integers()"},
+    {"id": "evil-strategy", "entry_point": "f", "reference": "def f(x):\n    return x\n",
+     "strategy": "__import__('os').system('true')"},
+]
+SOLUTIONS = [
+    {"task_id": "sortk", "solution_id": "right", "code": "def f(xs, k):\n    return sorted(xs)[:k]\n"},
+    {"task_id": "loops", "solution_id": "any", "code": "def f(x):\n    return x\n"},
+    {"task_id": "sortk", "solution_id": "wrong", "code": "def f(xs, k):\n    return xs[:k]\n"},
+    {"task_id": "missing", "solution_id": "orphan", "code": "def f(x):\n    return x\n"},
+]
+FAST = ["--set", "sandbox.job_timeout_s=2", "--set", "sandbox.cpu_seconds=1"]
+
+
+def _jsonl(path, rows):
+    import json
+
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return str(path)
+
+
+def _rows(text):
+    import json
+
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+@pytest.mark.docker
+def test_sandbox_validate_cli(tmp_path, sandbox_image):
+    out = tmp_path / "out.jsonl"
+    result = runner.invoke(app, ["sandbox", "validate", "--tasks", _jsonl(tmp_path / "t.jsonl", TASKS),
+                                 "--out", str(out), *FAST])
+    assert result.exit_code == 0, result.output
+    rows = _rows(out.read_text())
+    assert [(r["id"], r["valid"], r["reason"]) for r in rows] == [
+        ("sortk", True, ""), ("loops", False, "timeout"), ("evil-strategy", False, "strategy")]
+    assert rows[0]["tests"] == 30 and rows[1]["tests"] == 0
+
+
+@pytest.mark.docker
+def test_sandbox_judge_cli_reads_stdin(tmp_path, sandbox_image):
+    tasks = _jsonl(tmp_path / "t.jsonl", TASKS)
+    solutions = "".join(__import__("json").dumps(s) + "\n" for s in SOLUTIONS)
+    result = runner.invoke(app, ["sandbox", "judge", "--tasks", tasks, "--solutions", "-", *FAST],
+                           input=solutions)
+    assert result.exit_code == 0, result.output
+    rows = _rows(result.stdout)
+    assert [(r["solution_id"], r["status"], r["reward"]) for r in rows] == [
+        ("right", "pass", 1.0), ("any", "invalid", 0.0), ("wrong", "fail", 0.0),
+        ("orphan", "invalid", 0.0)]
+    assert rows[2]["passed"] < rows[2]["total"] == 30
+    assert set(rows[0]) == {"task_id", "solution_id", "reward", "status", "passed", "total",
+                            "detail"}
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("{not json}\n", "t.jsonl:1: not valid JSON"),
+        ('{"id": "a"}\n', "t.jsonl:1: 'entry_point' must be a str (missing)"),
+        ('[1, 2]\n', "t.jsonl:1: expected a JSON object"),
+    ],
+)
+def test_sandbox_validate_bad_input_is_one_line(tmp_path, content, expected):
+    path = tmp_path / "t.jsonl"
+    path.write_text(content)
+    result = runner.invoke(app, ["sandbox", "validate", "--tasks", str(path)])
+    assert result.exit_code == 2
+    assert expected in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.docker
+def test_sandbox_selftest_cli(sandbox_image):
+    result = runner.invoke(app, ["sandbox", "selftest", *FAST])
+    assert result.exit_code == 0, result.output
+    assert "hostile cases contained" in result.output
+    assert "fork bomb" in result.output and "NO" not in result.output

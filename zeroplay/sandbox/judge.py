@@ -28,6 +28,8 @@ _SEQUENCES = ("l", "t", "S", "F")
 class TestCase:
     """One frozen test: tagged arguments and the reference's tagged result."""
 
+    __test__ = False  # not a pytest class, despite the name
+
     args: list
     expected: list
     public: bool = False

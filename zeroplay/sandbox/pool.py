@@ -215,6 +215,7 @@ class SandboxPool:
         self._closed = False
         self._failure: Exception | None = None
         self._live: set[_Container] = set()
+        self._replacing: set[Future] = set()
         self._background = ThreadPoolExecutor(cfg.pool_size, thread_name_prefix="sandbox-warm")
         self._executor = ThreadPoolExecutor(cfg.pool_size, thread_name_prefix="sandbox-job")
         self._slots = threading.BoundedSemaphore(cfg.pool_size * 4)
@@ -351,7 +352,16 @@ class SandboxPool:
             if self._closed:
                 return
         self.recycled += 1
-        self._background.submit(self._replace, worker)
+        future = self._background.submit(self._replace, worker)
+        with self._lock:
+            self._replacing.add(future)
+        future.add_done_callback(self._replacing.discard)
+
+    def settle(self, timeout: float = START_TIMEOUT_S) -> None:
+        """Wait until every pending replacement container is warm (or failed)."""
+        with self._lock:
+            pending = list(self._replacing)
+        wait(pending, timeout=timeout)
 
     def _replace(self, old: _Container) -> None:
         """Warm a new container, hand it out, then remove the old one."""

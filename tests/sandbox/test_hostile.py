@@ -1,0 +1,80 @@
+"""Hostile solutions against the real sandbox: each is contained and changes nothing on the host."""
+
+import os
+import threading
+
+import pytest
+
+from zeroplay.sandbox.selftest import CASES, host_listener, run_case
+
+pytestmark = pytest.mark.docker
+SANDBOX_UID = 10001
+
+
+def _sandbox_processes() -> set[int]:
+    """Host pids running as the sandbox user (all of them live inside containers)."""
+    pids = set()
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                if os.stat(f"/proc/{name}").st_uid == SANDBOX_UID:
+                    pids.add(int(name))
+            except FileNotFoundError:
+                pass
+    return pids
+
+
+def _container_pids(docker_client, pool) -> set[int]:
+    pids = set()
+    for worker in list(pool._live):
+        top = docker_client.api.top(worker.container.id, ps_args="-eo pid")
+        pids.update(int(row[0]) for row in top["Processes"])
+    return pids
+
+
+@pytest.fixture
+def listener():
+    server, port = host_listener()
+    connections = []
+    stop = threading.Event()
+
+    def accept():
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            connections.append(conn)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield port, connections
+    stop.set()
+    thread.join()
+    server.close()
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_hostile_case_is_contained(case, pool, fast_sandbox_cfg, docker_client, listener):
+    port, connections = listener
+    host_tmp_before = set(os.listdir("/tmp"))
+    row = run_case(pool, case, fast_sandbox_cfg, port)
+    for verdict in row.verdicts:
+        assert verdict.reward == 0.0
+        assert verdict.status in case.expect, verdict.detail
+    assert row.honest_after.status == "pass" and row.honest_after.reward == 1.0
+    assert connections == [], "a sandboxed job reached a listener on the host's loopback"
+    new_host_tmp = set(os.listdir("/tmp")) - host_tmp_before
+    assert not [n for n in new_host_tmp if "marker" in n or n.startswith(("fill-", "big"))]
+    pool.settle()
+    stray = _sandbox_processes() - _container_pids(docker_client, pool)
+    assert not stray, f"sandbox-user processes outside live containers: {stray}"
+
+
+def test_secrets_of_the_host_are_not_visible(pool, fast_sandbox_cfg, monkeypatch):
+    monkeypatch.setenv("ZEROPLAY_TEST_SECRET", "s3cr3t-value")
+    case = next(c for c in CASES if c.name == "read secrets")
+    row = run_case(pool, case, fast_sandbox_cfg, 1)
+    seen = str(row.verdicts[0].detail.get("got"))
+    assert "s3cr3t-value" not in seen
+    assert "root:" not in seen  # /etc/shadow was not readable

@@ -1,0 +1,77 @@
+"""Judging: host-side verdicts from job results, and real candidates in the sandbox."""
+
+import pytest
+
+from zeroplay.config import Config
+from zeroplay.sandbox.judge import TestCase, judge, verdict_for
+from zeroplay.sandbox.pool import JobResult
+
+CFG = Config().sandbox
+TESTS = [TestCase([["i", x]], ["i", 2 * x], public=x == 0) for x in range(4)]
+
+
+def ok(*values):
+    return JobResult("ok", results=[{"ok": v} for v in values])
+
+
+@pytest.mark.parametrize(
+    ("result", "status", "reward", "passed"),
+    [
+        (ok(["i", 0], ["i", 2], ["i", 4], ["i", 6]), "pass", 1.0, 4),
+        (ok(["i", 1], ["i", 2], ["i", 4], ["i", 6]), "fail", 1.0, 3),  # only the public one wrong
+        (ok(["i", 0], ["i", 2], ["i", 4], ["i", 7]), "fail", 0.0, 3),
+        (ok(["i", 0], ["b", True], ["i", 4], ["i", 6]), "fail", 0.0, 3),
+        (ok(["i", 0], ["f", 2.0], ["i", 4], ["i", 6]), "fail", 0.0, 3),
+        (ok(["i", 0], ["i"], ["i", 4], ["i", 6]), "fail", 0.0, 3),  # malformed value
+        (JobResult("ok", results=[{"exc": ["MemoryError", ""]}] * 4), "memory", 0.0, 0),
+        (JobResult("ok", results=[{"exc": ["ValueError", "no"]}] * 4), "fail", 0.0, 0),
+        (JobResult("ok", load_error=["SyntaxError", "bad"]), "error", 0.0, 0),
+        (JobResult("timeout", detail="wall"), "timeout", 0.0, 0),
+        (JobResult("output_limit"), "output_limit", 0.0, 0),
+        (JobResult("crash"), "error", 0.0, 0),
+        (JobResult("ok", results=ok(["i", 0], ["i", 2], ["i", 4], ["i", 6]).results,
+                   anomalies=["leftover_processes:2"]), "error", 0.0, 0),
+    ],
+)
+def test_verdicts(result, status, reward, passed):
+    verdict = verdict_for(result, TESTS, CFG)
+    assert (verdict.status, verdict.reward, verdict.passed, verdict.total) == \
+        (status, reward, passed, 4)
+
+
+def test_pass_fraction_counts_hidden_tests_only():
+    cfg = CFG.model_copy(update={"reward": "pass_fraction"})
+    verdict = verdict_for(ok(["i", 9], ["i", 2], ["i", 9], ["i", 6]), TESTS, cfg)
+    assert verdict.reward == pytest.approx(2 / 3)
+
+
+def test_first_failure_is_reported():
+    verdict = verdict_for(ok(["i", 0], ["i", 2], ["i", 5], ["i", 6]), TESTS, CFG)
+    assert verdict.detail == {"args": [["i", 2]], "expected": ["i", 4], "got": ["i", 5],
+                              "error": None}
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize(
+    ("code", "status", "reward"),
+    [
+        ("def f(x):\n    return 2 * x\n", "pass", 1.0),
+        ("def f(x):\n    return x + x if x else 0\n", "pass", 1.0),
+        ("def f(x):\n    return 2.0 * x\n", "fail", 0.0),
+        ("def f(x):\n    return x * 2 + (x == 3)\n", "fail", 0.0),
+        ("def f(x):\n    return (2 * x,)\n", "fail", 0.0),
+        ("def f(x)\n    return 2 * x\n", "error", 0.0),
+        ("def g(x):\n    return 2 * x\n", "error", 0.0),
+        ("def f(x):\n    print('ALL TESTS PASSED')\n    raise SystemExit(0)\n", "fail", 0.0),
+    ],
+)
+def test_real_candidates(pool, fast_sandbox_cfg, code, status, reward):
+    verdict = judge(pool, code, "f", TESTS, fast_sandbox_cfg)
+    assert (verdict.status, verdict.reward) == (status, reward), verdict.detail
+
+
+@pytest.mark.docker
+def test_floats_within_tolerance_pass(pool, fast_sandbox_cfg):
+    tests = [TestCase([["f", 0.1], ["f", 0.2]], ["f", 0.3])] * 2
+    verdict = judge(pool, "def f(a, b):\n    return a + b\n", "f", tests, fast_sandbox_cfg)
+    assert verdict.status == "pass"

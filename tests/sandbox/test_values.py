@@ -1,0 +1,115 @@
+"""The type-tagged value codec shared by host and container, and strict comparison."""
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from zeroplay.sandbox.judge import is_tagged, values_equal
+from zeroplay.sandbox.supervisor import Unserializable, canonical, from_tagged, to_tagged
+
+plain = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
+    | st.frozensets(st.integers() | st.text(), max_size=4)
+    | st.dictionaries(st.text(max_size=3), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(plain)
+def test_round_trip(value):
+    tagged = to_tagged(value)
+    assert is_tagged(tagged)
+    back = from_tagged(tagged)
+    assert back == value
+    assert to_tagged(back) == tagged
+
+
+@pytest.mark.parametrize(
+    ("value", "tagged"),
+    [
+        (None, ["N"]),
+        (True, ["b", True]),
+        (1, ["i", 1]),
+        (1.5, ["f", 1.5]),
+        (math.inf, ["f", "inf"]),
+        ("x", ["s", "x"]),
+        ([1], ["l", [["i", 1]]]),
+        ((1,), ["t", [["i", 1]]]),
+        ({2, 1}, ["S", [["i", 1], ["i", 2]]]),
+        (frozenset({1}), ["F", [["i", 1]]]),
+        ({"b": 1, "a": 2}, ["d", [[["s", "a"], ["i", 2]], [["s", "b"], ["i", 1]]]]),
+    ],
+)
+def test_tags_keep_the_exact_type(value, tagged):
+    assert to_tagged(value) == tagged
+
+
+class SneakyInt(int):
+    def __eq__(self, other):
+        return True
+
+
+class Anything:
+    def __eq__(self, other):
+        return True
+
+
+@pytest.mark.parametrize("value", [SneakyInt(3), Anything(), b"bytes", 1j, object(), [Anything()]])
+def test_non_plain_values_are_refused(value):
+    with pytest.raises(Unserializable):
+        to_tagged(value)
+
+
+def test_too_deep_or_too_big_is_refused():
+    deep: list = []
+    for _ in range(100):
+        deep = [deep]
+    with pytest.raises(Unserializable, match="deeply"):
+        to_tagged(deep)
+    with pytest.raises(Unserializable, match="too large"):
+        to_tagged(list(range(300_000)))
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "tol", "equal"),
+    [
+        (["i", 1], ["b", True], 0, False),
+        (["i", 0], ["b", False], 0, False),
+        (["l", [["i", 1]]], ["t", [["i", 1]]], 0, False),
+        (["S", [["i", 1], ["i", 2]]], ["S", [["i", 2], ["i", 1]]], 0, True),
+        (["d", [[["s", "a"], ["i", 1]], [["s", "b"], ["i", 2]]]],
+         ["d", [[["s", "b"], ["i", 2]], [["s", "a"], ["i", 1]]]], 0, True),
+        (["f", "nan"], ["f", "nan"], 0, True),
+        (["f", "nan"], ["f", 1.0], 1e-6, False),
+        (["f", 0.1 + 0.2], ["f", 0.3], 1e-9, True),
+        (["f", 0.1 + 0.2], ["f", 0.3], 0, False),
+        (["f", 1.0], ["f", 1.001], 1e-6, False),
+        (["f", 1e-12], ["f", 0.0], 1e-6, True),
+        (["f", "inf"], ["f", "-inf"], 1e-6, False),
+        (["i", 1], ["f", 1.0], 1e-6, False),
+        (["l", [["i", 1]]], ["l", [["i", 1], ["i", 2]]], 0, False),
+        (["s", "a"], ["s", "a"], 0, True),
+        (["N"], ["N"], 0, True),
+    ],
+)
+def test_values_equal_is_strict(a, b, tol, equal):
+    assert values_equal(a, b, tol) is equal
+    assert values_equal(b, a, tol) is equal
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [[], ["i"], ["i", True], ["i", "3"], ["b", 1], ["x", 1], ["l", "abc"], ["d", [[["i", 1]]]],
+     "i", None, ["N", 1], ["f", "huge"]],
+)
+def test_malformed_tagged_values_are_detected(bad):
+    assert not is_tagged(bad)
+    assert not values_equal(bad, ["i", 1])
+
+
+def test_canonical_orders_mixed_values():
+    items = [to_tagged(x) for x in (3, "a", None, 1.5, (1, 2))]
+    assert sorted(items, key=canonical) == sorted(reversed(items), key=canonical)
