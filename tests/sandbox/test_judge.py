@@ -75,3 +75,19 @@ def test_floats_within_tolerance_pass(pool, fast_sandbox_cfg):
     tests = [TestCase([["f", 0.1], ["f", 0.2]], ["f", 0.3])] * 2
     verdict = judge(pool, "def f(a, b):\n    return a + b\n", "f", tests, fast_sandbox_cfg)
     assert verdict.status == "pass"
+
+
+@pytest.mark.docker
+def test_differential_search_finds_a_new_hidden_test(pool, fast_sandbox_cfg):
+    from zeroplay.sandbox.judge import find_disagreement
+
+    reference = "def f(xs):\n    return sorted(xs)\n"
+    sloppy = "def f(xs):\n    return xs if len(xs) > 6 else sorted(xs)\n"
+    strategy = "st.lists(st.integers(-9, 9), max_size=10)"
+    found = find_disagreement(pool, "f", reference, sloppy, strategy, fast_sandbox_cfg, seed=1)
+    assert found is not None and not found.public
+    xs = [x[1] for x in found.args[0][1]]
+    assert len(xs) > 6 and xs != sorted(xs)
+    assert found.expected == ["l", [["i", x] for x in sorted(xs)]]
+    same = "def f(xs):\n    return list(sorted(xs))\n"
+    assert find_disagreement(pool, "f", reference, same, strategy, fast_sandbox_cfg, seed=1) is None

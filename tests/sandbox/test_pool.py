@@ -133,3 +133,11 @@ def test_orphans_of_dead_owners_are_removed(sandbox_image, docker_client):
     assert remove_orphans(docker_client) >= 1
     left = {c.id for c in docker_client.containers.list(all=True, filters={"label": LABEL})}
     assert orphan.id not in left
+
+
+def test_unknown_runtime_is_a_clear_error(sandbox_image, fast_sandbox_cfg):
+    from zeroplay.sandbox.pool import SandboxError
+
+    cfg = fast_sandbox_cfg.model_copy(update={"runtime": "no-such-runtime"})
+    with pytest.raises(SandboxError, match="not a runtime of this Docker engine.*sandbox.runtime=runc"):
+        SandboxPool(cfg, sandbox_image.tag)

@@ -1,0 +1,28 @@
+"""The sandbox: every piece of model-written code runs here, and only here.
+
+    with SandboxPool(cfg.sandbox) as pool:
+        v = validate_draft(pool, "f", reference, "st.integers(0, 9)", cfg.sandbox)
+        verdict = judge(pool, candidate, "f", v.tests, cfg.sandbox)
+
+Modules: `image` (offline image build), `engine` (Docker connection), `pool` (warm
+hardened containers), `supervisor` (what runs inside them), `strategies` (the input DSL,
+drawn on the host), `validate` (task drafts), `judge` (host-side verdicts), `batch`
+(many at once), `selftest` (the adversarial suite).
+
+Isolation is Docker's: namespaces, cgroups, no network, read-only root, no capabilities,
+seccomp, under the host kernel (use the gVisor runtime for a separate kernel). Inputs
+are drawn and outputs judged on the host; the container only returns values.
+"""
+
+from zeroplay.sandbox.batch import Draft, judge_many, validate_many
+from zeroplay.sandbox.image import BuiltImage, build_image
+from zeroplay.sandbox.judge import TestCase, Verdict, find_disagreement, judge, values_equal
+from zeroplay.sandbox.pool import Job, JobResult, SandboxError, SandboxPool
+from zeroplay.sandbox.strategies import StrategyError, draw_inputs, parse_strategy
+from zeroplay.sandbox.validate import Validation, validate_draft
+
+__all__ = [
+    "BuiltImage", "Draft", "Job", "JobResult", "SandboxError", "SandboxPool", "StrategyError",
+    "TestCase", "Validation", "Verdict", "build_image", "draw_inputs", "find_disagreement",
+    "judge", "judge_many", "parse_strategy", "validate_draft", "validate_many", "values_equal",
+]

@@ -172,3 +172,34 @@ def _exc_text(exc: object) -> str:
     if isinstance(exc, list) and len(exc) == 2:
         return f"{exc[0]}: {exc[1]}"[:300]
     return str(exc)[:300]
+
+
+def find_disagreement(pool: SandboxPool, entry_point: str, reference: str, candidate: str,
+                      strategy: str, cfg: SandboxConfig, seed: int, n: int = 100
+                      ) -> TestCase | None:
+    """Differential search: draw fresh inputs, run reference (twice) and candidate, and
+    return the first input where the candidate disagrees with a deterministic reference
+    answer, as a new hidden test for the task. None if they agree everywhere tried."""
+    from zeroplay.sandbox.strategies import StrategyError, draw_inputs, parse_strategy
+    from zeroplay.sandbox.supervisor import to_tagged
+
+    try:
+        spec = parse_strategy(strategy, cfg.max_collection_size)
+        inputs = [[to_tagged(a) for a in args] for args in draw_inputs(spec, n, seed)]
+    except StrategyError:
+        return None
+    jobs = [Job(reference, entry_point, inputs), Job(reference, entry_point, inputs),
+            Job(candidate, entry_point, inputs)]
+    ref_a, ref_b, cand = (r for _, r in sorted(pool.map(jobs)))
+    if any(r.status != "ok" or r.results is None or r.anomalies for r in (ref_a, ref_b)):
+        return None
+    cand_results = cand.results if cand.status == "ok" and cand.results else [{}] * len(inputs)
+    for args, a, b, c in zip(inputs, ref_a.results, ref_b.results, cand_results, strict=True):
+        if "ok" not in a or "ok" not in b or not is_tagged(a["ok"]):
+            continue
+        if not values_equal(a["ok"], b["ok"]):
+            continue  # the reference itself is not deterministic here
+        got = c.get("ok")
+        if not (is_tagged(got) and values_equal(got, a["ok"], cfg.float_tolerance)):
+            return TestCase(args, a["ok"], public=False)
+    return None

@@ -207,6 +207,13 @@ class SandboxPool:
         self.cfg = cfg
         self.client = connect()
         self.image = image or build_image(cfg).tag
+        runtimes = self.client.info().get("Runtimes") or {}
+        if runtimes and cfg.runtime not in runtimes:
+            raise SandboxError(
+                f"sandbox.runtime={cfg.runtime!r} is not a runtime of this Docker engine "
+                f"(it has: {', '.join(sorted(runtimes))}); install it (e.g. gVisor for runsc) "
+                "or set sandbox.runtime=runc"
+            )
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self.recycled = 0
         self._idle: queue.Queue[_Container] = queue.Queue()
