@@ -226,10 +226,15 @@ class CurriculumStore:
     # --- reading ------------------------------------------------------------------------
 
     def get_task(self, task_id: str, window: int | None = None) -> Task:
-        row = self.conn.execute("SELECT data FROM tasks WHERE id = ?", (task_id,)).fetchone()
-        if row is None:
-            raise StoreError(f"no task with id {task_id!r} in {self.path}")
-        task = Task.from_json(json.loads(row[0]))
+        """The task with this id, or with this unique id prefix."""
+        rows = self.conn.execute("SELECT data FROM tasks WHERE id = ? OR id LIKE ? || '%' "
+                                 "ORDER BY id = ? DESC LIMIT 2",
+                                 (task_id, task_id.replace("%", ""), task_id)).fetchall()
+        if not rows or (len(rows) > 1 and json.loads(rows[0][0])["id"] != task_id):
+            why = "several tasks start with" if rows else "no task with id"
+            raise StoreError(f"{why} {task_id!r} in {self.path}")
+        task = Task.from_json(json.loads(rows[0][0]))
+        task_id = task.id
         return task.with_stats(self.stats(window, [task_id]).get(task_id, TaskStats()))
 
     def has_task(self, task_id: str) -> bool:

@@ -23,6 +23,7 @@ import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from zeroplay.curricula.filters import normalized_hash
 from zeroplay.curricula.task import Provenance, TaskDraft
 
 GENERATOR = "zeroplay-synth/1"
@@ -232,13 +233,14 @@ def synthesize(n: int, seed: int = 0, max_ops: int = 3, run_id: str = "",
                exclude: Iterable[tuple[str, ...]] = (), stream: str = "train") -> list[TaskDraft]:
     """`n` distinct drafts; none uses an operation combination in `exclude`."""
     banned = set(exclude)
-    drafts: dict[str, TaskDraft] = {}
+    drafts: dict[str, TaskDraft] = {}  # by normalized program: no near-duplicates either
     for index in range(n * 50):
         if len(drafts) >= n:
             break
         draft, combo = synthesize_one(task_seed(seed, index, stream), max_ops, run_id)
-        if combo not in banned and draft.id not in drafts:
-            drafts[draft.id] = draft
+        key = normalized_hash(draft.reference)
+        if combo not in banned and key not in drafts:
+            drafts[key] = draft
     return list(drafts.values())
 
 

@@ -45,11 +45,12 @@ class RunDir:
         return self.path / "provenance.json"
 
     @classmethod
-    def create(cls, cfg: Config) -> RunDir:
-        """Make <runs_dir>/<name> and write the resolved config; never reuse a directory."""
-        name = cfg.run.name or time.strftime("%Y%m%d-%H%M%S")
+    def create(cls, cfg: Config, path: Path | None = None) -> RunDir:
+        """Make <runs_dir>/<name> (or `path`) and write the resolved config; never reuse
+        a directory."""
+        name = path.name if path is not None else cfg.run.name or time.strftime("%Y%m%d-%H%M%S")
         cfg = cfg.model_copy(update={"run": cfg.run.model_copy(update={"name": name})})
-        path = cfg.run.runs_dir / name
+        path = path if path is not None else cfg.run.runs_dir / name
         try:
             path.mkdir(parents=True, exist_ok=False)
         except FileExistsError:

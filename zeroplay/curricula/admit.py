@@ -1,0 +1,120 @@
+"""Admission: drafts in, filtered and validated tasks (or recorded rejections) out.
+
+    vetted = vet(store, pool, drafts, cfg, seed=step)     # reads the store, runs the sandbox
+    with store.transaction(step=step):
+        record(store, vetted)                             # one short write
+    seed_curriculum(store, pool, cfg, n=200, seed=0)      # the synthesizer's start
+
+Vetting applies the generation-time filters, then validates the survivors in the
+sandbox as one batch. Recording writes valid tasks, rejected drafts with their reasons,
+and the filter counts; it needs an open transaction so that it lands with its step.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from zeroplay.config import Config
+from zeroplay.curricula.filters import DraftFilter, normalized_hash
+from zeroplay.curricula.store import CurriculumStore
+from zeroplay.curricula.synth import synthesize, synthesize_heldout
+from zeroplay.curricula.task import Task, TaskDraft
+from zeroplay.sandbox.batch import Draft, validate_many
+from zeroplay.sandbox.pool import SandboxPool
+from zeroplay.sandbox.validate import Validation
+
+NOT_RECORDED = ("duplicate", "near_duplicate")  # counted, but they are not new drafts
+
+
+@dataclass
+class Vetted:
+    tasks: list[Task] = field(default_factory=list)  # valid and rejected, to record
+    filtered: Counter = field(default_factory=Counter)  # filter reason -> count
+    validated: int = 0  # drafts that reached the sandbox
+    seconds: float = 0.0
+
+    @property
+    def valid(self) -> int:
+        return sum(t.valid for t in self.tasks)
+
+    @property
+    def rejected(self) -> Counter:
+        return Counter(t.reason for t in self.tasks if not t.valid)
+
+    @property
+    def validity_rate(self) -> float:
+        """Share of drafts that passed sandbox validation, of those that reached it."""
+        valid = sum(t.valid for t in self.tasks)
+        return valid / self.validated if self.validated else 0.0
+
+
+def vet(store: CurriculumStore, pool: SandboxPool, drafts: list[TaskDraft], cfg: Config, *,
+        seed: int, step: int = 0, heldout: bool = False,
+        draft_filter: DraftFilter | None = None) -> Vetted:
+    start = time.monotonic()
+    check = draft_filter or DraftFilter(cfg)
+    out = Vetted()
+    ids, norms = _Seen(store.has_task), _Seen(store.has_norm_hash)
+    survivors: list[TaskDraft] = []
+    for draft in drafts:
+        reason = check.check(draft, ids, norms)
+        if reason is not None:
+            out.filtered[reason] += 1
+            if reason not in NOT_RECORDED:
+                rejection = Validation(False, reason, f"rejected by the {reason} filter")
+                out.tasks.append(Task.from_validation(draft, rejection, step=step,
+                                                      heldout=heldout))
+            ids.add(draft.id)
+            continue
+        ids.add(draft.id)
+        norms.add(normalized_hash(draft.reference))
+        survivors.append(draft)
+    drafts_for_sandbox = [Draft(d.entry_point, d.reference, d.strategy) for d in survivors]
+    validations = validate_many(pool, drafts_for_sandbox, cfg.sandbox, seed)
+    out.validated = len(survivors)
+    out.tasks += [Task.from_validation(d, v, step=step, heldout=heldout)
+                  for d, v in zip(survivors, validations, strict=True)]
+    out.seconds = time.monotonic() - start
+    return out
+
+
+def record(store: CurriculumStore, vetted: Vetted) -> int:
+    """Write vetted tasks and filter counts (inside a transaction); returns tasks added."""
+    added = 0
+    for task in vetted.tasks:
+        added += store.add_task(task, normalized_hash(task.reference) if task.valid else None)
+    for reason, n in vetted.filtered.items():
+        store.count_filtered("generation", reason, n)
+    return added
+
+
+def seed_curriculum(store: CurriculumStore, pool: SandboxPool, cfg: Config, *, n: int,
+                    heldout: int, seed: int, run_id: str) -> tuple[Vetted, Vetted]:
+    """Synthesize, validate and record the training and held-out seed tasks (step 0)."""
+    cur = cfg.curriculum
+    train = synthesize(n, seed, cur.max_ops, run_id)
+    held = synthesize_heldout(heldout, seed, cur.max_ops, run_id, train)
+    vetted_train = vet(store, pool, train, cfg, seed=seed)
+    vetted_held = vet(store, pool, held, cfg, seed=seed, heldout=True)
+    with store.transaction(step=0, summary={"seeded": vetted_train.valid,
+                                            "heldout": vetted_held.valid}):
+        record(store, vetted_train)
+        record(store, vetted_held)
+    return vetted_train, vetted_held
+
+
+class _Seen:
+    """Membership in the store or in this batch."""
+
+    def __init__(self, in_store):
+        self.in_store = in_store
+        self.batch: set = set()
+
+    def add(self, key) -> None:
+        self.batch.add(key)
+
+    def __contains__(self, key) -> bool:
+        return key is not None and (key in self.batch or self.in_store(key))
+
