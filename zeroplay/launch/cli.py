@@ -203,7 +203,7 @@ def submit(
 @config_app.command("show")
 def config_show(config: ConfigOpt = None, set_: SetOpt = None) -> None:
     """Print the resolved config (file + overrides) as YAML."""
-    console.print(load_config(config, set_).to_yaml(), end="", highlight=False, markup=False)
+    typer.echo(load_config(config, set_).to_yaml(), nl=False)
 
 
 # --- sandbox -----------------------------------------------------------------------------
@@ -354,8 +354,7 @@ def curriculum_list(
                        key=keys[sort])[:limit]
     if json_out:
         for task in tasks:
-            console.print(json.dumps(task.to_json()), highlight=False, markup=False,
-                          soft_wrap=True)
+            typer.echo(json.dumps(task.to_json()))
         return
     table = Table(title=f"{run_dir}: {len(tasks)} tasks")
     table.add_column("id", no_wrap=True)
@@ -391,7 +390,7 @@ def curriculum_show(
         attempts = store.attempts(task_id)
     if json_out:
         data = {**task.to_json(), "attempts": [asdict(a) for a in attempts]}
-        console.print(json.dumps(data, indent=2), highlight=False, markup=False)
+        typer.echo(json.dumps(data, indent=2))
         return
     state = "valid" if task.valid else f"rejected ({task.reason}: {task.detail})"
     console.print(Text(f"{task.id}  {state}  kind {task.kind}", style="bold")
@@ -431,7 +430,7 @@ def curriculum_stats(
     with store:
         stats = compute(store, window)
     if json_out:
-        console.print(json.dumps(stats, indent=2), highlight=False, markup=False)
+        typer.echo(json.dumps(stats, indent=2))
         return
     console.print(f"[bold]{run_dir}[/]: {stats['tasks']} tasks, {stats['heldout']} held out, "
                   f"{stats['attempted']} attempted ({stats['attempts']} attempts), "
