@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -181,7 +182,7 @@ def test_sandbox_judge_cli_reads_stdin(tmp_path, sandbox_image):
     rows = _rows(result.stdout)
     assert [(r["solution_id"], r["status"], r["reward"]) for r in rows] == [
         ("right", "pass", 1.0), ("any", "invalid", 0.0), ("wrong", "fail", 0.0),
-        ("orphan", "invalid", 0.0)], rows
+        ("orphan", "invalid", 0.0)], json.dumps(rows)
     assert rows[2]["passed"] < rows[2]["total"] == 30
     assert set(rows[0]) == {"task_id", "solution_id", "reward", "status", "passed", "total",
                             "detail"}

@@ -1,0 +1,125 @@
+"""Sampling completions with the per-token log-probs the learner needs.
+
+    gen = HFGenerator(model, tokenizer, version=0)
+    outs = gen.generate(["prompt a", "prompt b"], n=4, params=SamplingParams(...))
+    outs[0].completion_ids, outs[0].logprobs, outs[0].finish_reason, outs[0].policy_version
+
+`Generator` is the interface callers use; `HFGenerator` implements it with Hugging Face
+`generate` on any device. A vLLM backend for GPUs implements the same two methods
+(`generate`, `load_state_dict`) and is picked by `rollout.backend`, without callers
+changing. Log-probs are those of the sampled tokens under the sampling distribution
+before top-p truncation, i.e. `log_softmax(logits / temperature)`, the quantity TRL's
+GRPO loss computes for the current policy, so the two form the importance ratio.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from zeroplay.errors import ZeroplayError
+
+
+class PromptTooLong(ZeroplayError):
+    """A prompt longer than rollout.max_prompt_tokens."""
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_new_tokens: int = 256
+    max_prompt_tokens: int = 768
+
+
+@dataclass(frozen=True)
+class Completion:
+    prompt_index: int  # which prompt of the call (each prompt gives n consecutive outputs)
+    prompt_ids: list[int]
+    completion_ids: list[int]  # up to and including eos when it was generated
+    logprobs: list[float]  # one per completion id
+    text: str
+    finish_reason: str  # "stop" (eos) or "length" (cut at max_new_tokens)
+    policy_version: int
+
+
+class Generator(Protocol):
+    version: int
+
+    def generate(self, prompts: list[str], n: int, params: SamplingParams) -> list[Completion]:
+        ...
+
+    def load_state_dict(self, state: dict[str, Any], version: int) -> None:
+        ...
+
+
+class HFGenerator:
+    """Batched sampling with transformers' `generate`."""
+
+    def __init__(self, model, tokenizer, version: int = 0, seed: int | None = None):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.version = version
+        self.seed = seed
+
+    def load_state_dict(self, state: dict[str, Any], version: int) -> None:
+        self.model.load_state_dict(state)
+        self.version = version
+
+    def generate(self, prompts: list[str], n: int, params: SamplingParams) -> list[Completion]:
+        import torch
+
+        tok = self.tokenizer
+        encoded = [tok(p, add_special_tokens=False)["input_ids"] for p in prompts]
+        for i, ids in enumerate(encoded):
+            if len(ids) > params.max_prompt_tokens:
+                raise PromptTooLong(
+                    f"prompt {i} has {len(ids)} tokens, over rollout.max_prompt_tokens="
+                    f"{params.max_prompt_tokens}; shorten it or raise the limit")
+        batch = tok.pad({"input_ids": encoded}, padding=True, return_tensors="pt")
+        device = next(self.model.parameters()).device
+        input_ids = batch["input_ids"].to(device)
+        attention = batch["attention_mask"].to(device)
+        if self.seed is not None:
+            torch.manual_seed(self.seed)
+        with torch.no_grad():
+            out = self.model.generate(
+                input_ids=input_ids, attention_mask=attention, do_sample=True,
+                temperature=params.temperature, top_p=params.top_p, top_k=0,
+                max_new_tokens=params.max_new_tokens, num_return_sequences=n,
+                output_logits=True, return_dict_in_generate=True,
+                pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
+        width = input_ids.shape[1]
+        new = out.sequences[:, width:]
+        logits = torch.stack(out.logits, dim=1).float() / params.temperature
+        logps = torch.log_softmax(logits, dim=-1).gather(-1, new.unsqueeze(-1)).squeeze(-1)
+        results = []
+        for row in range(new.shape[0]):
+            ids = new[row].tolist()
+            stopped = tok.eos_token_id in ids
+            end = ids.index(tok.eos_token_id) + 1 if stopped else len(ids)
+            completion = ids[:end]
+            prompt_index = row // n
+            results.append(Completion(
+                prompt_index=prompt_index, prompt_ids=encoded[prompt_index],
+                completion_ids=completion, logprobs=logps[row, :end].tolist(),
+                text=tok.decode(completion, skip_special_tokens=True),
+                finish_reason="stop" if stopped else "length",
+                policy_version=self.version))
+        return results
+
+
+def make_generator(backend: str, model, tokenizer, version: int = 0,
+                   seed: int | None = None) -> Generator:
+    """The generator for `rollout.backend`."""
+    if backend == "hf":
+        return HFGenerator(model, tokenizer, version, seed)
+    if backend == "vllm":
+        try:
+            import vllm  # noqa: F401
+        except ImportError:
+            raise ZeroplayError("rollout.backend=vllm needs vLLM installed on the rollout "
+                                "nodes (pip install vllm); or use rollout.backend=hf") from None
+        raise ZeroplayError("the vLLM backend is not part of this version of zeroplay; "
+                            "use rollout.backend=hf")
+    raise ZeroplayError(f"unknown rollout.backend {backend!r}")

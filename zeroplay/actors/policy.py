@@ -1,0 +1,161 @@
+"""Load the policy: a hub id or local path, or the tiny model built from scratch, offline.
+
+    model, tokenizer = load_policy(cfg.policy, cache_dir=Path("~/.cache/zeroplay"))
+
+`model: tiny` builds a byte-level BPE tokenizer trained on synthetic text (seed
+synthesizer tasks rendered in the prompt formats; no real text) and a randomly
+initialised small Qwen2 causal LM, saves both with `save_pretrained` under a directory
+keyed by their config, and reuses them after that. Building is deterministic for a seed.
+Everything else is loaded with `local_files_only=True`: nothing is ever downloaded, and
+a hub id that is not in the local Hugging Face cache is a clear error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from zeroplay.config import PolicyConfig, TinyModelConfig
+from zeroplay.errors import ZeroplayError
+
+log = logging.getLogger(__name__)
+
+TINY_RECIPE = 1  # bump when the way the tiny model is built changes
+PAD, EOS, IM_START, IM_END = "<|pad|>", "<|endoftext|>", "<|im_start|>", "<|im_end|>"
+# ChatML-style template, shared by the tiny model and by `plain` fallbacks.
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+
+
+class PolicyLoadError(ZeroplayError):
+    """The configured model cannot be loaded (path, cache, or format)."""
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "zeroplay"
+
+
+def load_policy(cfg: PolicyConfig, cache_dir: Path | None = None, seed: int = 0,
+                device: str | None = None) -> tuple[Any, Any]:
+    """(model, tokenizer) for the config; the model is in eval mode on its device."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    path = tiny_model_path(cfg.tiny, cache_dir or default_cache_dir(), seed) \
+        if cfg.model == "tiny" else None
+    if path is not None and not (path / "config.json").is_file():
+        build_tiny_model(cfg.tiny, path, seed)
+    source = str(path) if path is not None else cfg.model
+    if path is None and not Path(source).exists() and not _looks_like_hub_id(source):
+        raise PolicyLoadError(f"policy.model={source!r}: no such path (and not a hub id)")
+    dtype = {"auto": "auto", "float32": torch.float32, "bfloat16": torch.bfloat16,
+             "float16": torch.float16}[cfg.dtype]
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True,
+                                                  trust_remote_code=False)
+        model = AutoModelForCausalLM.from_pretrained(source, local_files_only=True,
+                                                     dtype=dtype, trust_remote_code=False)
+    except OSError as exc:
+        where = "this path" if Path(source).exists() else "the local Hugging Face cache"
+        raise PolicyLoadError(
+            f"cannot load policy.model={source!r} from {where} ({str(exc).splitlines()[0]}); "
+            "nothing is downloaded: pass a local path, or fetch the model into the cache on a "
+            f"machine with hub access (`huggingface-cli download {source}`)"
+        ) from None
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer.padding_side = "left"
+    model.to(resolve_device(device or cfg.device))
+    model.eval()
+    return model, tokenizer
+
+
+def resolve_device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise PolicyLoadError(f"policy.device={device!r} but no CUDA device is visible; "
+                              "use policy.device=cpu or auto")
+    return device
+
+
+def _looks_like_hub_id(source: str) -> bool:
+    return source.count("/") == 1 and not source.startswith((".", "/", "~"))
+
+
+def tiny_model_path(cfg: TinyModelConfig, cache_dir: Path, seed: int) -> Path:
+    """Where the tiny model for this config and seed lives (a cache keyed by both)."""
+    key = json.dumps({"recipe": TINY_RECIPE, "seed": seed, **cfg.model_dump()}, sort_keys=True)
+    return cache_dir / f"tiny-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+
+
+def synthetic_corpus(seed: int, n_tasks: int = 400) -> list[str]:
+    """Training text for the tokenizer: synthesizer tasks in the prompt formats."""
+    from zeroplay.actors.prompts import render_proposal, render_solution
+    from zeroplay.curricula.synth import synthesize
+
+    texts = []
+    for draft in synthesize(n_tasks, seed=seed, max_ops=4):
+        texts += [render_proposal(draft.statement, draft.reference, draft.strategy),
+                  render_solution(draft.reference), draft.signature]
+    return texts
+
+
+def build_tiny_model(cfg: TinyModelConfig, path: Path, seed: int = 0) -> Path:
+    """Train the tokenizer, initialise the model, save both to `path` atomically."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
+
+    from zeroplay.actors.prompts import proposer_prompt_text_samples
+
+    log.info("building the tiny model in %s", path)
+    corpus = synthetic_corpus(seed) + proposer_prompt_text_samples()
+    bpe = Tokenizer(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=cfg.vocab_size, special_tokens=[PAD, EOS, IM_START, IM_END],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    bpe.train_from_iterator(corpus, trainer=trainer)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=bpe, pad_token=PAD, eos_token=EOS, bos_token=None,
+        additional_special_tokens=[IM_START, IM_END])
+    tokenizer.chat_template = CHAT_TEMPLATE
+    model_cfg = Qwen2Config(
+        vocab_size=len(tokenizer), hidden_size=cfg.hidden_size,
+        intermediate_size=cfg.hidden_size * 4, num_hidden_layers=cfg.num_hidden_layers,
+        num_attention_heads=cfg.num_attention_heads,
+        num_key_value_heads=cfg.num_attention_heads,
+        max_position_embeddings=cfg.max_position_embeddings, tie_word_embeddings=True,
+        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=tokenizer.eos_token_id)
+    torch.manual_seed(seed)
+    model = Qwen2ForCausalLM(model_cfg)
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
+    try:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        try:
+            os.rename(tmp, path)
+        except OSError:  # another process built it first: use theirs
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
