@@ -241,7 +241,12 @@ class RolloutConfig(Section):
     temperature: float = Field(1.0, gt=0, description="Sampling temperature.")
     top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling mass.")
     max_new_tokens: int = Field(256, ge=1, description="Longest completion; longer is cut.")
-    max_prompt_tokens: int = Field(768, ge=16, description="Longest prompt; longer is an error.")
+    max_prompt_tokens: int = Field(
+        768, ge=16, description="Longest prompt; proposer prompts drop examples to fit.")
+    format_penalty: float = Field(
+        -1.0, le=0, description="Proposer reward for output that does not parse.")
+    invalid_penalty: float = Field(
+        -0.5, le=0, description="Proposer reward for a well-formed task that fails validation.")
 
 
 class LearnerConfig(Section):

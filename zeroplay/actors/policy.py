@@ -65,7 +65,7 @@ def load_policy(cfg: PolicyConfig, cache_dir: Path | None = None, seed: int = 0,
                                                   trust_remote_code=False)
         model = AutoModelForCausalLM.from_pretrained(source, local_files_only=True,
                                                      dtype=dtype, trust_remote_code=False)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         where = "this path" if Path(source).exists() else "the local Hugging Face cache"
         raise PolicyLoadError(
             f"cannot load policy.model={source!r} from {where} ({str(exc).splitlines()[0]}); "

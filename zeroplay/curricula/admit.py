@@ -1,6 +1,6 @@
 """Admission: drafts in, filtered and validated tasks (or recorded rejections) out.
 
-    vetted = vet(store, pool, drafts, cfg, seed=step)     # reads the store, runs the sandbox
+    vetted = vet(store, pool_validator(pool, cfg), drafts, cfg, seed=step)  # sandbox runs
     with store.transaction(step=step):
         record(store, vetted)                             # one short write
     seed_curriculum(store, pool, cfg, n=200, seed=0)      # the synthesizer's start
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from zeroplay.config import Config
@@ -50,7 +51,15 @@ class Vetted:
         return valid / self.validated if self.validated else 0.0
 
 
-def vet(store: CurriculumStore, pool: SandboxPool, drafts: list[TaskDraft], cfg: Config, *,
+Validate = Callable[[list[Draft], int], list[Validation]]
+
+
+def pool_validator(pool: SandboxPool, cfg: Config) -> Validate:
+    """Validation through a local pool (a SandboxActor offers the same call over Ray)."""
+    return lambda drafts, seed: validate_many(pool, drafts, cfg.sandbox, seed)
+
+
+def vet(store: CurriculumStore, validate: Validate, drafts: list[TaskDraft], cfg: Config, *,
         seed: int, step: int = 0, heldout: bool = False,
         draft_filter: DraftFilter | None = None) -> Vetted:
     start = time.monotonic()
@@ -72,7 +81,7 @@ def vet(store: CurriculumStore, pool: SandboxPool, drafts: list[TaskDraft], cfg:
         norms.add(normalized_hash(draft.reference))
         survivors.append(draft)
     drafts_for_sandbox = [Draft(d.entry_point, d.reference, d.strategy) for d in survivors]
-    validations = validate_many(pool, drafts_for_sandbox, cfg.sandbox, seed)
+    validations = validate(drafts_for_sandbox, seed) if drafts_for_sandbox else []
     out.validated = len(survivors)
     out.tasks += [Task.from_validation(d, v, step=step, heldout=heldout)
                   for d, v in zip(survivors, validations, strict=True)]
@@ -96,8 +105,9 @@ def seed_curriculum(store: CurriculumStore, pool: SandboxPool, cfg: Config, *, n
     cur = cfg.curriculum
     train = synthesize(n, seed, cur.max_ops, run_id)
     held = synthesize_heldout(heldout, seed, cur.max_ops, run_id, train)
-    vetted_train = vet(store, pool, train, cfg, seed=seed)
-    vetted_held = vet(store, pool, held, cfg, seed=seed, heldout=True)
+    validate = pool_validator(pool, cfg)
+    vetted_train = vet(store, validate, train, cfg, seed=seed)
+    vetted_held = vet(store, validate, held, cfg, seed=seed, heldout=True)
     with store.transaction(step=0, summary={"seeded": vetted_train.valid,
                                             "heldout": vetted_held.valid}):
         record(store, vetted_train)

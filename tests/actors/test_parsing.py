@@ -1,0 +1,78 @@
+import pytest
+
+from zeroplay.actors.parsing import parse_proposal, parse_solution
+from zeroplay.actors.prompts import render_proposal, render_solution
+from zeroplay.curricula.task import Provenance
+
+PROV = Provenance.policy("r", 1, ("p",))
+GOOD = render_proposal("Sum the even numbers.", "def f(xs: list[int]) -> int:\n    return sum(x for x in xs if x % 2 == 0)\n",
+                       "st.lists(st.integers(-9, 9))")
+
+
+def test_good_proposal():
+    p = parse_proposal("Sure! Here is a task:\n" + GOOD + "\nthanks", PROV)
+    assert p.reason == "" and p.draft is not None
+    d = p.draft
+    assert d.entry_point == "f" and d.signature == "def f(xs: list[int]) -> int"
+    assert d.strategy == "st.lists(st.integers(-9, 9))" and d.statement == "Sum the even numbers."
+    assert d.kind == "list[int]->int" and d.provenance == PROV
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "empty"),
+        ("   \n", "empty"),
+        ("just some words", "no_format"),
+        ("x" * 9000, "too_long"),
+        ("<function>\ndef f(x):\n    return x\n</function>\n<inputs>\nst.integers()\n</inputs>", "missing_statement"),
+        ("<statement>\ns\n</statement>\n<inputs>\nst.integers()\n</inputs>", "missing_function"),
+        ("<statement>\ns\n</statement>\n<function>\ndef f(x):\n    return x\n</function>", "missing_inputs"),
+        ("<statement>\ns\n</statement>\n<function>\ndef f(x):\n    return x\n</function>\n<inputs>\n \n</inputs>", "missing_inputs"),
+        ("<statement>\ns\n</statement>\n<function>\ndef f(x) return x\n</function>\n<inputs>\nst.integers()\n</inputs>", "syntax_error"),
+        ("<statement>\ns\n</statement>\n<function>\nx = 1\n</function>\n<inputs>\nst.integers()\n</inputs>", "no_function"),
+        ("<statement>\ns\n</statement>\n<function>\ndef f(x):\n    return x\ndef g(x):\n    return x\n</function>\n<inputs>\nst.integers()\n</inputs>", "several_functions"),
+        ("<statement>\ns\n</statement>\n<function>\ndef f(x):\n    return x\nprint(f(1))\n</function>\n<inputs>\nst.integers()\n</inputs>", "extra_code"),
+        (GOOD + "\n" + GOOD, "repeated_tag"),
+        ("<statement>\ns\n</statement>\n<function>\ndef f(x):\n    return x\n", "missing_function"),  # truncated
+        ("<statement>\n\x00\n</statement>\n<function>\ndef f(x):\n    return x\x00\n</function>\n<inputs>\nst.integers()\n</inputs>", "syntax_error"),
+        ("<statement>s</statement><function>" + "(" * 300 + "</function><inputs>st.integers()</inputs>", "syntax_error"),
+    ],
+)
+def test_malformed_proposals_give_a_reason(text, reason):
+    p = parse_proposal(text, PROV)
+    assert (p.draft, p.reason) == (None, reason)
+
+
+def test_good_solution_allows_helpers():
+    code = "def helper(x):\n    return x * 2\n\ndef f(x):\n    return helper(x)\n"
+    s = parse_solution("ok\n" + render_solution(code), "f")
+    assert s.code == code and s.reason == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "empty"),
+        ("def f(x): return x", "no_format"),
+        ("```python\ndef f(x):\n    return x\n```", "no_format"),
+        (render_solution("def g(x):\n    return x"), "no_entry_point"),
+        (render_solution("def f(x) return x"), "syntax_error"),
+        (render_solution("def f(x):\n    return x") * 2, "repeated_tag"),
+        ("<function>" + "a" * 9000 + "</function>", "too_long"),
+    ],
+)
+def test_malformed_solutions(text, reason):
+    s = parse_solution(text, "f")
+    assert (s.code, s.reason) == (None, reason)
+
+
+def test_parsers_never_raise_on_adversarial_text():
+    import random
+
+    rng = random.Random(0)
+    alphabet = list("<>/\n ():=deffunctionstatementinputs\x00\t'\"st.") + ["<function>", "</function>"]
+    for _ in range(500):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 200)))
+        assert isinstance(parse_proposal(text, PROV).reason, str)
+        assert isinstance(parse_solution(text, "f").reason, str)

@@ -1,0 +1,71 @@
+import pytest
+
+from zeroplay.actors.policy import PolicyLoadError, build_tiny_model, load_policy, resolve_device
+from zeroplay.config import load_config
+
+
+def test_tiny_build_is_deterministic_for_a_seed(tmp_path):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    cfg = load_config(None, ["policy.tiny.hidden_size=64", "policy.tiny.num_hidden_layers=1"])
+    a = build_tiny_model(cfg.policy.tiny, tmp_path / "a", seed=3)
+    b = build_tiny_model(cfg.policy.tiny, tmp_path / "b", seed=3)
+    c = build_tiny_model(cfg.policy.tiny, tmp_path / "c", seed=4)
+    ta, tb = AutoTokenizer.from_pretrained(a), AutoTokenizer.from_pretrained(b)
+    assert ta.get_vocab() == tb.get_vocab()
+    ma, mb, mc = (AutoModelForCausalLM.from_pretrained(p) for p in (a, b, c))
+    for (name, pa), pb in zip(ma.state_dict().items(), mb.state_dict().values(), strict=True):
+        assert torch.equal(pa, pb), name
+    assert not all(torch.equal(x, y) for x, y in zip(ma.state_dict().values(),
+                                                     mc.state_dict().values(), strict=True))
+
+
+def test_tiny_model_loads_back_with_chat_template_pad_and_eos(tiny, tiny_cache):
+    model, tok = tiny
+    assert tok.pad_token == "<|pad|>" and tok.eos_token == "<|endoftext|>"
+    assert tok.padding_side == "left"
+    text = tok.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False,
+                                   add_generation_prompt=True)
+    assert text.endswith("<|im_start|>assistant\n")
+    assert model.config.model_type == "qwen2"
+    assert 1e6 < sum(p.numel() for p in model.parameters()) < 2e7
+    dirs = [p for p in tiny_cache.iterdir() if p.name.startswith("tiny-")]
+    assert len(dirs) == 1 and (dirs[0] / "config.json").is_file()
+
+
+def test_tokenizer_round_trips_code(tiny):
+    _, tok = tiny
+    code = "def f(xs: list[int]) -> int:\n    return sum(x for x in xs if x % 2 == 0)\n"
+    assert tok.decode(tok(code)["input_ids"]) == code
+
+
+def test_missing_path_is_a_clear_error(tmp_path):
+    cfg = load_config(None, [f"policy.model={tmp_path}/nothing-here"])
+    with pytest.raises(PolicyLoadError, match="no such path"):
+        load_policy(cfg.policy)
+
+
+def test_uncached_hub_id_is_a_clear_error_and_downloads_nothing(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    cfg = load_config(None, ["policy.model=zeroplay-test/not-a-model"])
+    with pytest.raises(PolicyLoadError, match="local Hugging Face cache.*huggingface-cli download"):
+        load_policy(cfg.policy)
+    assert not (tmp_path / "hf" / "hub" / "models--zeroplay-test--not-a-model").exists()
+
+
+def test_directory_without_a_model_is_a_clear_error(tmp_path):
+    cfg = load_config(None, [f"policy.model={tmp_path}"])
+    with pytest.raises(PolicyLoadError, match="cannot load"):
+        load_policy(cfg.policy)
+
+
+def test_cuda_requested_without_cuda():
+    import torch
+
+    if torch.cuda.is_available():
+        assert resolve_device("cuda") == "cuda"
+    else:
+        with pytest.raises(PolicyLoadError, match="no CUDA device"):
+            resolve_device("cuda")
+    assert resolve_device("cpu") == "cpu"
