@@ -1,6 +1,7 @@
 """Rollout actors on a real local Ray runtime (CPU; one pretend H200 for placement)."""
 
 import gc
+import time
 
 import pytest
 
@@ -16,13 +17,13 @@ MESSAGES = [solver_messages(make_task(1))]
 
 @pytest.fixture(scope="module")
 def weights(ray_local):
-    return ray_local.remote(WeightStore).remote()
+    return ray_local.remote(WeightStore).options(name="weights-test").remote()
 
 
 @pytest.fixture(scope="module")
 def rollout(ray_local, tiny_cache, weights):
     actor = make_actor(RolloutActor, CFG.cluster.rollout, "proposer-test").remote(
-        CFG.model_dump(mode="json"), weights, str(tiny_cache))
+        CFG.model_dump(mode="json"), "weights-test", str(tiny_cache))
     ray_local.get(actor.version.remote())
     return actor
 
@@ -69,13 +70,14 @@ def test_update_weights_changes_generations_and_frees_old_weights(ray_local, rol
 def test_restarted_actor_comes_back_with_the_latest_weights(ray_local, rollout, weights):
     latest, _ = ray_local.get(weights.latest.remote())
     ray_local.kill(rollout, no_restart=False)
+    version = None
     for _ in range(60):
         try:
-            assert ray_local.get(rollout.version.remote(), timeout=60) == latest
+            version = ray_local.get(rollout.version.remote(), timeout=60)
             break
         except (ray_local.exceptions.RayActorError, ray_local.exceptions.ActorUnavailableError):
-            continue  # still restarting
-    assert ray_local.get(rollout.version.remote()) == latest
+            time.sleep(1)  # still restarting
+    assert version == latest
 
 
 def test_accelerator_type_places_on_matching_nodes_only(ray_local, tiny_cache):

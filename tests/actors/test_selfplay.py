@@ -28,12 +28,13 @@ def store(tmp_path, pool):
 @pytest.fixture(scope="module")
 def actors(ray_local, tiny_cache):
     cfg_json = CFG.model_dump(mode="json")
-    weights = ray_local.remote(WeightStore).remote()
+    weights = ray_local.remote(WeightStore).options(name="weights-sp").remote()
     rollout = make_actor(RolloutActor, CFG.cluster.rollout, "proposer-sp").remote(
-        cfg_json, weights, str(tiny_cache))
+        cfg_json, "weights-sp", str(tiny_cache))
     sandbox = make_actor(SandboxActor, CFG.cluster.sandbox, "sandbox-sp").remote(cfg_json)
     yield rollout, sandbox
     ray_local.get(sandbox.close.remote())
+    del weights
 
 
 def test_round_with_the_random_tiny_model_records_everything(store, actors):

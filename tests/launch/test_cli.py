@@ -124,6 +124,12 @@ def test_run_writes_resolved_config_then_says_loop_is_missing(tmp_path, sandbox_
     assert yaml.safe_load((tmp_path / "demo" / "config.yaml").read_text()) == written
 
 
+def test_actors_step_needs_a_curriculum(tmp_path):
+    result = runner.invoke(app, ["actors", "step", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "has no curriculum.sqlite" in result.output and "curriculum seed" in result.output
+
+
 def test_resume_of_missing_run_dir_is_a_clear_error(tmp_path):
     result = runner.invoke(app, ["run", "--resume", str(tmp_path / "gone")])
     assert result.exit_code == 2

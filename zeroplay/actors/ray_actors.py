@@ -1,7 +1,7 @@
 """Ray actors of the rollout side: policy copies that generate, sandbox pools that judge.
 
-    weights = WeightStore.options(name="weights").remote()
-    rollout = make_actor(RolloutActor, cfg.cluster.rollout, "proposer-0").remote(cfg_json, weights)
+    weights = ray.remote(WeightStore).options(name="weights").remote()
+    rollout = make_actor(RolloutActor, spec, "proposer-0").remote(cfg_json, "weights")
     outs = ray.get(rollout.generate.remote("propose", messages_list, n=4))
     sandbox = make_actor(SandboxActor, cfg.cluster.sandbox, "sandbox-node0").remote(cfg_json)
 
@@ -56,7 +56,10 @@ class WeightStore:
 class RolloutActor:
     """One copy of the policy; generates for either role on request."""
 
-    def __init__(self, cfg_json: dict, weight_store=None, cache_dir: str | None = None):
+    def __init__(self, cfg_json: dict, weight_store: str | None = None,
+                 cache_dir: str | None = None):
+        """`weight_store` is the name of the WeightStore actor (a name, not a handle, so
+        that a restart can always find it)."""
         import ray
 
         from zeroplay.actors.generation import SamplingParams, make_generator
@@ -71,7 +74,7 @@ class RolloutActor:
         self.params = SamplingParams(r.temperature, r.top_p, r.max_new_tokens,
                                      r.max_prompt_tokens)
         if weight_store is not None:
-            version, box = ray.get(weight_store.latest.remote())
+            version, box = ray.get(ray.get_actor(weight_store).latest.remote())
             if box is not None:
                 self.update_weights(version, box)
 

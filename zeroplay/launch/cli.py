@@ -70,11 +70,13 @@ eval_app = _typer(
     _DefaultCommandGroup,
 )
 jobs_app = _typer("Follow and manage runs submitted to a Ray cluster.")
+actors_app = _typer("Run the rollout side (policy actors and sandbox) on Ray.")
 app.add_typer(config_app, name="config")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(curriculum_app, name="curriculum")
 app.add_typer(eval_app, name="eval")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(actors_app, name="actors")
 
 ConfigOpt = Annotated[
     Path | None,
@@ -548,6 +550,43 @@ def curriculum_provenance(run_dir: RunDirArg) -> None:
             f"provenance check failed: {bad['tasks_total']} tasks and {bad['samples_total']} "
             f"samples without a synthetic origin: {named}")
     console.print("provenance check passed: every task and sample is synthetic")
+
+
+@actors_app.command("step")
+def actors_step(
+    run_dir: RunDirArg,
+    rounds: Annotated[int, typer.Option(min=1, help="Self-play rounds to run.")] = 1,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Run non-learning self-play rounds (propose, validate, solve, judge, score) on Ray,
+    writing everything into the run's curriculum."""
+    import random
+
+    from zeroplay.actors.session import RolloutSession
+    from zeroplay.curricula.store import CurriculumStore
+    from zeroplay.errors import RunDirError
+
+    path = run_dir / "curriculum.sqlite"
+    if not path.is_file():
+        raise RunDirError(f"{run_dir} has no curriculum.sqlite; seed one first with "
+                          f"`zeroplay curriculum seed --out {run_dir}`")
+    if config is None and (run_dir / "config.yaml").is_file():
+        config = run_dir / "config.yaml"
+    cfg = load_config(config, set_)
+    with CurriculumStore.open(path) as store:
+        first = max((s for s, _, _ in store.steps()), default=0) + 1
+        with _progress("starting Ray actors (policy, sandbox)") as progress, \
+                RolloutSession(cfg) as session:
+            for step in range(first, first + rounds):
+                progress(f"self-play round {step}")
+                result = session.round(store, step, random.Random(cfg.run.seed * 7919 + step),
+                                       run_id=run_dir.name)
+                s = result.summary
+                console.print(Text(
+                    f"step {step}: proposals {s['proposals']} (format reasons "
+                    f"{s['format_reasons']}), new valid tasks {s['new_valid_tasks']}, "
+                    f"solutions {s['solutions']}, solver reward {s['solver_reward_mean']:.2f}"))
 
 
 # --- eval --------------------------------------------------------------------------------
