@@ -342,6 +342,7 @@ def zygote() -> None:
             pass
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)
+    _write_all(1, encode_frame({"ready": True}))  # warm: the supervisor may take jobs now
     while True:
         job = read_frame(0)
         if job is None:
@@ -451,6 +452,8 @@ def supervise() -> None:
         os.execv(sys.executable, [sys.executable, "-u", __file__, "--zygote"])
     os.close(to_zygote_r)
     os.close(from_zygote_w)
+    if read_frame(from_zygote_r) != {"ready": True}:  # wait until the zygote is warm
+        return
     keep = {1, os.getpid(), zpid}
     stdin, stdout = sys.stdin.fileno(), sys.stdout.fileno()
     while True:
