@@ -1,0 +1,144 @@
+"""GRPO on self-play rollouts with TRL, using the actors' behaviour log-probs.
+
+    feed = SampleFeed(group_size=4, max_staleness=1)
+    trainer = build_grpo_trainer(model, tokenizer, cfg, feed, output_dir)
+    feed.put(groups)            # lists of G RolloutSamples (one GRPO group each)
+    trainer.train()             # pulls groups through TRL's rollout_func
+
+Training data is the stream of scored samples, not a static dataset: TRL's `rollout_func`
+hook takes the next groups from a `SampleFeed` (the dataset only holds placeholder
+prompts that fix the batch shape), and a pass-through reward function hands TRL the
+rewards the sandbox already computed. Groups stay intact: G consecutive rows.
+
+Off-policy safety: a group older than `max_staleness` policy versions is dropped and
+counted. TRL corrects against the sampler's log-probs only on its vLLM path, so
+`BehaviourGRPOTrainer` makes the clipped ratio `exp(logp_learner - logp_behaviour)`,
+with the behaviour log-probs the rollout actors recorded at generation time.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from typing import Any
+
+from zeroplay.actors.selfplay import RolloutSample
+from zeroplay.config import Config
+
+Group = list[RolloutSample]
+
+
+class SampleFeed:
+    """Thread-safe queue of GRPO groups between the self-play loop and the trainer."""
+
+    def __init__(self, group_size: int, max_staleness: int):
+        self.group_size = group_size
+        self.max_staleness = max_staleness
+        self.policy_version = 0
+        self.dropped_stale = 0
+        self._groups: queue.Queue[Group] = queue.Queue()
+        self._lock = threading.Lock()
+
+    def put(self, groups: list[Group]) -> None:
+        for group in groups:
+            if len(group) != self.group_size:
+                raise ValueError(f"a GRPO group needs {self.group_size} samples, got {len(group)}")
+            self._groups.put(group)
+
+    def take(self, n: int, timeout: float | None = None) -> list[Group]:
+        """The next `n` fresh groups (blocks); stale ones are dropped and counted."""
+        out: list[Group] = []
+        while len(out) < n:
+            group = self._groups.get(timeout=timeout)
+            if group[0].policy_version < self.policy_version - self.max_staleness:
+                with self._lock:
+                    self.dropped_stale += 1
+                continue
+            out.append(group)
+        return out
+
+    def pending(self) -> int:
+        return self._groups.qsize()
+
+
+def make_rollout_func(feed: SampleFeed, timeout: float | None = None):
+    """TRL `rollout_func`: ignores the placeholder prompts, returns the next groups."""
+
+    def rollout_func(prompts: list, trainer) -> dict[str, Any]:
+        groups = feed.take(len(prompts) // trainer.num_generations, timeout)
+        rows = [sample for group in groups for sample in group]
+        return {"prompt_ids": [s.prompt_ids for s in rows],
+                "completion_ids": [s.completion_ids for s in rows],
+                "logprobs": [s.logprobs for s in rows],
+                "zeroplay_reward": [s.reward for s in rows]}
+
+    return rollout_func
+
+
+def sandbox_reward(prompts, completions, zeroplay_reward, **kwargs) -> list[float]:
+    """The reward the sandbox (solver) or learnability (proposer) already gave each sample.
+
+    >>> sandbox_reward(["p", "p"], ["a", "b"], zeroplay_reward=[1.0, 0.0])
+    [1.0, 0.0]
+    """
+    return [float(r) for r in zeroplay_reward]
+
+
+def _trainer_class():
+    from trl import GRPOTrainer
+
+    class BehaviourGRPOTrainer(GRPOTrainer):
+        """GRPOTrainer whose importance ratio uses the actors' behaviour log-probs."""
+
+        def _generate_and_score_completions(self, inputs):
+            out = super()._generate_and_score_completions(inputs)
+            if "sampling_per_token_logps" in out:
+                # TRL otherwise takes the learner's own log-probs as "old" (ratio 1 on the
+                # first pass); the samples were drawn by the actors' policy version.
+                out["old_per_token_logps"] = out["sampling_per_token_logps"]
+            return out
+
+    return BehaviourGRPOTrainer
+
+
+def grpo_config(cfg: Config, output_dir: str, max_steps: int):
+    """TRL's GRPOConfig from zeroplay's learner section (same names where TRL has them)."""
+    import torch
+    from trl import GRPOConfig
+
+    lc, rc = cfg.learner, cfg.rollout
+    on_gpu = torch.cuda.is_available() and cfg.policy.device != "cpu"
+    return GRPOConfig(
+        output_dir=output_dir, max_steps=max_steps, learning_rate=lc.learning_rate,
+        per_device_train_batch_size=lc.per_device_train_batch_size,
+        gradient_accumulation_steps=lc.gradient_accumulation_steps,
+        num_generations=rc.num_generations, max_completion_length=rc.max_new_tokens,
+        loss_type=lc.loss_type, beta=lc.beta, epsilon=lc.epsilon,
+        epsilon_high=lc.epsilon_high if lc.epsilon_high is not None else lc.epsilon,
+        scale_rewards=lc.scale_rewards, temperature=rc.temperature,
+        use_cpu=not on_gpu, bf16=on_gpu and cfg.policy.dtype == "bfloat16",
+        report_to=[], logging_steps=1, save_strategy="no", shuffle_dataset=False,
+        seed=cfg.run.seed, disable_tqdm=True,
+    )
+
+
+def build_grpo_trainer(model, tokenizer, cfg: Config, feed: SampleFeed, output_dir: str,
+                       max_steps: int = 1_000_000, timeout: float | None = None):
+    """A BehaviourGRPOTrainer fed by `feed` for up to `max_steps` optimizer steps."""
+    import os
+
+    from datasets import Dataset
+
+    os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+    args = grpo_config(cfg, output_dir, max_steps)
+    rows = max_steps * args.per_device_train_batch_size * args.gradient_accumulation_steps
+    placeholder = Dataset.from_dict({"prompt": ["<zeroplay rollout>"] * min(rows, 10_000_000)})
+    from transformers import PrinterCallback
+
+    trainer_cls = _trainer_class()
+    model.train()
+    trainer = trainer_cls(model=model, reward_funcs=sandbox_reward, args=args,
+                          train_dataset=placeholder, processing_class=tokenizer,
+                          rollout_func=make_rollout_func(feed, timeout))
+    trainer.remove_callback(PrinterCallback)  # metrics go to zeroplay's own sinks
+    return trainer
