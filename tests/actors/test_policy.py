@@ -23,11 +23,13 @@ def test_tiny_build_is_deterministic_for_a_seed(tmp_path):
 
 def test_tiny_model_loads_back_with_chat_template_pad_and_eos(tiny, tiny_cache):
     model, tok = tiny
-    assert tok.pad_token == "<|pad|>" and tok.eos_token == "<|endoftext|>"
+    assert tok.pad_token == "<|pad|>" and tok.eos_token == "<|im_end|>"
     assert tok.padding_side == "left"
     text = tok.apply_chat_template([{"role": "user", "content": "hi"}], tokenize=False,
                                    add_generation_prompt=True)
     assert text.endswith("<|im_start|>assistant\n")
+    answer = tok.apply_chat_template([{"role": "assistant", "content": "x"}], tokenize=True)["input_ids"]
+    assert tok.eos_token_id in answer  # every turn ends with eos
     assert model.config.model_type == "qwen2"
     assert 1e6 < sum(p.numel() for p in model.parameters()) < 2e7
     dirs = [p for p in tiny_cache.iterdir() if p.name.startswith("tiny-")]

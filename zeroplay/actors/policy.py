@@ -26,7 +26,7 @@ from zeroplay.errors import ZeroplayError
 
 log = logging.getLogger(__name__)
 
-TINY_RECIPE = 1  # bump when the way the tiny model is built changes
+TINY_RECIPE = 2  # bump when the way the tiny model is built changes
 PAD, EOS, IM_START, IM_END = "<|pad|>", "<|endoftext|>", "<|im_start|>", "<|im_end|>"
 # ChatML-style template, shared by the tiny model and by `plain` fallbacks.
 CHAT_TEMPLATE = (
@@ -130,9 +130,11 @@ def build_tiny_model(cfg: TinyModelConfig, path: Path, seed: int = 0) -> Path:
         vocab_size=cfg.vocab_size, special_tokens=[PAD, EOS, IM_START, IM_END],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
     bpe.train_from_iterator(corpus, trainer=trainer)
+    # eos is <|im_end|>, which closes every chat turn (as in Qwen's chat models): a model
+    # that learned the format stops right after its answer.
     tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=bpe, pad_token=PAD, eos_token=EOS, bos_token=None,
-        additional_special_tokens=[IM_START, IM_END])
+        tokenizer_object=bpe, pad_token=PAD, eos_token=IM_END, bos_token=None,
+        additional_special_tokens=[IM_START, EOS])
     tokenizer.chat_template = CHAT_TEMPLATE
     model_cfg = Qwen2Config(
         vocab_size=len(tokenizer), hidden_size=cfg.hidden_size,
