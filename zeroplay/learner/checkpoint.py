@@ -1,0 +1,137 @@
+"""Checkpoints a run can resume from, written atomically, and weight publishing.
+
+    trainer.add_callback(PublishCallback(publish, every=cfg.learner.sync_every))  # first
+    trainer.add_callback(CheckpointCallback(run.checkpoints_dir, every=10, keep=3, extra=fn))
+    path = latest_checkpoint(run.checkpoints_dir)        # newest complete step-N, or None
+    trainer.train(resume_from_checkpoint=str(path))
+
+`checkpoints/step-N/` holds the model and tokenizer (`save_pretrained`: loadable by plain
+transformers), the optimizer, scheduler and RNG states and `trainer_state.json` under the
+names Hugging Face's Trainer resumes from, and `zeroplay_state.json` (policy version and
+loop state). Each is written to a temporary directory and renamed into place, so a crash
+while writing leaves the previous checkpoint usable; only the newest `keep` are kept.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback
+
+PREFIX = "step-"
+STATE_FILE = "zeroplay_state.json"
+
+
+def checkpoint_steps(checkpoints_dir: Path) -> list[int]:
+    """Steps of the complete checkpoints, oldest first."""
+    if not checkpoints_dir.is_dir():
+        return []
+    steps = []
+    for entry in checkpoints_dir.iterdir():
+        if entry.name.startswith(PREFIX) and (entry / STATE_FILE).is_file():
+            suffix = entry.name[len(PREFIX):]
+            if suffix.isdigit():
+                steps.append(int(suffix))
+    return sorted(steps)
+
+
+def latest_checkpoint(checkpoints_dir: Path) -> Path | None:
+    steps = checkpoint_steps(checkpoints_dir)
+    return checkpoints_dir / f"{PREFIX}{steps[-1]}" if steps else None
+
+
+def read_state(checkpoint: Path) -> dict[str, Any]:
+    return json.loads((checkpoint / STATE_FILE).read_text())
+
+
+def save_checkpoint(checkpoints_dir: Path, step: int, *, model, tokenizer, optimizer, scheduler,
+                    trainer_state, extra: dict[str, Any], keep: int) -> Path:
+    import numpy as np
+    import torch
+
+    checkpoints_dir.mkdir(parents=True, exist_ok=True)
+    final = checkpoints_dir / f"{PREFIX}{step}"
+    tmp = checkpoints_dir / f".tmp-{PREFIX}{step}-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    model.save_pretrained(tmp)
+    tokenizer.save_pretrained(tmp)
+    if optimizer is not None:
+        torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+    if scheduler is not None:
+        torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
+    rng = {"python": random.getstate(), "numpy": np.random.get_state(),
+           "cpu": torch.random.get_rng_state()}
+    if torch.cuda.is_available():
+        rng["cuda"] = torch.cuda.random.get_rng_state_all()
+    torch.save(rng, tmp / "rng_state.pth")
+    trainer_state.save_to_json(str(tmp / "trainer_state.json"))
+    (tmp / STATE_FILE).write_text(json.dumps({"step": step, **extra}))  # written last
+    _fsync_tree(tmp)
+    if final.exists():
+        shutil.rmtree(final)
+    os.rename(tmp, final)
+    _prune(checkpoints_dir, keep)
+    return final
+
+
+def _fsync_tree(path: Path) -> None:
+    for file in path.iterdir():
+        if file.is_file():
+            with open(file, "rb") as f:
+                os.fsync(f.fileno())
+
+
+def _prune(checkpoints_dir: Path, keep: int) -> None:
+    steps = checkpoint_steps(checkpoints_dir)
+    for step in steps[:-keep]:
+        shutil.rmtree(checkpoints_dir / f"{PREFIX}{step}", ignore_errors=True)
+    for leftover in checkpoints_dir.glob(f".tmp-{PREFIX}*"):
+        if not leftover.name.endswith(f"-{os.getpid()}"):
+            shutil.rmtree(leftover, ignore_errors=True)  # from a crash mid-write
+
+
+class CheckpointCallback(TrainerCallback):
+    """Checkpoint every `every` optimizer steps and at the end of training."""
+
+    def __init__(self, checkpoints_dir: Path, every: int, keep: int,
+                 extra: Callable[[], dict[str, Any]] = dict):
+        self.dir, self.every, self.keep, self.extra = Path(checkpoints_dir), every, keep, extra
+
+    def _save(self, state, kwargs) -> None:
+        save_checkpoint(self.dir, state.global_step, model=kwargs["model"],
+                        tokenizer=kwargs["processing_class"], optimizer=kwargs.get("optimizer"),
+                        scheduler=kwargs.get("lr_scheduler"), trainer_state=state,
+                        extra=self.extra(), keep=self.keep)
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step % self.every == 0:
+            self._save(state, kwargs)
+
+    def on_train_end(self, args, state, control, **kwargs):
+        if state.global_step and state.global_step % self.every:
+            self._save(state, kwargs)
+
+
+class PublishCallback(TrainerCallback):
+    """Publish the weights with a new version every `every` optimizer steps."""
+
+    def __init__(self, publish: Callable[[int, dict], None], every: int, start_version: int = 0,
+                 on_version: Callable[[int], None] | None = None):
+        self.publish, self.every, self.version = publish, every, start_version
+        self.on_version = on_version
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):
+        if state.global_step % self.every:
+            return
+        self.version += 1
+        weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+        self.publish(self.version, weights)
+        if self.on_version is not None:
+            self.on_version(self.version)
