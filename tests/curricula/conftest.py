@@ -1,6 +1,5 @@
 import pytest
 
-from zeroplay.config import Config
 from zeroplay.curricula.store import Attempt, CurriculumStore
 from zeroplay.curricula.task import Provenance, Task, TaskDraft
 from zeroplay.sandbox.judge import TestCase
@@ -28,16 +27,3 @@ def attempt(task_id: str, n: int, solved: bool, version: int = 0, step: int = 1)
 def store(tmp_path):
     with CurriculumStore.open(tmp_path / "curriculum.sqlite", create=True, run_id="t") as s:
         yield s
-
-
-@pytest.fixture(scope="session")
-def seeded_run(tmp_path_factory, pool):
-    """A real run directory seeded by the synthesizer through the real sandbox."""
-    from zeroplay.curricula.admit import seed_curriculum
-    from zeroplay.launch.rundir import RunDir
-
-    cfg = Config()
-    run = RunDir.create(cfg, tmp_path_factory.mktemp("runs") / "seeded")
-    with CurriculumStore.open(run.curriculum_path, create=True, run_id="seeded") as s:
-        train, held = seed_curriculum(s, pool, cfg, n=40, heldout=15, seed=5, run_id="seeded")
-    return run.path, train, held
