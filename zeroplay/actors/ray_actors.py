@@ -37,6 +37,18 @@ def make_actor(cls: type, spec: ResourceSpec, name: str, *, restarts: int = MAX_
     return ray.remote(cls).options(**options)
 
 
+def state_digest(state: dict) -> str:
+    """Content hash of a state dict (names, shapes and values)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        tensor = state[name].detach().to("cpu").contiguous()
+        digest.update(name.encode())
+        digest.update(tensor.numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
 class WeightStore:
     """Holds the newest published weights (version, object ref); drops older ones."""
 
@@ -90,6 +102,10 @@ class RolloutActor:
             self.generator.load_state_dict(state, version)
             del state
         return self.generator.version
+
+    def weights_digest(self) -> str:
+        """A hash of the live weights, to check which weights an actor really serves."""
+        return state_digest(self.generator.model.state_dict())
 
     def prompt_tokens(self, messages: list[dict[str, str]]) -> int:
         from zeroplay.actors.prompts import prompt_text

@@ -1,0 +1,74 @@
+"""The learner actor on real Ray: trains on rollouts from a real RolloutActor and
+publishes weights that the actor then generates with."""
+
+import time
+
+from zeroplay.actors.prompts import solver_messages
+from zeroplay.actors.ray_actors import RolloutActor, WeightStore, make_actor, state_digest
+from zeroplay.actors.selfplay import RolloutSample
+from zeroplay.config import load_config
+from zeroplay.learner.actor import LearnerActor
+from zeroplay.learner.checkpoint import checkpoint_steps
+
+from ..curricula.conftest import make_task
+
+CFG = load_config(None, ["rollout.num_generations=4", "rollout.max_new_tokens=12",
+                         "learner.per_device_train_batch_size=4", "learner.learning_rate=1e-3",
+                         "learner.sync_every=1", "learner.checkpoint_every=2",
+                         "learner.max_staleness=1"])
+
+
+def _groups(ray, rollout, n):
+    outs = ray.get(rollout.generate.remote("solve", [solver_messages(make_task(1))] * n, 4))
+    samples = [RolloutSample("solver", str(o["prompt_index"]), o["prompt_ids"],
+                             o["completion_ids"], o["logprobs"], float(i % 2),
+                             o["policy_version"], 0, None, o["finish_reason"], "")
+               for i, o in enumerate(outs)]
+    return [samples[k:k + 4] for k in range(0, len(samples), 4)]
+
+
+def test_learner_trains_on_rollouts_and_publishes_to_the_actors(ray_local, tiny_cache, tmp_path):
+    cfg_json = CFG.model_dump(mode="json")
+    weights = ray_local.remote(WeightStore).options(name="weights-learner").remote()
+    rollout = make_actor(RolloutActor, CFG.cluster.rollout, "proposer-learner").remote(
+        cfg_json, "weights-learner", str(tiny_cache))
+    learner = make_actor(LearnerActor, CFG.cluster.learner.model_copy(update={"num_cpus": 0.5}),
+                         "learner").remote(cfg_json, "weights-learner", ["proposer-learner"],
+                                           str(tmp_path), str(tiny_cache))
+    before = ray_local.get(rollout.generate.remote("solve", [solver_messages(make_task(2))], 2))
+    initial_digest = ray_local.get(rollout.weights_digest.remote())
+    ray_local.get(learner.submit.remote(_groups(ray_local, rollout, 1)))
+    status = ray_local.get(learner.wait_for_step.remote(1, 300))
+    assert status["error"] is None and status["step"] >= 1
+    for _ in range(200):  # the publish of step 1 reaches the actor
+        if ray_local.get(rollout.version.remote()) >= 1:
+            break
+        time.sleep(0.1)
+    assert ray_local.get(rollout.version.remote()) == 1
+    ray_local.get(learner.submit.remote(_groups(ray_local, rollout, 1)))
+    status = ray_local.get(learner.wait_for_step.remote(2, 300))
+    assert status["step"] == 2 and status["error"] is None
+    for _ in range(200):
+        if ray_local.get(rollout.version.remote()) >= 2:
+            break
+        time.sleep(0.1)
+    assert ray_local.get(rollout.version.remote()) == 2
+    after = ray_local.get(rollout.generate.remote("solve", [solver_messages(make_task(2))], 2))
+    assert after[0]["policy_version"] == 2 and before[0]["policy_version"] == 0
+    version, box = ray_local.get(weights.latest.remote())
+    published = state_digest(ray_local.get(box[0]))
+    assert version == 2
+    assert ray_local.get(rollout.weights_digest.remote()) == published != initial_digest
+    stale = [[RolloutSample("solver", "old", s.prompt_ids, s.completion_ids, s.logprobs,
+                            s.reward, 0, 0, None, s.finish_reason, "") for s in group]
+             for group in _groups(ray_local, rollout, 1)]
+    ray_local.get(learner.submit.remote(stale))
+    for _ in range(200):
+        status = ray_local.get(learner.status.remote())
+        if status["dropped_stale"]:
+            break
+        time.sleep(0.05)
+    assert status["dropped_stale"] == 1 and status["step"] == 2
+    assert checkpoint_steps(tmp_path / "checkpoints") == [2]
+    for actor in (learner, rollout, weights):
+        ray_local.kill(actor)
