@@ -225,6 +225,11 @@ class PolicyConfig(Section):
         description="True if the model already writes the proposer/solver formats "
         "(instruction models): the SFT warm start is skipped.",
     )
+    chat_template_fallback: bool = Field(
+        True,
+        description="If the tokenizer has no chat template, use zeroplay's ChatML template "
+        "(False: refuse to load such a tokenizer).",
+    )
     tiny: TinyModelConfig = Field(default_factory=TinyModelConfig)
 
 

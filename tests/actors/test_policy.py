@@ -71,3 +71,24 @@ def test_cuda_requested_without_cuda():
         with pytest.raises(PolicyLoadError, match="no CUDA device"):
             resolve_device("cuda")
     assert resolve_device("cpu") == "cpu"
+
+
+@pytest.mark.parametrize("fallback", [True, False])
+def test_tokenizer_without_chat_template(tiny_cache, tmp_path, fallback):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    source = next(p for p in tiny_cache.iterdir() if p.name.startswith("tiny-"))
+    bare = tmp_path / "bare"
+    tok = AutoTokenizer.from_pretrained(source)
+    tok.chat_template = None
+    tok.save_pretrained(bare)
+    (bare / "chat_template.jinja").unlink(missing_ok=True)
+    AutoModelForCausalLM.from_pretrained(source).save_pretrained(bare)
+    cfg = load_config(None, [f"policy.model={bare}",
+                             f"policy.chat_template_fallback={str(fallback).lower()}"])
+    if fallback:
+        _, loaded = load_policy(cfg.policy)
+        assert "<|im_start|>" in loaded.chat_template
+    else:
+        with pytest.raises(PolicyLoadError, match="no chat template.*chat_template_fallback"):
+            load_policy(cfg.policy)

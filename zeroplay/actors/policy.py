@@ -72,6 +72,13 @@ def load_policy(cfg: PolicyConfig, cache_dir: Path | None = None, seed: int = 0,
             "nothing is downloaded: pass a local path, or fetch the model into the cache on a "
             f"machine with hub access (`huggingface-cli download {source}`)"
         ) from None
+    if tokenizer.chat_template is None:
+        if not cfg.chat_template_fallback:
+            raise PolicyLoadError(
+                f"the tokenizer of policy.model={source!r} has no chat template; give the "
+                "model one, or set policy.chat_template_fallback=true to use zeroplay's")
+        log.warning("%s has no chat template; using zeroplay's ChatML template", source)
+        tokenizer.chat_template = CHAT_TEMPLATE
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "left"
