@@ -33,6 +33,7 @@ from zeroplay.launch.cli_common import (
     sandbox_pool,
 )
 from zeroplay.launch.cli_curriculum import curriculum_app
+from zeroplay.launch.cli_eval import eval_app
 
 
 class SandboxEscape(ZeroplayError):
@@ -52,24 +53,9 @@ class _ZeroplayGroup(TyperGroup):
             raise typer.Exit(exc.exit_code) from None
 
 
-class _DefaultCommandGroup(TyperGroup):
-    """A group whose first subcommand also runs when the first word is not a command name,
-    so that `zeroplay eval MODEL` and `zeroplay eval fidelity` both work."""
-
-    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
-            args = [next(iter(self.commands)), *args]
-        return super().resolve_command(ctx, args)
-
-
 app = make_typer("zeroplay: self-play RL for code models on purely synthetic data.", _ZeroplayGroup)
 config_app = make_typer("Inspect the resolved run config.")
 sandbox_app = make_typer("Build and use the Docker sandbox that runs model-written code.")
-eval_app = make_typer(
-    "Evaluate a model or checkpoint: `zeroplay eval MODEL --benchmark ...` "
-    "or `zeroplay eval fidelity ...`.",
-    _DefaultCommandGroup,
-)
 jobs_app = make_typer("Follow and manage runs submitted to a Ray cluster.")
 actors_app = make_typer("Run the rollout side (policy actors and sandbox) on Ray.")
 app.add_typer(config_app, name="config")
@@ -283,27 +269,6 @@ def actors_step(
                     f"step {step}: proposals {s['proposals']} (format reasons "
                     f"{s['format_reasons']}), new valid tasks {s['new_valid_tasks']}, "
                     f"solutions {s['solutions']}, solver reward {s['solver_reward_mean']:.2f}"))
-
-
-# --- eval --------------------------------------------------------------------------------
-
-
-@eval_app.command("model")
-def eval_model(
-    model: Annotated[str, typer.Argument(help="Model path, hub id, or checkpoint dir.")],
-    benchmark: Annotated[str, typer.Option(help="humaneval or synthetic-heldout.")],
-    samples: Annotated[int, typer.Option(help="Completions per problem (k).")] = 1,
-) -> None:
-    """pass@k of a model or checkpoint on a benchmark (the default `eval` command)."""
-    not_built("eval")
-
-
-@eval_app.command("fidelity")
-def eval_fidelity(
-    benchmark: Annotated[str, typer.Option(help="Benchmark to measure on.")] = "humaneval",
-) -> None:
-    """How well Hypothesis-judged rewards separate correct code from mutants."""
-    not_built("eval fidelity")
 
 
 # --- jobs --------------------------------------------------------------------------------

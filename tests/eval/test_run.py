@@ -1,0 +1,116 @@
+"""The eval loop end to end: the tiny model through the CLI, and real judging of scripted
+answers (the policy is the only part replaced there)."""
+
+import json
+import shutil
+
+import pytest
+from typer.testing import CliRunner
+
+from zeroplay.config import Config, load_config
+from zeroplay.eval.backends import LocalBackend
+from zeroplay.eval.benchmarks import heldout_problems, humaneval_problems
+from zeroplay.eval.humaneval import load_problems
+from zeroplay.eval.run import evaluate, resolve_model, summary_path
+from zeroplay.launch.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tiny_cache, tmp_path_factory):
+    """The tiny model saved as a run's checkpoint (step 3, policy version 2)."""
+    from zeroplay.actors.policy import tiny_model_path
+
+    cfg = load_config(None)
+    run = tmp_path_factory.mktemp("evalrun") / "demo"
+    ckpt = run / "checkpoints" / "step-3"
+    shutil.copytree(tiny_model_path(cfg.policy.tiny, tiny_cache, cfg.run.seed), ckpt)
+    (ckpt / "zeroplay_state.json").write_text(json.dumps({"step": 3, "policy_version": 2}))
+    return run
+
+
+def test_tiny_checkpoint_eval_end_to_end_on_humaneval(tiny_checkpoint, sandbox_image):
+    result = runner.invoke(app, ["eval", str(tiny_checkpoint), "--benchmark", "humaneval",
+                                 "--limit", "2", "--samples", "2", "--max-new-tokens", "8",
+                                 "--set", "sandbox.pool_size=1"])
+    assert result.exit_code == 0, result.output
+    out = tiny_checkpoint / "eval" / "humaneval-step-3.jsonl"
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["problem"] for r in rows] == ["HumanEval/0", "HumanEval/1"]
+    assert all(r["n"] == 2 and len(r["samples"]) == 2 and 0 <= r["pass@2"] <= 1 for r in rows)
+    assert all(s["status"] in ("pass", "fail", "error", "timeout", "unparsed", "prompt_too_long")
+               for r in rows for s in r["samples"])
+    summary = json.loads(summary_path(out).read_text())
+    assert (summary["checkpoint_step"], summary["policy_version"]) == (3, 2)
+    assert summary["problems"] == 2 and summary["samples"] == 2
+    assert summary["pass@1"] == sum(r["pass@1"] for r in rows) / 2
+    assert "pass@1" in result.output
+
+
+class ScriptedBackend(LocalBackend):
+    """The real sandbox judges; the answers come from a script instead of a policy."""
+
+    def __init__(self, cfg, pool, answers):
+        self.cfg, self.pool, self.answers = cfg, pool, answers
+
+    def prompt_tokens(self, messages):
+        return 10
+
+    def generate(self, role, messages, n):
+        outs = []
+        for i, m in enumerate(messages):
+            for j in range(n):
+                text = self.answers[m[-1]["content"]][j]
+                outs.append({"prompt_index": i, "text": text, "finish_reason": "stop",
+                             "completion_ids": [0]})
+        return outs
+
+
+def test_scripted_answers_are_judged_in_the_sandbox(pool):
+    cfg = Config().model_copy(update={"sandbox": pool.cfg})
+    p0, p1 = load_problems(limit=2)
+    problems = humaneval_problems(limit=2)
+    right = f"<function>\n{p0.prompt.split(chr(10) * 3)[-1]}{p0.canonical_solution}</function>"
+    wrong = f"<function>\ndef {p1.entry_point}(paren_string):\n    return []\n</function>"
+    answers = {problems[0].messages[-1]["content"]: [right, "no tags", right],
+               problems[1].messages[-1]["content"]: [wrong] * 3}
+    report = evaluate(problems, ScriptedBackend(cfg, pool, answers), samples=3,
+                      max_prompt_tokens=768)
+    assert [r.correct for r in report.results] == [2, 0]
+    assert [s["status"] for s in report.results[0].samples] == ["pass", "unparsed", "pass"]
+    assert [s["status"] for s in report.results[1].samples] == ["fail"] * 3
+    assert report.pass_at(1) == pytest.approx((2 / 3 + 0) / 2)
+    assert report.pass_at(3) == pytest.approx(0.5)
+
+
+def test_heldout_split_regenerated_and_from_a_run_are_judged(pool, seeded_run):
+    cfg = Config().model_copy(update={"sandbox": pool.cfg})
+    backend = ScriptedBackend(cfg, pool, {})
+    regenerated = heldout_problems(cfg, backend.validate, limit=3)
+    run_dir, _, held = seeded_run
+    stored = heldout_problems(cfg, backend.validate, run_dir=run_dir)
+    assert len(regenerated) == 3 and len(stored) == held.valid
+    assert all(p.task is not None and p.task.heldout for p in regenerated + stored)
+    problems = regenerated[:2] + stored[:1]
+    backend.answers = {p.messages[-1]["content"]: [f"<function>\n{p.task.reference}</function>"]
+                       for p in problems}
+    report = evaluate(problems, backend, samples=1, max_prompt_tokens=768)
+    assert [r.correct for r in report.results] == [1, 1, 1]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["eval", "./missing-model", "--benchmark", "humaneval"], "no model or checkpoint"),
+    (["eval", "tiny", "--benchmark", "mbpp"], "unknown benchmark 'mbpp'"),
+    (["eval", "tiny", "--benchmark", "humaneval", "--limit", "0"], "--limit 0"),
+    (["eval", "tiny", "--benchmark", "humaneval", "--temperature", "0"], "--temperature 0"),
+])
+def test_user_errors_are_one_line_messages(args, message):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_resolve_model_takes_the_newest_checkpoint_of_a_run(tiny_checkpoint):
+    ref = resolve_model(str(tiny_checkpoint))
+    assert ref.source.endswith("checkpoints/step-3") and ref.step == 3

@@ -1,0 +1,183 @@
+"""The eval loop: K samples per problem from the policy, judged in the sandbox, pass@k.
+
+    model = resolve_model("runs/demo/checkpoints/step-40")    # path, step, policy version
+    cfg = eval_config(cfg, model, temperature=0.2, max_new_tokens=512)
+    with local_backend(cfg, pool) as backend:
+        report = evaluate(problems, backend, samples=5, tick=bar)
+    write_results(report, Path("results.jsonl"), meta)         # + results.summary.json
+
+Generation goes through the same `RolloutActor.generate` as self-play (chat template,
+sampling parameters from `rollout.*`), answers are parsed by the solver's strict parser,
+and judged through `judge_many`; an answer that does not parse, or a prompt longer than
+`rollout.max_prompt_tokens`, counts as a failed sample. pass@1 and pass@k are the
+unbiased estimates averaged over problems (k = the samples per problem).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zeroplay.config import Config
+from zeroplay.eval.backends import Backend
+from zeroplay.eval.benchmarks import PROMPT_FORMAT, EvalError, EvalProblem
+from zeroplay.eval.passk import mean_pass_at_k, pass_at_k
+
+log = logging.getLogger(__name__)
+MAX_STORED_CHARS = 4000  # per completion in the results file
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """What `policy.model` should be, and the checkpoint's step and policy version."""
+
+    source: str
+    step: int | None = None
+    policy_version: int | None = None
+
+
+def resolve_model(model: str) -> ModelRef:
+    """`tiny`, a hub id, a model directory, a checkpoint dir or a run dir (its newest
+    checkpoint). Raises EvalError naming the accepted forms."""
+    from zeroplay.learner.checkpoint import STATE_FILE, latest_checkpoint
+
+    if model == "tiny":
+        return ModelRef("tiny", policy_version=0)
+    path = Path(model).expanduser()
+    if path.is_dir():
+        if (path / "checkpoints").is_dir() and not (path / "config.json").is_file():
+            newest = latest_checkpoint(path / "checkpoints")
+            if newest is None:
+                raise EvalError(f"{path} is a run directory without a complete checkpoint; "
+                                "pass a checkpoint dir runs/<name>/checkpoints/step-N")
+            path = newest
+        if not (path / "config.json").is_file():
+            raise EvalError(f"{path} holds no model (no config.json); pass a directory "
+                            "written by save_pretrained, a checkpoint or run dir, or tiny")
+        state: dict[str, Any] = {}
+        if (path / STATE_FILE).is_file():
+            state = json.loads((path / STATE_FILE).read_text())
+        return ModelRef(str(path), state.get("step"), state.get("policy_version"))
+    if model.count("/") == 1 and not model.startswith((".", "/", "~")) and not path.exists():
+        return ModelRef(model)  # a hub id: loaded from the local cache only
+    raise EvalError(f"no model or checkpoint at {model!r}: pass tiny, a model directory, "
+                    "a checkpoint runs/<name>/checkpoints/step-N, a run directory, or a hub id "
+                    "in the local Hugging Face cache")
+
+
+def eval_config(cfg: Config, model: ModelRef, *, temperature: float,
+                max_new_tokens: int | None = None) -> Config:
+    """The config with the policy pointed at the model and the eval's sampling settings."""
+    if temperature <= 0:
+        raise EvalError(f"--temperature {temperature}: sampling needs a temperature above 0 "
+                        "(use e.g. 0.2 for pass@1)")
+    rollout = {"temperature": temperature}
+    if max_new_tokens is not None:
+        rollout["max_new_tokens"] = max_new_tokens
+    return cfg.model_copy(update={
+        "policy": cfg.policy.model_copy(update={"model": model.source}),
+        "rollout": cfg.rollout.model_copy(update=rollout)})
+
+
+@dataclass
+class ProblemResult:
+    id: str
+    correct: int
+    samples: list[dict] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return len(self.samples)
+
+    def row(self, k: int) -> dict:
+        return {"problem": self.id, "n": self.n, "correct": self.correct,
+                "pass@1": pass_at_k(self.n, self.correct, 1),
+                f"pass@{k}": pass_at_k(self.n, self.correct, k), "samples": self.samples}
+
+
+@dataclass
+class EvalReport:
+    results: list[ProblemResult]
+    samples: int
+    seconds: float
+
+    def pass_at(self, k: int) -> float:
+        return mean_pass_at_k([(r.n, r.correct) for r in self.results], k)
+
+    def summary(self) -> dict:
+        k = self.samples
+        out = {"problems": len(self.results), "samples": k, "pass@1": self.pass_at(1),
+               f"pass@{k}": self.pass_at(k), "seconds": round(self.seconds, 2),
+               "seconds_per_problem": round(self.seconds / max(1, len(self.results)), 3)}
+        return out
+
+
+def evaluate(problems: Sequence[EvalProblem], backend: Backend, samples: int,
+             max_prompt_tokens: int, batch_problems: int = 4,
+             tick: Callable[[], None] | None = None) -> EvalReport:
+    """Generate `samples` answers per problem, judge them, count the correct ones."""
+    from zeroplay.actors.parsing import parse_solution
+
+    if samples < 1:
+        raise EvalError(f"--samples {samples}: need at least one sample per problem")
+    start = time.monotonic()
+    results: list[ProblemResult] = []
+    for first in range(0, len(problems), batch_problems):
+        batch = list(problems[first:first + batch_problems])
+        fits = [backend.prompt_tokens(p.messages) <= max_prompt_tokens for p in batch]
+        asked = [p for p, ok in zip(batch, fits, strict=True) if ok]
+        outs = backend.generate("solver", [p.messages for p in asked], samples) if asked else []
+        per_problem: dict[str, list[dict]] = {p.id: [] for p in batch}
+        candidates, owners = [], []
+        for out in outs:
+            problem = asked[out["prompt_index"]]
+            parsed = parse_solution(out["text"], problem.entry_point)
+            sample = {"status": "unparsed", "parse": parsed.reason,
+                      "finish_reason": out["finish_reason"],
+                      "tokens": len(out["completion_ids"]),
+                      "completion": out["text"][:MAX_STORED_CHARS]}
+            per_problem[problem.id].append(sample)
+            if parsed.code is not None:
+                candidates.append(problem.candidate(parsed.code))
+                owners.append(sample)
+        for sample, verdict in zip(owners, backend.judge(candidates) if candidates else [],
+                                   strict=True):
+            sample["status"] = verdict.status
+        for problem, ok in zip(batch, fits, strict=True):
+            if not ok:
+                log.warning("%s: prompt longer than rollout.max_prompt_tokens=%d; its samples "
+                            "count as failed", problem.id, max_prompt_tokens)
+                per_problem[problem.id] = [{"status": "prompt_too_long"}] * samples
+            rows = per_problem[problem.id]
+            results.append(ProblemResult(problem.id, sum(s["status"] == "pass" for s in rows),
+                                         rows))
+            if tick:
+                tick()
+    return EvalReport(results, samples, time.monotonic() - start)
+
+
+def summary_path(out: Path) -> Path:
+    return out.with_name(out.stem + ".summary.json")
+
+
+def write_results(report: EvalReport, out: Path, meta: dict) -> dict:
+    """Per-problem JSONL at `out`, the summary (with `meta`) next to it; returns it."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    summary = {**meta, **report.summary(), "prompt_format": PROMPT_FORMAT,
+               "created_at": time.time()}
+    _atomic_write(out, "".join(json.dumps(r.row(report.samples)) + "\n"
+                               for r in report.results))
+    _atomic_write(summary_path(out), json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
