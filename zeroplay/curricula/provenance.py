@@ -6,6 +6,11 @@
 Each task and sample records its origin: `seed-synth` (the synthesizer, with generator
 version and seed) or `policy` (with the policy version and parent task ids). Anything
 else, or a missing origin, is an offender and fails the check.
+
+The check also proves that no evaluation problem entered training: a task whose
+normalized statement or normalized solution (AST with names, docstrings and annotations
+erased) matches a HumanEval problem is an offender too, whatever its recorded origin.
+Held-out tasks are checked as well, since they are synthetic by the same rule.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from zeroplay.curricula.store import CurriculumStore
-from zeroplay.curricula.task import SYNTHETIC_ORIGINS
+from zeroplay.curricula.task import SYNTHETIC_ORIGINS, Task
 
 MAX_LISTED = 50
 
@@ -28,8 +33,9 @@ def provenance_report(store: CurriculumStore) -> dict[str, Any]:
     bad_tasks = [t.id for t in tasks if t.provenance.origin not in SYNTHETIC_ORIGINS]
     bad_samples = [s.id for s in samples if s.provenance.origin not in SYNTHETIC_ORIGINS]
     generators = Counter(t.provenance.generator for t in tasks if t.provenance.generator)
+    contaminated = benchmark_matches(tasks)
     return {
-        "passed": not bad_tasks and not bad_samples,
+        "passed": not bad_tasks and not bad_samples and not contaminated,
         "allowed_origins": list(SYNTHETIC_ORIGINS),
         "tasks": {"total": len(tasks), "by_origin": dict(Counter(t.provenance.origin
                                                                   for t in tasks)),
@@ -40,7 +46,23 @@ def provenance_report(store: CurriculumStore) -> dict[str, Any]:
                     "by_role": dict(Counter(s.role for s in samples))},
         "offenders": {"tasks": bad_tasks[:MAX_LISTED], "samples": bad_samples[:MAX_LISTED],
                       "tasks_total": len(bad_tasks), "samples_total": len(bad_samples)},
+        "contamination": {"benchmarks": ["humaneval"], "tasks_checked": len(tasks),
+                          "matches": contaminated[:MAX_LISTED], "total": len(contaminated)},
     }
+
+
+def benchmark_matches(tasks: list[Task]) -> list[dict[str, str]]:
+    """[{"task", "problem"}] for each task that copies a HumanEval problem's statement or
+    solution (evaluation data must never be trained on)."""
+    from zeroplay.eval.humaneval import fingerprints
+
+    prints = fingerprints()
+    found = []
+    for task in tasks:
+        problem = prints.match(task.statement, task.reference)
+        if problem is not None:
+            found.append({"task": task.id, "problem": problem})
+    return found
 
 
 def write_provenance(report: dict[str, Any], path: Path) -> None:

@@ -200,7 +200,7 @@ def curriculum_seed(
     set_: SetOpt = None,
 ) -> None:
     """Build a curriculum from the seed synthesizer alone, validated in the sandbox."""
-    from zeroplay.curricula.admit import seed_curriculum
+    from zeroplay.curricula.admit import pool_validator, seed_curriculum
     from zeroplay.curricula.store import CurriculumStore
     from zeroplay.launch.rundir import RunDir
 
@@ -212,8 +212,8 @@ def curriculum_seed(
         run = RunDir.create(cfg, out)
         store = CurriculumStore.open(run.curriculum_path, create=True, run_id=out.name)
         with store, progress_display(f"synthesizing and validating {n} + {heldout} held-out tasks"):
-            train, held = seed_curriculum(store, pool, cfg, n=n, heldout=heldout, seed=seed,
-                                          run_id=out.name)
+            train, held = seed_curriculum(store, pool_validator(pool, cfg), cfg, n=n,
+                                          heldout=heldout, seed=seed, run_id=out.name)
     total = train.validated + held.validated
     valid = train.valid + held.valid
     rate = valid / total if total else 0.0
@@ -248,7 +248,8 @@ class ProvenanceFailure(ZeroplayError):
 
 @curriculum_app.command("provenance")
 def curriculum_provenance(run_dir: RunDirArg) -> None:
-    """Check that every task and training sample has a synthetic origin; write provenance.json."""
+    """Check that every task and training sample has a synthetic origin and that no task
+    matches a HumanEval problem; write provenance.json."""
     from zeroplay.curricula.provenance import provenance_report, write_provenance
 
     store, _ = _open_run(run_dir)
@@ -259,10 +260,16 @@ def curriculum_provenance(run_dir: RunDirArg) -> None:
     console.print(f"tasks {tasks['total']} by origin {tasks['by_origin']}; samples "
                   f"{samples['total']} by origin {samples['by_origin']}; wrote "
                   f"{run_dir / 'provenance.json'}", highlight=False)
-    bad = report["offenders"]
-    if not report["passed"]:
+    bad, copied = report["offenders"], report["contamination"]
+    if bad["tasks_total"] or bad["samples_total"]:
         named = ", ".join(bad["tasks"][:10] + bad["samples"][:10])
         raise ProvenanceFailure(
             f"provenance check failed: {bad['tasks_total']} tasks and {bad['samples_total']} "
             f"samples without a synthetic origin: {named}")
-    console.print("provenance check passed: every task and sample is synthetic")
+    if copied["total"]:
+        named = ", ".join(f"{m['task']} = {m['problem']}" for m in copied["matches"][:10])
+        raise ProvenanceFailure(
+            f"provenance check failed: {copied['total']} tasks match HumanEval problems "
+            f"(evaluation data must never be trained on): {named}; remove them from the store")
+    console.print("provenance check passed: every task and sample is synthetic, and no task "
+                  f"matches a HumanEval problem ({copied['tasks_checked']} checked)")
