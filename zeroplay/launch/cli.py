@@ -20,20 +20,19 @@ from zeroplay import __version__
 from zeroplay.config import load_config
 from zeroplay.errors import NotBuiltError, ZeroplayError
 from zeroplay.launch.cli_common import (
-    AddressOpt,
     ConfigOpt,
     RunDirArg,
     SetOpt,
     console,
     err_console,
     make_typer,
-    not_built,
     progress_bar,
     progress_display,
     sandbox_pool,
 )
 from zeroplay.launch.cli_curriculum import curriculum_app
 from zeroplay.launch.cli_eval import eval_app
+from zeroplay.launch.cli_jobs import jobs_app, submit
 
 
 class SandboxEscape(ZeroplayError):
@@ -56,7 +55,6 @@ class _ZeroplayGroup(TyperGroup):
 app = make_typer("zeroplay: self-play RL for code models on purely synthetic data.", _ZeroplayGroup)
 config_app = make_typer("Inspect the resolved run config.")
 sandbox_app = make_typer("Build and use the Docker sandbox that runs model-written code.")
-jobs_app = make_typer("Follow and manage runs submitted to a Ray cluster.")
 actors_app = make_typer("Run the rollout side (policy actors and sandbox) on Ray.")
 app.add_typer(config_app, name="config")
 app.add_typer(sandbox_app, name="sandbox")
@@ -114,16 +112,7 @@ def run(
     )
 
 
-@app.command()
-def submit(
-    address: AddressOpt = None,
-    config: ConfigOpt = None,
-    set_: SetOpt = None,
-    name: Annotated[str | None, typer.Option(help="Run name.")] = None,
-    follow: Annotated[bool, typer.Option(help="Stream the job's logs until it ends.")] = False,
-) -> None:
-    """Submit a run to a Ray cluster as a Ray Job."""
-    not_built("submit")
+app.command()(submit)
 
 
 # --- config ------------------------------------------------------------------------------
@@ -269,33 +258,6 @@ def actors_step(
                     f"step {step}: proposals {s['proposals']} (format reasons "
                     f"{s['format_reasons']}), new valid tasks {s['new_valid_tasks']}, "
                     f"solutions {s['solutions']}, solver reward {s['solver_reward_mean']:.2f}"))
-
-
-# --- jobs --------------------------------------------------------------------------------
-
-
-@jobs_app.command("list")
-def jobs_list(address: AddressOpt = None) -> None:
-    """List submitted zeroplay jobs."""
-    not_built("jobs list")
-
-
-@jobs_app.command("status")
-def jobs_status(job_id: Annotated[str, typer.Argument()], address: AddressOpt = None) -> None:
-    """Status of one job."""
-    not_built("jobs status")
-
-
-@jobs_app.command("logs")
-def jobs_logs(job_id: Annotated[str, typer.Argument()], address: AddressOpt = None) -> None:
-    """Logs of one job."""
-    not_built("jobs logs")
-
-
-@jobs_app.command("stop")
-def jobs_stop(job_id: Annotated[str, typer.Argument()], address: AddressOpt = None) -> None:
-    """Stop one job."""
-    not_built("jobs stop")
 
 
 def main() -> None:
