@@ -3,13 +3,14 @@
     from zeroplay.launch.metric_names import METRICS
     Counter(name, description=METRICS[name].doc, tag_keys=METRICS[name].tags)
 
-The emitting side (`metrics.py`) and the Grafana dashboard (`grafana/zeroplay-dashboard.json`,
-checked by a test) both use this table, so a renamed metric cannot silently leave a panel
-empty. Ray exports each name with a `ray_` prefix on every node's metrics export port, and
-tags become Prometheus labels. Names are given exactly as Prometheus shows them: a counter
-is created with its `_total` name (Ray 2.60 exports a Counter named `x_total` as
-`ray_x_total` and one named `x` as `ray_x_total` too), a histogram adds `_bucket`, `_sum`
-and `_count`. This module only names things; it imports nothing heavy.
+The emitting side (`metrics.py`) and the Grafana dashboard
+(`configs/grafana/zeroplay-dashboard.json`, checked by a test) both use this table, so a
+renamed metric cannot silently leave a panel empty. Ray exports each name with a `ray_`
+prefix on every node's metrics export port, and tags become Prometheus labels. Names are
+given exactly as Prometheus shows them: a counter is created with its `_total` name (Ray
+2.60 exports a Counter named `x_total` as `ray_x_total`, and one named `x` as
+`ray_x_total` too); a histogram adds `_bucket`, `_sum` and `_count`. This module only
+names things; it imports nothing heavy.
 """
 
 from __future__ import annotations
