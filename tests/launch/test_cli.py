@@ -36,27 +36,11 @@ def test_help_for_every_command(path):
     assert "Usage:" in result.output
 
 
-# Commands that a later part of zeroplay implements: they must say so and fail, not
-# pretend to work. Remove a line when its command lands (and give it real tests).
-NOT_BUILT = [
-    ["eval", "some/checkpoint", "--benchmark", "humaneval"],
-    ["eval", "fidelity"],
-]
-
-
-@pytest.mark.parametrize("args", NOT_BUILT, ids=" ".join)
-def test_unbuilt_command_says_so_and_fails(args):
-    result = runner.invoke(app, args)
-    assert result.exit_code == 1
-    assert "is not implemented" in result.output
-    assert "Traceback" not in result.output
-
-
 def test_eval_routes_model_and_fidelity():
-    model = runner.invoke(app, ["eval", "ckpt", "--benchmark", "humaneval"])
-    fidelity = runner.invoke(app, ["eval", "fidelity"])
-    assert "`zeroplay eval` is not implemented" in model.output
-    assert "`zeroplay eval fidelity` is not implemented" in fidelity.output
+    model = runner.invoke(app, ["eval", "./no-such-ckpt", "--benchmark", "humaneval"])
+    fidelity = runner.invoke(app, ["eval", "fidelity", "--benchmark", "mbpp"])
+    assert "no model or checkpoint at './no-such-ckpt'" in model.output
+    assert "the fidelity report needs a benchmark with its own tests" in fidelity.output
 
 
 def test_config_show_prints_resolved_config_with_overrides():

@@ -145,8 +145,9 @@ def eval_fidelity(
     check_limit(limit)
     cfg = load_config(config, set_)
     cfg = cfg.model_copy(update={"sandbox": fidelity_config(cfg.sandbox)})
-    with sandbox_pool(cfg) as pool, progress_bar("fidelity", 3) as tick:
-        report = run_fidelity(pool, cfg.sandbox, limit=limit, max_mutants=mutants, tick=tick)
+    with sandbox_pool(cfg) as pool, progress_display("reward fidelity") as progress:
+        report = run_fidelity(pool, cfg.sandbox, limit=limit, max_mutants=mutants,
+                              progress=progress)
     summary = write_fidelity(report, out)
     table = Table(title=f"reward fidelity on {benchmark} ({summary['problems']} problems)")
     table.add_column("measure")
