@@ -51,14 +51,15 @@ def pool(sandbox_image, fast_sandbox_cfg):
 def seeded_run(tmp_path_factory, pool):
     """A real run directory seeded by the synthesizer through the real sandbox."""
     from zeroplay.config import Config
-    from zeroplay.curricula.admit import seed_curriculum
+    from zeroplay.curricula.admit import pool_validator, seed_curriculum
     from zeroplay.curricula.store import CurriculumStore
     from zeroplay.launch.rundir import RunDir
 
     cfg = Config()
     run = RunDir.create(cfg, tmp_path_factory.mktemp("runs") / "seeded")
     with CurriculumStore.open(run.curriculum_path, create=True, run_id="seeded") as s:
-        train, held = seed_curriculum(s, pool, cfg, n=40, heldout=15, seed=5, run_id="seeded")
+        train, held = seed_curriculum(s, pool_validator(pool, cfg), cfg, n=40, heldout=15,
+                                      seed=5, run_id="seeded")
     return run.path, train, held
 
 

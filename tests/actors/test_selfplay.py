@@ -8,7 +8,7 @@ from zeroplay.actors.prompts import render_proposal, render_solution
 from zeroplay.actors.ray_actors import RolloutActor, SandboxActor, WeightStore, make_actor
 from zeroplay.actors.selfplay import Remote, selfplay_round
 from zeroplay.config import load_config
-from zeroplay.curricula.admit import seed_curriculum
+from zeroplay.curricula.admit import pool_validator, seed_curriculum
 from zeroplay.curricula.store import CurriculumStore
 from zeroplay.sandbox.batch import judge_many, validate_many
 
@@ -21,7 +21,7 @@ CFG = load_config(None, ["rollout.max_new_tokens=48", "rollout.proposals_per_ste
 @pytest.fixture
 def store(tmp_path, pool):
     with CurriculumStore.open(tmp_path / "curriculum.sqlite", create=True, run_id="sp") as s:
-        seed_curriculum(s, pool, CFG, n=12, heldout=3, seed=1, run_id="sp")
+        seed_curriculum(s, pool_validator(pool, CFG), CFG, n=12, heldout=3, seed=1, run_id="sp")
         yield s
 
 

@@ -2,17 +2,18 @@
 weights, and a checkpoint interrupted mid-write does not break resume."""
 
 import torch
+from transformers import TrainerCallback
 
 from zeroplay.actors.generation import HFGenerator, SamplingParams
 from zeroplay.actors.policy import load_policy
 from zeroplay.actors.selfplay import RolloutSample
 from zeroplay.config import load_config
 from zeroplay.learner.checkpoint import (
-    CheckpointCallback,
     PublishCallback,
     checkpoint_steps,
     latest_checkpoint,
     read_state,
+    save_trainer_checkpoint,
 )
 from zeroplay.learner.grpo import SampleFeed, build_grpo_trainer
 
@@ -28,6 +29,18 @@ def _groups(model, tok, n):
     return [group] * n
 
 
+class EveryTwoSteps(TrainerCallback):
+    """Checkpoints between optimizer steps, as the learner actor does between loop steps."""
+
+    def __init__(self, ckpts, extra=dict):
+        self.ckpts, self.extra, self.trainer = ckpts, extra, None
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step % 2 == 0:
+            save_trainer_checkpoint(self.trainer, self.ckpts, state.global_step, keep=2,
+                                    extra=self.extra())
+
+
 def test_checkpoint_resume_and_interrupted_write(tmp_path):
     model, tok = load_policy(CFG.policy, cache_dir=tmp_path / "cache")
     ckpts = tmp_path / "checkpoints"
@@ -37,8 +50,9 @@ def test_checkpoint_resume_and_interrupted_write(tmp_path):
     trainer = build_grpo_trainer(model, tok, CFG, feed, str(tmp_path / "out"), max_steps=4)
     # Publish first, so that a checkpoint records the version its weights were published as.
     trainer.add_callback(PublishCallback(lambda v, w: published.append((v, w)), every=1))
-    trainer.add_callback(CheckpointCallback(ckpts, every=2, keep=2,
-                                            extra=lambda: {"policy_version": len(published)}))
+    saver = EveryTwoSteps(ckpts, extra=lambda: {"policy_version": len(published)})
+    trainer.add_callback(saver)
+    saver.trainer = trainer
     trainer.train()
     assert checkpoint_steps(ckpts) == [2, 4]
     assert [v for v, _ in published] == [1, 2, 3, 4]
@@ -63,7 +77,9 @@ def test_checkpoint_resume_and_interrupted_write(tmp_path):
     feed2.put(_groups(model2, tok2, 2))
     trainer2 = build_grpo_trainer(model2, tok2, resumed_cfg, feed2, str(tmp_path / "out2"),
                                   max_steps=6)
-    trainer2.add_callback(CheckpointCallback(ckpts, every=2, keep=2))
+    saver2 = EveryTwoSteps(ckpts)
+    trainer2.add_callback(saver2)
+    saver2.trainer = trainer2
     trainer2.args.ignore_data_skip = True
     trainer2.train(resume_from_checkpoint=str(step4))
     steps_logged = [h["step"] for h in trainer2.state.log_history if "loss" in h]

@@ -95,3 +95,29 @@ def test_groups_must_be_whole():
     feed = SampleFeed(4, max_staleness=1)
     with pytest.raises(ValueError, match="needs 4 samples, got 3"):
         feed.put([[RolloutSample("solver", "g", [1], [2], [-1.0], 0.0, 0, 0, None, "stop", "")] * 3])
+
+
+def test_feed_holds_the_trainer_between_steps_and_reports_drained():
+    import threading
+
+    def group(version=0):
+        return [RolloutSample("solver", "g", [1], [2], [-1.0], 0.0, version, 0, None, "stop", "")
+                for _ in range(2)]
+
+    feed = SampleFeed(2, max_staleness=1)
+    feed.put([group(), group(), group()])
+    assert feed.take(2) and feed.pending() == 1
+    assert not feed.wait_drained(0.05)  # a step is running on the groups just taken
+    feed.step_done()
+    assert feed.wait_drained(0.05)  # one group left: less than a batch
+    taken = []
+    with feed.between_steps(1.0):  # e.g. a checkpoint: the trainer may not start a step
+        feed.put([group()])
+        worker = threading.Thread(target=lambda: taken.append(feed.take(2)))
+        worker.start()
+        worker.join(0.2)
+        assert worker.is_alive() and not taken
+    worker.join(5)
+    assert len(taken[0]) == 2 and feed.pending() == 0
+    with pytest.raises(TimeoutError), feed.between_steps(0.05):  # that step has not ended
+        pass

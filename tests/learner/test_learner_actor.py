@@ -2,19 +2,20 @@
 publishes weights that the actor then generates with."""
 
 import time
+from pathlib import Path
 
 from zeroplay.actors.prompts import solver_messages
 from zeroplay.actors.ray_actors import RolloutActor, WeightStore, make_actor, state_digest
 from zeroplay.actors.selfplay import RolloutSample
 from zeroplay.config import load_config
 from zeroplay.learner.actor import LearnerActor
-from zeroplay.learner.checkpoint import checkpoint_steps
+from zeroplay.learner.checkpoint import checkpoint_steps, read_state
 
 from ..curricula.conftest import make_task
 
 CFG = load_config(None, ["rollout.num_generations=4", "rollout.max_new_tokens=12",
                          "learner.per_device_train_batch_size=4", "learner.learning_rate=1e-3",
-                         "learner.sync_every=1", "learner.checkpoint_every=2",
+                         "learner.sync_every=1",
                          "learner.max_staleness=1"])
 
 
@@ -35,6 +36,7 @@ def test_learner_trains_on_rollouts_and_publishes_to_the_actors(ray_local, tiny_
     learner = make_actor(LearnerActor, CFG.cluster.learner.model_copy(update={"num_cpus": 0.5}),
                          "learner").remote(cfg_json, "weights-learner", ["proposer-learner"],
                                            str(tmp_path), str(tiny_cache))
+    ray_local.get(learner.start.remote())
     before = ray_local.get(rollout.generate.remote("solve", [solver_messages(make_task(2))], 2))
     initial_digest = ray_local.get(rollout.weights_digest.remote())
     ray_local.get(learner.submit.remote(_groups(ray_local, rollout, 1)))
@@ -69,6 +71,9 @@ def test_learner_trains_on_rollouts_and_publishes_to_the_actors(ray_local, tiny_
             break
         time.sleep(0.05)
     assert status["dropped_stale"] == 1 and status["step"] == 2
-    assert checkpoint_steps(tmp_path / "checkpoints") == [2]
+    path = ray_local.get(learner.checkpoint.remote(7, {"step": 7}))
+    assert checkpoint_steps(tmp_path / "checkpoints") == [7]
+    assert read_state(Path(path)) == {"step": 7, "policy_version": 2, "loop": {"step": 7},
+                                      "optimizer_step": 2}
     for actor in (learner, rollout, weights):
         ray_local.kill(actor)

@@ -10,7 +10,7 @@ from zeroplay.actors.prompts import prompt_text, solver_messages
 from zeroplay.config import load_config
 from zeroplay.curricula.provenance import provenance_report
 from zeroplay.curricula.store import CurriculumStore
-from zeroplay.learner.warmstart import warm_start, warmstart_examples
+from zeroplay.learner.warmstart import record_warm_start, warm_start, warmstart_examples
 
 from ..curricula.conftest import make_task
 
@@ -43,8 +43,8 @@ def test_warm_start_teaches_the_format(seeded_run, tmp_path):
     model, tok = load_policy(CFG.policy, cache_dir=tmp_path / "cache")
     before = _parseable(model, tok, heldout)
     with CurriculumStore.open(tmp_path / "curriculum.sqlite", create=True) as store:
-        report = warm_start(model, tok, train, CFG, str(tmp_path / "sft"), steps=200,
-                            store=store)
+        report = warm_start(model, tok, train, CFG, str(tmp_path / "sft"), steps=200)
+        record_warm_start(store, report, train)
         assert report.last_loss < 0.5 * report.first_loss
         samples = store.samples()
         assert len(samples) == report.examples == 2 * len(train)

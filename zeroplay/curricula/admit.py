@@ -3,7 +3,7 @@
     vetted = vet(store, pool_validator(pool, cfg), drafts, cfg, seed=step)  # sandbox runs
     with store.transaction(step=step):
         record(store, vetted)                             # one short write
-    seed_curriculum(store, pool, cfg, n=200, seed=0)      # the synthesizer's start
+    seed_curriculum(store, validate, cfg, n=200, heldout=100, seed=0, run_id="demo")
 
 Vetting applies the generation-time filters, then validates the survivors in the
 sandbox as one batch. Recording writes valid tasks, rejected drafts with their reasons,
@@ -99,13 +99,13 @@ def record(store: CurriculumStore, vetted: Vetted) -> int:
     return added
 
 
-def seed_curriculum(store: CurriculumStore, pool: SandboxPool, cfg: Config, *, n: int,
+def seed_curriculum(store: CurriculumStore, validate: Validate, cfg: Config, *, n: int,
                     heldout: int, seed: int, run_id: str) -> tuple[Vetted, Vetted]:
-    """Synthesize, validate and record the training and held-out seed tasks (step 0)."""
+    """Synthesize, validate (`pool_validator(pool, cfg)`, or a SandboxActor's validate)
+    and record the training and held-out seed tasks (step 0)."""
     cur = cfg.curriculum
     train = synthesize(n, seed, cur.max_ops, run_id)
     held = synthesize_heldout(heldout, seed, cur.max_ops, run_id, train)
-    validate = pool_validator(pool, cfg)
     vetted_train = vet(store, validate, train, cfg, seed=seed)
     vetted_held = vet(store, validate, held, cfg, seed=seed, heldout=True)
     with store.transaction(step=0, summary={"seeded": vetted_train.valid,

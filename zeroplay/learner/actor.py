@@ -1,27 +1,48 @@
 """The learner as a Ray actor: trains on submitted groups, publishes weights to the actors.
 
-    learner = make_actor(LearnerActor, cfg.cluster.learner, "learner").remote(
+    learner = make_actor(LearnerActor, cfg.cluster.learner, "learner", restarts=0).remote(
         cfg_json, "weights-<run>", ["proposer-0"], run_dir)
+    ray.get(learner.warm_start.remote(tasks_json, steps))  # optional SFT, published
+    ray.get(learner.start.remote())               # GRPO from here on
     ray.get(learner.submit.remote(groups))        # lists of G RolloutSamples
+    ray.get(learner.checkpoint.remote(step, loop_state))   # between two optimizer steps
     ray.get(learner.status.remote())              # step, version, dropped_stale, pending, ...
 
 TRL's trainer runs in a background thread of the actor and blocks in `rollout_func`
 until groups arrive. Every `learner.sync_every` optimizer steps the weights get a new
 version: they are put into the object store once, handed to the WeightStore (which frees
-the previous version) and loaded by every rollout actor. Checkpoints go to
-`<run_dir>/checkpoints/step-N/` every `learner.checkpoint_every` steps.
+the previous version) and loaded by every rollout actor; an actor that is restarting
+then picks them up from the WeightStore instead. Checkpoints are asked for by the loop,
+named by its step, and written while the trainer waits between two optimizer steps.
 """
 
 from __future__ import annotations
 
+import logging
+import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from transformers import TrainerCallback
+
 from zeroplay.config import Config
-from zeroplay.learner.checkpoint import CheckpointCallback, PublishCallback, read_state
+from zeroplay.launch import metrics
+from zeroplay.learner.checkpoint import (
+    PublishCallback,
+    cpu_weights,
+    read_state,
+    save_trainer_checkpoint,
+)
 from zeroplay.learner.grpo import SampleFeed, build_grpo_trainer
+
+log = logging.getLogger(__name__)
+CHECKPOINT_TIMEOUT_S = 600.0
+
+# TRL's log keys -> zeroplay's dashboard gauges
+LOGGED = {"loss": "learner_loss", "kl": "learner_kl", "entropy": "learner_entropy",
+          "clip_ratio/region_mean": "learner_clip_ratio"}
 
 
 class LearnerActor:
@@ -31,59 +52,143 @@ class LearnerActor:
 
         self.cfg = Config.model_validate(cfg_json)
         policy = self.cfg.policy
-        start_version = 0
+        self.version = 0
         if resume_from is not None:  # a checkpoint holds a plain transformers model
             policy = policy.model_copy(update={"model": resume_from})
-            start_version = int(read_state(Path(resume_from)).get("policy_version", 0))
-        model, tokenizer = load_policy(policy, Path(cache_dir) if cache_dir else None,
-                                       seed=self.cfg.run.seed)
+            self.version = int(read_state(Path(resume_from)).get("policy_version", 0))
+        self.model, self.tokenizer = load_policy(policy, Path(cache_dir) if cache_dir else None,
+                                                 seed=self.cfg.run.seed)
         self.weights_name, self.rollout_names = weights_name, rollout_names
-        self.version = start_version
+        self.run_dir = Path(run_dir)
+        self.scratch = tempfile.mkdtemp(prefix="zeroplay-learner-")  # TRL's output_dir
         self.error: str | None = None
-        lc = self.cfg.learner
-        self.feed = SampleFeed(self.cfg.rollout.num_generations, lc.max_staleness)
-        self.feed.policy_version = start_version
-        self.trainer = build_grpo_trainer(model, tokenizer, self.cfg, self.feed,
-                                          str(Path(run_dir) / "trainer"))
-        self.trainer.add_callback(PublishCallback(self._publish, lc.sync_every, start_version))
-        self.trainer.add_callback(CheckpointCallback(
-            Path(run_dir) / "checkpoints", lc.checkpoint_every, lc.keep_checkpoints,
-            extra=lambda: {"policy_version": self.version}))
+        self.feed = SampleFeed(self.cfg.rollout.num_generations, self.cfg.learner.max_staleness)
+        self.feed.policy_version = self.version
+        self.trainer = None
         self._resume_from = resume_from
+        self._thread: threading.Thread | None = None
+        metrics.record("policy_version", self.version, actor="learner")
+
+    def warm_start(self, tasks_json: list[dict], steps: int) -> dict[str, Any]:
+        """SFT on seed tasks before GRPO, then publish the result as the next version."""
+        from dataclasses import asdict
+
+        from zeroplay.curricula.task import Task
+        from zeroplay.learner.warmstart import warm_start
+
+        if self._thread is not None:
+            raise RuntimeError("warm_start must come before start()")
+        tasks = [Task.from_json(t) for t in tasks_json]
+        report = warm_start(self.model, self.tokenizer, tasks, self.cfg,
+                            self.scratch, steps)
+        self._publish(self.version + 1, cpu_weights(self.model))
+        return asdict(report)
+
+    def start(self) -> int:
+        """Start GRPO in the background; a resumed learner first publishes its weights."""
+        lc = self.cfg.learner
+        self.trainer = build_grpo_trainer(self.model, self.tokenizer, self.cfg, self.feed,
+                                          self.scratch)
+        self.trainer.args.ignore_data_skip = True  # the data is a stream, not a dataset
+        if self._resume_from is not None:
+            self._publish(self.version + 1, cpu_weights(self.model))
+        self.trainer.add_callback(PublishCallback(self._publish, lc.sync_every, self.version))
+        self.trainer.add_callback(_LearnerMetrics(self.feed))
         self._thread = threading.Thread(target=self._train, daemon=True, name="grpo")
         self._thread.start()
+        return self.version
 
     def _train(self) -> None:
         try:
             self.trainer.train(resume_from_checkpoint=self._resume_from)
         except Exception as exc:  # reported through status(); the actor stays inspectable
+            log.exception("GRPO training failed")
             self.error = f"{type(exc).__name__}: {exc}"
+            self.feed.step_done()  # never leave a checkpoint waiting on a dead step
 
     def _publish(self, version: int, weights: dict) -> None:
         import ray
+        from ray.exceptions import ActorUnavailableError, RayActorError
 
         box = [ray.put(weights)]
         ray.get(ray.get_actor(self.weights_name).publish.remote(version, box))
-        ray.get([ray.get_actor(name).update_weights.remote(version, box)
-                 for name in self.rollout_names])
+        for name in self.rollout_names:
+            try:
+                ray.get(ray.get_actor(name).update_weights.remote(version, box))
+            except (RayActorError, ActorUnavailableError, ValueError) as exc:
+                # Restarting (or gone): a restarted actor loads the WeightStore's newest.
+                log.warning("rollout actor %s missed weights v%d: %s", name, version, exc)
         self.version = version
         self.feed.policy_version = version
+        metrics.record("policy_version", version, actor="learner")
 
     def submit(self, groups: list) -> int:
         """Queue whole GRPO groups for training; returns how many are waiting."""
         self.feed.put(groups)
+        metrics.record("queue_depth", self.feed.pending(), queue="learner")
         return self.feed.pending()
 
-    def status(self) -> dict[str, Any]:
-        history = [h for h in self.trainer.state.log_history if "loss" in h]
-        return {"step": self.trainer.state.global_step, "version": self.version,
+    def checkpoint(self, step: int, loop_state: dict[str, Any]) -> str:
+        """Write checkpoints/step-<step> while the trainer is between optimizer steps."""
+        if self.trainer is None:
+            raise RuntimeError("start() the learner before checkpointing it")
+        with self.feed.between_steps(CHECKPOINT_TIMEOUT_S):
+            path = save_trainer_checkpoint(
+                self.trainer, self.run_dir / "checkpoints", step, self.cfg.learner.keep_checkpoints,
+                extra={"policy_version": self.version, "loop": loop_state,
+                       "optimizer_step": self.trainer.state.global_step})
+        return str(path)
+
+    def status(self, since: int = 0) -> dict[str, Any]:
+        """Progress, and the trainer's log entries from index `since` on."""
+        state = self.trainer.state if self.trainer is not None else None
+        history = state.log_history if state is not None else []
+        return {"step": state.global_step if state else 0, "version": self.version,
                 "dropped_stale": self.feed.dropped_stale, "pending": self.feed.pending(),
-                "error": self.error, "last": history[-1] if history else None}
+                "staleness": self.feed.last_staleness, "error": self.error,
+                "logs": [h for h in history[since:] if "loss" in h], "log_index": len(history)}
 
     def wait_for_step(self, step: int, timeout: float = 300.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
-        while self.trainer.state.global_step < step and self.error is None:
+        while self.error is None and (self.trainer is None or
+                                      self.trainer.state.global_step < step):
             if time.monotonic() > deadline:
                 break
             time.sleep(0.05)
         return self.status()
+
+    def wait_pending(self, at_most: int, timeout: float) -> dict[str, Any]:
+        """Wait until no more than `at_most` groups wait to be trained (or an error)."""
+        deadline = time.monotonic() + timeout
+        while self.error is None and self.feed.pending() > at_most:
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        return self.status()
+
+    def wait_drained(self, timeout: float) -> dict[str, Any]:
+        """Wait until every full batch that was submitted has been trained on."""
+        deadline = time.monotonic() + timeout
+        while self.error is None and not self.feed.wait_drained(0.2):
+            if time.monotonic() > deadline:
+                break
+        return self.status()
+
+
+class _LearnerMetrics(TrainerCallback):
+    """Step time, loss, KL, entropy, clip ratio and staleness to the Ray dashboard."""
+
+    def __init__(self, feed: SampleFeed):
+        self.feed, self.dropped = feed, 0
+
+    def on_step_end(self, args, state, control, **kwargs):
+        metrics.record("learner_step_seconds", time.monotonic() - self.feed.taken_at)
+        metrics.record("staleness", self.feed.last_staleness)
+        metrics.record("dropped_stale_total", self.feed.dropped_stale - self.dropped)
+        self.dropped = self.feed.dropped_stale
+        metrics.record("queue_depth", self.feed.pending(), queue="learner")
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        for key, name in LOGGED.items():
+            if logs and key in logs:
+                metrics.record(name, float(logs[key]))

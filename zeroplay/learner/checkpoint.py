@@ -1,15 +1,16 @@
 """Checkpoints a run can resume from, written atomically, and weight publishing.
 
-    trainer.add_callback(PublishCallback(publish, every=cfg.learner.sync_every))  # first
-    trainer.add_callback(CheckpointCallback(run.checkpoints_dir, every=10, keep=3, extra=fn))
+    trainer.add_callback(PublishCallback(publish, every=cfg.learner.sync_every))
+    save_trainer_checkpoint(trainer, run.checkpoints_dir, step=10, keep=3, extra=loop_state)
     path = latest_checkpoint(run.checkpoints_dir)        # newest complete step-N, or None
     trainer.train(resume_from_checkpoint=str(path))
 
-`checkpoints/step-N/` holds the model and tokenizer (`save_pretrained`: loadable by plain
-transformers), the optimizer, scheduler and RNG states and `trainer_state.json` under the
-names Hugging Face's Trainer resumes from, and `zeroplay_state.json` (policy version and
-loop state). Each is written to a temporary directory and renamed into place, so a crash
-while writing leaves the previous checkpoint usable; only the newest `keep` are kept.
+N is the self-play step the loop had completed. `checkpoints/step-N/` holds the model
+and tokenizer (`save_pretrained`: loadable by plain transformers), the optimizer,
+scheduler and RNG states and `trainer_state.json` under the names Hugging Face's Trainer
+resumes from, and `zeroplay_state.json` (policy version and loop state). Each is written
+to a temporary directory and renamed into place, so a crash while writing leaves the
+previous checkpoint usable; only the newest `keep` are kept.
 """
 
 from __future__ import annotations
@@ -97,26 +98,18 @@ def _prune(checkpoints_dir: Path, keep: int) -> None:
             shutil.rmtree(leftover, ignore_errors=True)  # from a crash mid-write
 
 
-class CheckpointCallback(TrainerCallback):
-    """Checkpoint every `every` optimizer steps and at the end of training."""
+def save_trainer_checkpoint(trainer, checkpoints_dir: Path, step: int, keep: int,
+                            extra: dict[str, Any]) -> Path:
+    """Checkpoint a Trainer between optimizer steps (the caller makes sure it is)."""
+    return save_checkpoint(checkpoints_dir, step, model=trainer.model,
+                           tokenizer=trainer.processing_class, optimizer=trainer.optimizer,
+                           scheduler=trainer.lr_scheduler, trainer_state=trainer.state,
+                           extra=extra, keep=keep)
 
-    def __init__(self, checkpoints_dir: Path, every: int, keep: int,
-                 extra: Callable[[], dict[str, Any]] = dict):
-        self.dir, self.every, self.keep, self.extra = Path(checkpoints_dir), every, keep, extra
 
-    def _save(self, state, kwargs) -> None:
-        save_checkpoint(self.dir, state.global_step, model=kwargs["model"],
-                        tokenizer=kwargs["processing_class"], optimizer=kwargs.get("optimizer"),
-                        scheduler=kwargs.get("lr_scheduler"), trainer_state=state,
-                        extra=self.extra(), keep=self.keep)
-
-    def on_step_end(self, args, state, control, **kwargs):
-        if state.global_step % self.every == 0:
-            self._save(state, kwargs)
-
-    def on_train_end(self, args, state, control, **kwargs):
-        if state.global_step and state.global_step % self.every:
-            self._save(state, kwargs)
+def cpu_weights(model) -> dict:
+    """A CPU copy of the model's state dict: what gets published."""
+    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
 
 
 class PublishCallback(TrainerCallback):
@@ -131,7 +124,6 @@ class PublishCallback(TrainerCallback):
         if state.global_step % self.every:
             return
         self.version += 1
-        weights = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-        self.publish(self.version, weights)
+        self.publish(self.version, cpu_weights(model))
         if self.on_version is not None:
             self.on_version(self.version)

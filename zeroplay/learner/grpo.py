@@ -20,7 +20,13 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from transformers import TrainerCallback
 
 from zeroplay.actors.selfplay import RolloutSample
 from zeroplay.config import Config
@@ -29,36 +35,93 @@ Group = list[RolloutSample]
 
 
 class SampleFeed:
-    """Thread-safe queue of GRPO groups between the self-play loop and the trainer."""
+    """Thread-safe queue of GRPO groups between the self-play loop and the trainer.
+
+    The trainer takes one optimizer step's groups at a time and is *busy* until that
+    step ends (`step_done`); `between_steps` holds it off for as long as a checkpoint
+    takes, and `wait_drained` waits until every full batch has been trained on.
+    """
 
     def __init__(self, group_size: int, max_staleness: int):
         self.group_size = group_size
         self.max_staleness = max_staleness
         self.policy_version = 0
         self.dropped_stale = 0
-        self._groups: queue.Queue[Group] = queue.Queue()
-        self._lock = threading.Lock()
+        self.last_staleness = 0  # learner version minus the oldest trained group's version
+        self.taken_at = time.monotonic()  # when the current optimizer step got its data
+        self.batch_groups = 1  # groups per optimizer step, known at the first take
+        self._groups: deque[Group] = deque()
+        self._busy = False
+        self._cond = threading.Condition()
 
     def put(self, groups: list[Group]) -> None:
         for group in groups:
             if len(group) != self.group_size:
                 raise ValueError(f"a GRPO group needs {self.group_size} samples, got {len(group)}")
-            self._groups.put(group)
+        with self._cond:
+            self._groups.extend(groups)
+            self._cond.notify_all()
 
     def take(self, n: int, timeout: float | None = None) -> list[Group]:
         """The next `n` fresh groups (blocks); stale ones are dropped and counted."""
-        out: list[Group] = []
-        while len(out) < n:
-            group = self._groups.get(timeout=timeout)
-            if group[0].policy_version < self.policy_version - self.max_staleness:
-                with self._lock:
-                    self.dropped_stale += 1
-                continue
-            out.append(group)
-        return out
+        with self._cond:
+            self.batch_groups = n
+
+            def ready() -> bool:
+                self._drop_stale()
+                return not self._busy and len(self._groups) >= n
+
+            if not self._cond.wait_for(ready, timeout):
+                raise queue.Empty(f"no {n} fresh groups within {timeout} s")
+            out = [self._groups.popleft() for _ in range(n)]
+            self.last_staleness = self.policy_version - min(g[0].policy_version for g in out)
+            self.taken_at = time.monotonic()
+            self._busy = True
+            return out
+
+    def _drop_stale(self) -> None:
+        oldest = self.policy_version - self.max_staleness
+        fresh = deque(g for g in self._groups if g[0].policy_version >= oldest)
+        self.dropped_stale += len(self._groups) - len(fresh)
+        self._groups = fresh
+
+    def step_done(self) -> None:
+        """The optimizer step that used the last taken groups has ended."""
+        with self._cond:
+            self._busy = False
+            self._cond.notify_all()
+
+    @contextmanager
+    def between_steps(self, timeout: float | None = None) -> Iterator[None]:
+        """Hold the trainer between two optimizer steps (weights and optimizer at rest)."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: not self._busy, timeout):
+                raise TimeoutError(f"the trainer did not finish its step within {timeout} s")
+            self._busy = True
+        try:
+            yield
+        finally:
+            self.step_done()
+
+    def wait_drained(self, timeout: float | None = None) -> bool:
+        """Wait until the trainer is idle with less than one batch left; False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(
+                lambda: not self._busy and len(self._groups) < self.batch_groups, timeout)
 
     def pending(self) -> int:
-        return self._groups.qsize()
+        with self._cond:
+            return len(self._groups)
+
+
+class _StepDone(TrainerCallback):
+    """Marks the end of each optimizer step on the feed."""
+
+    def __init__(self, feed: SampleFeed):
+        self.feed = feed
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.feed.step_done()
 
 
 def make_rollout_func(feed: SampleFeed, timeout: float | None = None):
@@ -141,4 +204,5 @@ def build_grpo_trainer(model, tokenizer, cfg: Config, feed: SampleFeed, output_d
                           train_dataset=placeholder, processing_class=tokenizer,
                           rollout_func=make_rollout_func(feed, timeout))
     trainer.remove_callback(PrinterCallback)  # metrics go to zeroplay's own sinks
+    trainer.add_callback(_StepDone(feed))
     return trainer

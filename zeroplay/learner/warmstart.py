@@ -1,6 +1,7 @@
 """Warm start: supervised fine-tuning on synthesizer tasks, in the exact role formats.
 
-    report = warm_start(model, tokenizer, tasks, cfg, output_dir, steps=200, store=store)
+    report = warm_start(model, tokenizer, tasks, cfg, output_dir, steps=200)
+    record_warm_start(store, report, tasks)      # its samples, with the tasks' provenance
 
 A model that starts from random weights (the tiny default) cannot write the proposer
 and solver formats, so self-play would only ever see format penalties. This runs TRL's
@@ -8,7 +9,8 @@ SFTTrainer on seed tasks that passed the sandbox, rendered as the two roles woul
 the solver prompt of a task with its reference as the answer, and a proposer prompt
 (showing other tasks) with the task itself as the answer. The loss covers the answers
 only. Every example is recorded as a training sample with the task's provenance, so the
-provenance check covers warm-start data too. Skipped when `policy.follows_format`.
+provenance check covers warm-start data too (the learner may run on another node than
+the store, so recording is a separate call). Skipped when `policy.follows_format`.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class WarmStartReport:
     examples: int
     first_loss: float | None
     last_loss: float | None
+    rows: tuple[tuple[str, str], ...] = ()  # (role, task_id) of every example trained on
 
 
 def warmstart_examples(tasks: list[Task], seed: int, examples_shown: int = 2
@@ -56,8 +59,8 @@ def warmstart_examples(tasks: list[Task], seed: int, examples_shown: int = 2
     return rows
 
 
-def warm_start(model, tokenizer, tasks: list[Task], cfg: Config, output_dir: str, steps: int,
-               store: CurriculumStore | None = None) -> WarmStartReport:
+def warm_start(model, tokenizer, tasks: list[Task], cfg: Config, output_dir: str, steps: int
+               ) -> WarmStartReport:
     import torch
     from datasets import Dataset
     from transformers import PrinterCallback
@@ -86,11 +89,15 @@ def warm_start(model, tokenizer, tasks: list[Task], cfg: Config, output_dir: str
     trainer.train()
     model.eval()
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
-    if store is not None:
-        by_id = {t.id: t for t in tasks}
-        with store.transaction():
-            for r in rows:
-                store.add_sample(Sample(f"sft:{r['role']}:{r['task_id']}", 0, "sft",
-                                        r["task_id"], by_id[r["task_id"]].provenance))
     return WarmStartReport(steps, len(rows), losses[0] if losses else None,
-                           losses[-1] if losses else None)
+                           losses[-1] if losses else None,
+                           tuple((r["role"], r["task_id"]) for r in rows))
+
+
+def record_warm_start(store: CurriculumStore, report: WarmStartReport, tasks: list[Task]) -> None:
+    """Record every warm-start example as a training sample with its task's provenance."""
+    by_id = {t.id: t for t in tasks}
+    with store.transaction():
+        for role, task_id in report.rows:
+            store.add_sample(Sample(f"sft:{role}:{task_id}", 0, "sft", task_id,
+                                    by_id[task_id].provenance))
