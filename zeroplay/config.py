@@ -44,6 +44,11 @@ class RunConfig(Section):
     runs_dir: Path = Field(Path("runs"), description="Directory that holds run directories.")
     steps: int = Field(20, ge=1, description="Self-play steps to run.")
     seed: int = Field(0, description="Seed for everything random in the run (sampling, init).")
+    overlap: bool = Field(
+        True,
+        description="Generate and judge step t+1 while the learner trains on step t "
+        "(False: wait for the learner after every step).",
+    )
 
 
 class ResourceSpec(Section):
@@ -75,7 +80,12 @@ class ClusterConfig(Section):
     )
     namespace: str = Field("zeroplay", description="Ray namespace for the run's named actors.")
     local_num_cpus: int | None = Field(
-        None, ge=1, description="CPUs a locally started Ray runtime may use. None: all."
+        None, ge=1,
+        description="Logical CPUs of a locally started Ray runtime. None: the machine's "
+        "cores, or what the actors ask for if that is more.",
+    )
+    dashboard: bool = Field(
+        True, description="Start the Ray dashboard (127.0.0.1:8265) with a local runtime."
     )
     rollout: ResourceSpec = Field(
         default_factory=ResourceSpec, description="Resources of each rollout actor."
@@ -195,8 +205,8 @@ class TinyModelConfig(Section):
     """The from-scratch model for CPU runs and tests (nothing is downloaded)."""
 
     vocab_size: int = Field(2048, ge=256, description="BPE vocabulary trained on synthetic text.")
-    hidden_size: int = Field(256, ge=16, description="Model width.")
-    num_hidden_layers: int = Field(4, ge=1, description="Transformer layers.")
+    hidden_size: int = Field(128, ge=16, description="Model width.")
+    num_hidden_layers: int = Field(2, ge=1, description="Transformer layers.")
     num_attention_heads: int = Field(4, ge=1, description="Attention heads.")
     max_position_embeddings: int = Field(1024, ge=64, description="Longest sequence.")
 
@@ -268,9 +278,15 @@ class LearnerConfig(Section):
     )
     learning_rate: float = Field(1e-5, gt=0, description="GRPO learning rate.")
     per_device_train_batch_size: int = Field(8, ge=1, description="Samples per device step.")
-    gradient_accumulation_steps: int = Field(1, ge=1, description="Micro-steps per update.")
+    gradient_accumulation_steps: int = Field(
+        4, ge=1,
+        description="Micro-steps per update. batch x accumulation rows make one optimizer "
+        "step; about one round's samples keeps staleness low.",
+    )
     max_staleness: int = Field(
-        1, ge=0, description="Drop samples more than this many policy versions old."
+        2, ge=0,
+        description="Drop samples more than this many policy versions old. Cover one "
+        "round of overlap: a round's optimizer steps / sync_every, plus one.",
     )
     sync_every: int = Field(1, ge=1, description="Publish weights every N optimizer steps.")
     checkpoint_every: int = Field(10, ge=1, description="Checkpoint every N self-play steps.")
@@ -278,7 +294,7 @@ class LearnerConfig(Section):
     warm_start_steps: int = Field(
         200, ge=0, description="SFT steps on synthetic tasks before self-play (0: none)."
     )
-    warm_start_learning_rate: float = Field(1e-3, gt=0, description="SFT learning rate.")
+    warm_start_learning_rate: float = Field(3e-3, gt=0, description="SFT learning rate.")
 
     @model_validator(mode="after")
     def _clip_range_ordered(self) -> LearnerConfig:

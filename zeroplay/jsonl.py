@@ -2,6 +2,7 @@
 
     rows = read_jsonl("tasks.jsonl", required={"id": str, "reference": str})
     write_jsonl("out.jsonl", rows)          # None or "-" writes stdout
+    append_jsonl(run.metrics_path, row)     # one line, synced
 
 A file is written to a temporary name and renamed, so a crash never leaves half of it.
 """
@@ -21,8 +22,10 @@ class JsonlError(ZeroplayError):
     """A JSONL input that cannot be read (the message names file and line)."""
 
 
-def read_jsonl(path: str | Path, required: dict[str, type] | None = None) -> list[dict]:
-    """Every object in `path` ('-': stdin); each must have the `required` keys and types."""
+def read_jsonl(path: str | Path, required: dict[str, type] | None = None,
+               tail_ok: bool = False) -> list[dict]:
+    """Every object in `path` ('-': stdin); each must have the `required` keys and types.
+    `tail_ok`: a last line cut short by a crash is skipped instead of an error."""
     name = "stdin" if str(path) == "-" else str(path)
     try:
         text = sys.stdin.read() if str(path) == "-" else Path(path).read_text()
@@ -31,12 +34,15 @@ def read_jsonl(path: str | Path, required: dict[str, type] | None = None) -> lis
     except (OSError, UnicodeDecodeError) as exc:
         raise JsonlError(f"{name}: cannot be read: {exc}") from None
     rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    lines = text.splitlines()
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
         except ValueError as exc:
+            if tail_ok and number == len(lines) and not text.endswith("\n"):
+                break
             raise JsonlError(f"{name}:{number}: not valid JSON ({exc.args[0]})") from None
         if not isinstance(row, dict):
             raise JsonlError(f"{name}:{number}: expected a JSON object, got {type(row).__name__}")
@@ -60,3 +66,15 @@ def write_jsonl(path: str | Path | None, rows: Iterable[dict]) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(lines)
     os.replace(tmp, path)
+
+
+def append_jsonl(path: Path, row: dict) -> None:
+    """Append one line and sync it: a crash may lose the line being written, never one
+    written before (a reader skips a torn last line with `read_jsonl(..., tail_ok=True)`)."""
+    data = (json.dumps(row, ensure_ascii=False) + "\n").encode()
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -86,21 +86,22 @@ def test_run_without_docker_fails_before_writing(tmp_path):
 
 
 @pytest.mark.docker
-def test_run_writes_resolved_config_then_says_loop_is_missing(tmp_path, sandbox_image):
-    args = ["run", "--set", f"run.runs_dir={tmp_path}", "--name", "demo", "--steps", "3",
-            "--set", "rollout.temperature=0.5"]
-    result = runner.invoke(app, args)
-    assert result.exit_code == 1
-    assert "self-play loop is not implemented" in result.output
-    written = yaml.safe_load((tmp_path / "demo" / "config.yaml").read_text())
-    assert written["run"]["name"] == "demo"
-    assert written["run"]["steps"] == 3
-    assert written["rollout"]["temperature"] == 0.5
+def test_run_refuses_an_existing_run_dir(tmp_path, sandbox_image):
+    from zeroplay.launch.rundir import RunDir
 
-    again = runner.invoke(app, args)
-    assert again.exit_code == 2
-    assert "already exists" in again.output and "--resume" in again.output
-    assert yaml.safe_load((tmp_path / "demo" / "config.yaml").read_text()) == written
+    run = RunDir.create(Config().model_copy(update={"run": Config().run.model_copy(
+        update={"name": "demo", "runs_dir": tmp_path})}))
+    before = run.config_path.read_text()
+    result = runner.invoke(app, ["run", "--set", f"run.runs_dir={tmp_path}", "--name", "demo"])
+    assert result.exit_code == 2
+    assert "already exists" in result.output and "--resume" in result.output
+    assert run.config_path.read_text() == before
+
+
+def test_resume_keeps_the_config(tmp_path):
+    result = runner.invoke(app, ["run", "--resume", str(tmp_path), "--set", "run.seed=3"])
+    assert result.exit_code == 2
+    assert "a resumed run keeps the config" in result.output
 
 
 def test_actors_step_needs_a_curriculum(tmp_path):

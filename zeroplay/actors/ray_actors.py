@@ -11,6 +11,8 @@ GPUs and `accelerator_type` (e.g. "H200", which Ray matches against the node res
 crashed actor comes back. A restarted RolloutActor reloads its policy and asks the
 WeightStore for the newest published weights, so it never serves stale ones for long.
 The WeightStore keeps only the newest weights object: superseded ones are freed.
+Each actor records its `zeroplay_*` dashboard metrics (tokens, policy version, sandbox
+jobs, latency, recycles) under its own name.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from zeroplay.config import Config, ResourceSpec
+from zeroplay.launch import metrics
 
 log = logging.getLogger(__name__)
 MAX_RESTARTS = 3
@@ -35,6 +38,51 @@ def make_actor(cls: type, spec: ResourceSpec, name: str, *, restarts: int = MAX_
     if spec.accelerator_type:
         options["accelerator_type"] = spec.accelerator_type
     return ray.remote(cls).options(**options)
+
+
+def role_specs(cfg: Config, *, with_learner: bool) -> list[tuple[str, ResourceSpec]]:
+    """Every actor a run starts, as (role, resources)."""
+    c = cfg.cluster
+    specs = [("rollout", c.rollout)] * cfg.rollout.num_actors + [("sandbox", c.sandbox)]
+    return specs + [("learner", c.learner)] if with_learner else specs
+
+
+def check_capacity(cfg: Config, *, with_learner: bool, strict: bool) -> None:
+    """Fail (strict: a local runtime, nothing will be added) or warn when the actors that
+    `cfg` asks for cannot all be placed, instead of waiting forever for resources."""
+    import ray
+
+    from zeroplay.errors import ConfigError
+
+    specs = role_specs(cfg, with_learner=with_learner)
+    have = ray.cluster_resources()
+    need = {"CPU": sum(s.num_cpus for _, s in specs), "GPU": sum(s.num_gpus for _, s in specs)}
+    for _, spec in specs:
+        if spec.accelerator_type:
+            key = f"accelerator_type:{spec.accelerator_type}"
+            need[key] = need.get(key, 0) + 0.001
+    short = [f"{need[k]:g} {k} (the cluster has {have.get(k, 0):g})"
+             for k in need if need[k] > have.get(k, 0) + 1e-9]
+    if not short:
+        return
+    asks = ", ".join(f"{role} num_cpus={s.num_cpus:g} num_gpus={s.num_gpus:g}"
+                     + (f" accelerator_type={s.accelerator_type}" if s.accelerator_type else "")
+                     for role, s in dict(specs).items())
+    message = (f"the run's actors need {'; '.join(short)} ({asks}, "
+               f"rollout.num_actors={cfg.rollout.num_actors})")
+    if strict:
+        raise ConfigError(f"{message}: lower cluster.<role>.num_cpus/num_gpus or "
+                          "rollout.num_actors, or raise cluster.local_num_cpus")
+    log.warning("%s; the actors wait until the cluster has room", message)
+
+
+def actor_name(default: str = "driver") -> str:
+    """This process's Ray actor name (what the dashboard shows), or `default`."""
+    import ray
+
+    if not ray.is_initialized():  # asking the runtime context would start Ray
+        return default
+    return ray.get_runtime_context().get_actor_name() or default
 
 
 def state_digest(state: dict) -> str:
@@ -81,6 +129,7 @@ class RolloutActor:
         model, tokenizer = load_policy(self.cfg.policy, Path(cache_dir) if cache_dir else None,
                                        seed=self.cfg.run.seed)
         self.tokenizer = tokenizer
+        self.name = actor_name()
         self.generator = make_generator(self.cfg.rollout.backend, model, tokenizer)
         r = self.cfg.rollout
         self.params = SamplingParams(r.temperature, r.top_p, r.max_new_tokens,
@@ -101,6 +150,7 @@ class RolloutActor:
             state = ray.get(box[0])
             self.generator.load_state_dict(state, version)
             del state
+            metrics.record("policy_version", version, actor=self.name)
         return self.generator.version
 
     def weights_digest(self) -> str:
@@ -122,6 +172,8 @@ class RolloutActor:
 
         texts = [prompt_text(self.tokenizer, messages) for messages in messages_list]
         outs = self.generator.generate(texts, n, self.params)
+        metrics.record("generation_tokens_total", sum(len(o.completion_ids) for o in outs),
+                       actor=self.name, role=role)
         return [{**asdict(o), "role": role} for o in outs]
 
 
@@ -133,16 +185,31 @@ class SandboxActor:
 
         self.cfg = Config.model_validate(cfg_json)
         self.pool = SandboxPool(self.cfg.sandbox)
+        self.pool.on_job = lambda _result, seconds: metrics.record("sandbox_job_seconds",
+                                                                   seconds)
+        self._recycled = 0
 
     def validate(self, drafts: list, seed: int) -> list:
         from zeroplay.sandbox.batch import validate_many
 
-        return validate_many(self.pool, drafts, self.cfg.sandbox, seed)
+        out = validate_many(self.pool, drafts, self.cfg.sandbox, seed)
+        self._count("validate", ["valid" if v.valid else v.reason for v in out])
+        return out
 
     def judge(self, candidates: list) -> list:
         from zeroplay.sandbox.batch import judge_many
 
-        return judge_many(self.pool, candidates, self.cfg.sandbox)
+        out = judge_many(self.pool, candidates, self.cfg.sandbox)
+        self._count("judge", [v.status for v in out])
+        return out
+
+    def _count(self, kind: str, statuses: list[str]) -> None:
+        from collections import Counter
+
+        for status, n in Counter(statuses).items():
+            metrics.record("sandbox_jobs_total", n, kind=kind, status=status)
+        metrics.record("sandbox_recycles_total", self.pool.recycled - self._recycled)
+        self._recycled = self.pool.recycled
 
     def close(self) -> None:
         self.pool.close()

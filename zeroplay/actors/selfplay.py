@@ -3,13 +3,15 @@
     result = selfplay_round(store, rollout, sandbox, cfg, step=3, rng=random.Random(3))
     result.samples      # RolloutSamples for the learner (ids, behaviour log-probs, reward)
     result.summary      # counts by role, status and reason
+    result.seconds      # wall time per stage: propose, validate, solve, judge, record
 
 Proposals are parsed (format failures are counted by reason and get `format_penalty`),
 filtered and validated in the sandbox (rejections are recorded with their reason and get
 `invalid_penalty`). The solver then writes `num_generations` solutions for a mix of
 curriculum tasks and the round's new tasks; each is judged in the sandbox. A new task's
 proposer reward is its learnability from those solutions. Everything the round learned
-is written to the store in one transaction: a crash loses the round, never half of it.
+is written to the store in one transaction, with a provenance record for every sample
+it hands the learner: a crash loses the round, never half of it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +29,7 @@ from zeroplay.actors.prompts import proposer_messages, solver_messages
 from zeroplay.config import Config
 from zeroplay.curricula.admit import Vetted, record, vet
 from zeroplay.curricula.sampling import proposer_references, solver_tasks
-from zeroplay.curricula.store import Attempt, CurriculumStore
+from zeroplay.curricula.store import Attempt, CurriculumStore, Sample
 from zeroplay.curricula.task import Provenance, learnability
 from zeroplay.sandbox.batch import Draft
 
@@ -54,6 +57,14 @@ class RolloutSample:
 class RoundResult:
     samples: list[RolloutSample] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def groups(self) -> list[list[RolloutSample]]:
+        """The samples as GRPO groups (all completions of one prompt), in order."""
+        by_group: dict[str, list[RolloutSample]] = {}
+        for sample in self.samples:
+            by_group.setdefault(sample.group, []).append(sample)
+        return list(by_group.values())
 
 
 class Remote:
@@ -63,38 +74,33 @@ class Remote:
         self.rollout, self.sandbox = rollout, sandbox
 
     def generate(self, role: str, messages: list, n: int) -> list[dict]:
-        return self._rollout("generate", role, messages, n)
+        return _call(self.rollout, "generate", role, messages, n)
 
     def prompt_tokens(self, messages: list) -> int:
-        return self._rollout("prompt_tokens", messages)
-
-    def _rollout(self, method: str, *args, retries: int = 8):
-        """Retried, with back-off, while the actor restarts after dying; nothing is recorded
-        until the round ends, so a retried batch is never recorded twice."""
-        import time
-
-        import ray
-        from ray.exceptions import ActorUnavailableError, RayActorError
-
-        for attempt in range(retries + 1):
-            try:
-                return ray.get(getattr(self.rollout, method).remote(*args))
-            except (RayActorError, ActorUnavailableError):
-                if attempt == retries:
-                    raise
-                log.warning("rollout actor unavailable during %s; retrying", method)
-                time.sleep(min(2**attempt, 10))
-        raise AssertionError("unreachable")
+        return _call(self.rollout, "prompt_tokens", messages)
 
     def validate(self, drafts: list[Draft], seed: int) -> list:
-        import ray
-
-        return ray.get(self.sandbox.validate.remote(drafts, seed))
+        return _call(self.sandbox, "validate", drafts, seed)
 
     def judge(self, candidates: list) -> list:
-        import ray
+        return _call(self.sandbox, "judge", candidates)
 
-        return ray.get(self.sandbox.judge.remote(candidates))
+
+def _call(actor, method: str, *args, retries: int = 8):
+    """Retried, with back-off, while the actor restarts after dying; nothing is recorded
+    until the round ends, so a retried batch is never recorded twice."""
+    import ray
+    from ray.exceptions import ActorUnavailableError, RayActorError
+
+    for attempt in range(retries + 1):
+        try:
+            return ray.get(getattr(actor, method).remote(*args))
+        except (RayActorError, ActorUnavailableError):
+            if attempt == retries:
+                raise
+            log.warning("actor unavailable during %s; retrying", method)
+            time.sleep(min(2**attempt, 10))
+    raise AssertionError("unreachable")
 
 
 def selfplay_round(store: CurriculumStore, remote: Remote, cfg: Config, *, step: int,
@@ -102,6 +108,7 @@ def selfplay_round(store: CurriculumStore, remote: Remote, cfg: Config, *, step:
     r, cur = cfg.rollout, cfg.curriculum
     window, g = cur.learnability_window, r.num_generations
     result = RoundResult()
+    clock = _StageClock(result.seconds)
 
     # 1. Propose: each prompt shows K examples; drop examples until the prompt fits.
     prompts, parents = [], []
@@ -112,6 +119,7 @@ def selfplay_round(store: CurriculumStore, remote: Remote, cfg: Config, *, step:
         prompts.append(proposer_messages(refs))
         parents.append(tuple(t.id for t in refs))
     proposals = remote.generate("propose", prompts, g) if prompts else []
+    clock.lap("propose")
     drafts, proposal_status = [], []
     format_reasons: Counter = Counter()
     for out in proposals:
@@ -131,11 +139,13 @@ def selfplay_round(store: CurriculumStore, remote: Remote, cfg: Config, *, step:
                  step=step)
     by_id = {t.id: t for t in vetted.tasks}
     new_tasks = [t for t in vetted.tasks if t.valid]
+    clock.lap("validate")
 
     # 2. Solve: curriculum tasks plus this round's new ones (their solve rate scores them).
     tasks = solver_tasks(store, r.solver_tasks_per_step, cur.solver_new_fraction, window, rng)
     tasks += [t for t in new_tasks if t.id not in {x.id for x in tasks}]
     solutions = remote.generate("solve", [solver_messages(t) for t in tasks], g) if tasks else []
+    clock.lap("solve")
     candidates, owners = [], []
     solve_status: list[str] = []
     for i, out in enumerate(solutions):
@@ -148,8 +158,10 @@ def selfplay_round(store: CurriculumStore, remote: Remote, cfg: Config, *, step:
         candidates.append((parsed.code, task.entry_point, list(task.tests)))
         owners.append(i)
     verdicts = dict(zip(owners, remote.judge(candidates), strict=True)) if candidates else {}
+    clock.lap("judge")
 
     attempts, solver_rewards, solve_counts = [], [], Counter()
+    provenance: list[Provenance] = []  # of each sample, in order
     per_task: dict[str, list[float]] = {}
     for i, out in enumerate(solutions):
         task = tasks[out["prompt_index"]]
@@ -165,6 +177,7 @@ def selfplay_round(store: CurriculumStore, remote: Remote, cfg: Config, *, step:
         solver_rewards.append(reward)
         result.samples.append(_sample("solver", f"{step}:solve:{out['prompt_index']}", out,
                                       reward, step, task.id, status))
+        provenance.append(Provenance.policy(run_id, out["policy_version"], (task.id,)))
 
     # 3. Score proposals: learnability of valid new tasks, penalties for the rest.
     proposal_counts: Counter = Counter()
@@ -185,6 +198,8 @@ def selfplay_round(store: CurriculumStore, remote: Remote, cfg: Config, *, step:
         proposal_counts[status.split(":")[0]] += 1
         result.samples.append(_sample("proposer", f"{step}:propose:{out['prompt_index']}", out,
                                       reward, step, task_id, status))
+        provenance.append(Provenance.policy(run_id, out["policy_version"],
+                                            parents[out["prompt_index"]]))
 
     with store.transaction(step=step, summary=_summary(vetted, format_reasons, proposal_counts,
                                                        solve_counts, solver_rewards)):
@@ -193,8 +208,24 @@ def selfplay_round(store: CurriculumStore, remote: Remote, cfg: Config, *, step:
             store.count_filtered("format", reason, n)
         for attempt in attempts:
             store.add_attempt(attempt)
+        for i, (sample, prov) in enumerate(zip(result.samples, provenance, strict=True)):
+            store.add_sample(Sample(f"{sample.group}:{i}", step, sample.role, sample.task_id,
+                                    prov))
     result.summary = store.steps()[-1][2]
+    clock.lap("record")
     return result
+
+
+class _StageClock:
+    """Wall time since the previous lap, stored under each stage's name."""
+
+    def __init__(self, into: dict[str, float]):
+        self.into, self.last = into, time.monotonic()
+
+    def lap(self, stage: str) -> None:
+        now = time.monotonic()
+        self.into[stage] = now - self.last
+        self.last = now
 
 
 def _sample(role: str, group: str, out: dict, reward: float, step: int, task_id: str | None,

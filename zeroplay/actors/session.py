@@ -12,19 +12,33 @@ it started.
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import socket
 import uuid
 
-from zeroplay.actors.ray_actors import RolloutActor, SandboxActor, WeightStore, make_actor
+from zeroplay.actors.ray_actors import (
+    RolloutActor,
+    SandboxActor,
+    WeightStore,
+    check_capacity,
+    make_actor,
+    role_specs,
+)
 from zeroplay.actors.selfplay import Remote, RoundResult, selfplay_round
 from zeroplay.config import Config
 from zeroplay.curricula.store import CurriculumStore
 
+# Actor logs reach the driver: keep library deprecation notices and data progress bars out.
+QUIET_WORKERS = {"env_vars": {"PYTHONWARNINGS": "ignore::FutureWarning,ignore::UserWarning",
+                              "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
+                              "TRANSFORMERS_VERBOSITY": "error"}}
+
 
 class RolloutSession:
-    def __init__(self, cfg: Config, cache_dir: str | None = None):
+    def __init__(self, cfg: Config, cache_dir: str | None = None, with_learner: bool = False):
+        """`with_learner`: also make room for the learner actor the caller will start."""
         import ray
 
         self.cfg = cfg
@@ -32,18 +46,32 @@ class RolloutSession:
         address = cfg.cluster.address or os.environ.get("RAY_ADDRESS")
         if not ray.is_initialized():
             if address:
-                ray.init(address=address, namespace=cfg.cluster.namespace)
+                ray.init(address=address, namespace=cfg.cluster.namespace,
+                         runtime_env=QUIET_WORKERS)
             else:
-                ray.init(num_cpus=cfg.cluster.local_num_cpus, namespace=cfg.cluster.namespace,
-                         include_dashboard=False)
+                # Logical CPUs: enough for every actor unless the config caps them.
+                demand = sum(s.num_cpus for _, s in role_specs(cfg, with_learner=with_learner))
+                num_cpus = cfg.cluster.local_num_cpus or max(os.cpu_count() or 1,
+                                                             math.ceil(demand))
+                ray.init(num_cpus=num_cpus, namespace=cfg.cluster.namespace,
+                         include_dashboard=cfg.cluster.dashboard,
+                         dashboard_host="127.0.0.1", runtime_env=QUIET_WORKERS)
                 self.started_ray = True
+        try:
+            check_capacity(cfg, with_learner=with_learner, strict=self.started_ray)
+        except Exception:
+            if self.started_ray:
+                ray.shutdown()
+            raise
         cfg_json = cfg.model_dump(mode="json")
-        weights_name = f"weights-{uuid.uuid4().hex[:8]}"
-        self.weights = ray.remote(WeightStore).options(num_cpus=0, name=weights_name).remote()
+        self.weights_name = f"weights-{uuid.uuid4().hex[:8]}"
+        self.weights = ray.remote(WeightStore).options(num_cpus=0,
+                                                       name=self.weights_name).remote()
+        self.rollout_names = [f"proposer-{i}" for i in range(cfg.rollout.num_actors)]
         self.rollouts = [
-            make_actor(RolloutActor, cfg.cluster.rollout, f"proposer-{i}").remote(
-                cfg_json, weights_name, cache_dir)
-            for i in range(cfg.rollout.num_actors)
+            make_actor(RolloutActor, cfg.cluster.rollout, name).remote(
+                cfg_json, self.weights_name, cache_dir)
+            for name in self.rollout_names
         ]
         self.sandbox = make_actor(SandboxActor, cfg.cluster.sandbox,
                                   f"sandbox-{socket.gethostname()}").remote(cfg_json)
@@ -51,9 +79,12 @@ class RolloutSession:
 
     def round(self, store: CurriculumStore, step: int, rng: random.Random,
               run_id: str = "") -> RoundResult:
-        rollout = self.rollouts[step % len(self.rollouts)]
-        return selfplay_round(store, Remote(rollout, self.sandbox), self.cfg, step=step, rng=rng,
+        return selfplay_round(store, self.remote(step), self.cfg, step=step, rng=rng,
                               run_id=run_id)
+
+    def remote(self, step: int) -> Remote:
+        """The actors that serve `step` (rollout actors take turns)."""
+        return Remote(self.rollouts[step % len(self.rollouts)], self.sandbox)
 
     def close(self) -> None:
         import ray

@@ -18,7 +18,7 @@ from typer.core import TyperGroup
 
 from zeroplay import __version__
 from zeroplay.config import load_config
-from zeroplay.errors import NotBuiltError, ZeroplayError
+from zeroplay.errors import ZeroplayError
 from zeroplay.launch.cli_common import (
     ConfigOpt,
     RunDirArg,
@@ -97,19 +97,47 @@ def run(
     address: Annotated[str | None, typer.Option(
         help="Ray cluster to join. Default: RAY_ADDRESS, else a local Ray runtime.")] = None,
 ) -> None:
-    """Run self-play: propose, validate, solve, judge, learn, repeat."""
+    """Run self-play: propose, validate, solve, judge, learn, repeat. Ctrl-C stops
+    cleanly with a checkpoint; --resume RUN_DIR continues from it."""
+    import os
+
+    from zeroplay.launch.loop import SelfPlayLoop
+    from zeroplay.launch.progress import RunDisplay
     from zeroplay.launch.run import prepare_run
 
+    if address is not None:  # not part of the config: a resumed run may move clusters
+        os.environ["RAY_ADDRESS"] = address
     overrides = list(set_ or [])
-    for key, value in (("run.name", name), ("run.steps", steps), ("cluster.address", address)):
-        if value is not None:
-            overrides.append(f"{key}={value}")
+    if name is not None:
+        overrides.append(f"run.name={name}")
     with progress_display("preparing the run") as progress:
-        run_dir = prepare_run(config, overrides, resume=resume, progress=progress)
-    raise NotBuiltError(
-        f"the self-play loop is not implemented in zeroplay {__version__} yet; "
-        f"{run_dir.path} holds the resolved config, the sandbox image is ready"
-    )
+        run_dir = prepare_run(config, overrides, resume=resume, steps=steps, progress=progress)
+    err_console.print(f"run directory: {run_dir.path}", highlight=False)
+    with RunDisplay(run_dir.config.run.steps, err_console) as display:
+        summary = SelfPlayLoop(run_dir, events=display.event).run()
+    _print_summary(summary)
+    if summary.interrupted:
+        raise typer.Exit(130)
+
+
+def _print_summary(summary: Any) -> None:
+    rows = summary.rows
+    done = summary.last_step - summary.first_step + 1
+    checkpoint = summary.checkpoint.name if summary.checkpoint else "none"
+    head = "interrupted" if summary.interrupted else "finished"
+    console.print(f"{head}: {done} step(s) this time, up to step {summary.last_step}; "
+                  f"checkpoint {checkpoint}", highlight=False)
+    if rows:
+        last = rows[-1]
+        console.print(
+            f"last step: solver reward {last['reward']['solver']['mean']:.2f}, proposer "
+            f"reward {last['reward']['proposer']['mean']:+.2f}, valid proposals "
+            f"{last['proposal_validity']:.0%}, curriculum {last['curriculum_tasks']} tasks, "
+            f"learner v{last['learner']['version']}", highlight=False)
+    console.print(f"run directory: {summary.run_dir} (metrics.jsonl, curriculum.sqlite, "
+                  "checkpoints/, provenance.json)", highlight=False)
+    if summary.interrupted:
+        console.print(f"resume with: zeroplay run --resume {summary.run_dir}", highlight=False)
 
 
 app.command()(submit)

@@ -1,10 +1,11 @@
 """`zeroplay run`: from a config to a running self-play loop.
 
     run_dir = prepare_run("configs/local.yaml", ["run.steps=3"])
+    summary = SelfPlayLoop(run_dir).run()
 
 Checks what a run needs before it writes anything (config, Docker engine, sandbox
 image), then creates the run directory with the resolved config, or opens the one to
-resume. The self-play loop itself is wired here as the stages land.
+resume. A resumed run keeps its config; only the number of steps may grow.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from zeroplay.config import load_config
+from zeroplay.errors import ConfigError
 from zeroplay.launch.rundir import RunDir
 from zeroplay.sandbox.image import build_image
 
@@ -22,13 +24,21 @@ def prepare_run(
     overrides: list[str],
     *,
     resume: str | Path | None = None,
+    steps: int | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> RunDir:
     """Validate everything a run needs, then create (or reopen) its run directory."""
     if resume is not None:
+        if config is not None or overrides:
+            raise ConfigError(
+                "a resumed run keeps the config it was started with (its config.yaml); "
+                "drop --config/--set, only --steps may change"
+            )
         run_dir = RunDir.open(resume)
+        if steps is not None and steps != run_dir.config.run.steps:
+            run_dir = run_dir.with_steps(steps)
         cfg = run_dir.config
     else:
-        cfg = load_config(config, overrides)
+        cfg = load_config(config, [*overrides, *([f"run.steps={steps}"] if steps else [])])
     build_image(cfg.sandbox, progress=progress)
     return run_dir if resume is not None else RunDir.create(cfg)

@@ -76,6 +76,13 @@ class RunDir:
             raise RunDirError(f"{path}/config.yaml cannot be read back: {exc}") from None
         return cls(path, cfg)
 
+    def with_steps(self, steps: int) -> RunDir:
+        """The same run with a new step target, recorded in its config.yaml."""
+        cfg = self.config.model_copy(
+            update={"run": self.config.run.model_copy(update={"steps": steps})})
+        _write_atomic(self.config_path, cfg.to_yaml())
+        return RunDir(self.path, cfg)
+
 
 def _write_atomic(path: Path, text: str) -> None:
     """Write via a temp file and rename, so a crash never leaves half a file."""

@@ -33,7 +33,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
@@ -216,6 +216,7 @@ class SandboxPool:
             )
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self.recycled = 0
+        self.on_job: Callable[[JobResult, float], None] | None = None  # (result, seconds)
         self._idle: queue.Queue[_Container] = queue.Queue()
         self._names = iter(range(1 << 62))
         self._lock = threading.Lock()
@@ -254,6 +255,7 @@ class SandboxPool:
         """Run one job on a free container (waits for one)."""
         worker = self._acquire()
         broken = False
+        start = time.monotonic()
         try:
             reply = worker.call(
                 {"op": "run", "code": job.code, "entry_point": job.entry_point,
@@ -267,6 +269,8 @@ class SandboxPool:
             broken = True
         finally:
             self._release(worker, broken)
+        if self.on_job is not None:
+            self.on_job(result, time.monotonic() - start)
         return result
 
     def submit(self, job: Job) -> Future[JobResult]:

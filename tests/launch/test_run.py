@@ -1,0 +1,127 @@
+"""`zeroplay run` end to end: real Ray, real Docker sandbox, TRL, the tiny model.
+
+A run of 3 steps leaves the resolved config, a curriculum with seed and policy tasks,
+metrics for each step, checkpoints and a provenance file whose check passes; `--resume`
+continues to step 5 from the checkpoint; Ctrl-C stops cleanly with a checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from zeroplay.curricula.store import CurriculumStore
+from zeroplay.learner.checkpoint import checkpoint_steps, read_state
+from zeroplay.sandbox.pool import LABEL, OWNER_LABEL
+
+pytestmark = pytest.mark.docker
+
+EXE = str(Path(sys.executable).with_name("zeroplay"))
+# Small enough for 2 CPU cores; long enough completions that proposals can parse.
+FAST = ["--set", "curriculum.seed_tasks=24", "--set", "curriculum.heldout_tasks=6",
+        "--set", "learner.warm_start_steps=60", "--set", "rollout.max_new_tokens=160",
+        "--set", "rollout.proposals_per_step=2", "--set", "rollout.solver_tasks_per_step=2",
+        "--set", "learner.checkpoint_every=2", "--set", "cluster.dashboard=false",
+        "--set", "rollout.temperature=0.7"]
+
+
+def _zeroplay(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    env.pop("RAY_ADDRESS", None)
+    return subprocess.run([EXE, *args], capture_output=True, text=True, timeout=timeout,
+                          env=env)
+
+
+def _metrics(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_run_three_steps_then_resume_to_five(tmp_path, sandbox_image):
+    first = _zeroplay("run", "--name", "e2e", "--steps", "3", "--set",
+                      f"run.runs_dir={tmp_path}", *FAST)
+    assert first.returncode == 0, first.stdout + first.stderr
+    run = tmp_path / "e2e"
+    assert "finished: 3 step(s)" in first.stdout and str(run) in first.stdout
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    assert config["run"]["steps"] == 3 and config["rollout"]["max_new_tokens"] == 160
+
+    rows = _metrics(run)
+    assert [r["step"] for r in rows] == [1, 2, 3]
+    for row in rows:
+        assert row["samples"] > 0 and row["samples_per_s"] > 0
+        assert set(row["reward"]) == {"proposer", "solver"}
+        assert {"propose", "validate", "solve", "judge", "record"} <= set(row["stages"])
+    assert rows[-1]["learner"]["optimizer_step"] >= 1  # GRPO trained on the rounds
+    assert rows[-1]["policy_version"] >= 1  # rollouts used published weights
+
+    with CurriculumStore.open(run / "curriculum.sqlite", readonly=True) as store:
+        origins = store.group_counts("origin")
+        samples = store.samples()
+    assert origins.get("seed-synth", 0) >= 20
+    assert origins.get("policy", 0) >= 1, origins  # proposals parsed into drafts
+    roles = {s.role for s in samples}
+    assert {"sft", "proposer", "solver"} <= roles
+    provenance = json.loads((run / "provenance.json").read_text())
+    assert provenance["passed"] and provenance["samples"]["total"] == len(samples)
+    check = _zeroplay("curriculum", "provenance", str(run))
+    assert check.returncode == 0, check.stdout + check.stderr
+
+    assert checkpoint_steps(run / "checkpoints") == [2, 3]
+    state3 = read_state(run / "checkpoints" / "step-3")
+    assert state3["loop"] == {"step": 3}
+
+    resumed = _zeroplay("run", "--resume", str(run), "--steps", "5")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert "starting the learner from step-3" in resumed.stderr
+    assert [r["step"] for r in _metrics(run)] == [1, 2, 3, 4, 5]
+    assert checkpoint_steps(run / "checkpoints")[-1] == 5
+    state5 = read_state(run / "checkpoints" / "step-5")
+    assert state5["optimizer_step"] >= state3["optimizer_step"]
+    assert state5["policy_version"] > state3["policy_version"]
+    assert yaml.safe_load((run / "config.yaml").read_text())["run"]["steps"] == 5
+
+
+def test_ctrl_c_stops_cleanly_with_a_checkpoint(tmp_path, sandbox_image, docker_client):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    env.pop("RAY_ADDRESS", None)
+    args = [EXE, "run", "--name", "stop", "--steps", "50", "--set", f"run.runs_dir={tmp_path}",
+            *FAST, "--set", "learner.warm_start_steps=2", "--set", "rollout.max_new_tokens=24"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, start_new_session=True)
+    run = tmp_path / "stop"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline and proc.poll() is None:
+        if (run / "metrics.jsonl").is_file() and _metrics(run):
+            break
+        time.sleep(1)
+    assert proc.poll() is None, proc.communicate()
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends: the whole process group
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130, out + err
+    assert f"resume with: zeroplay run --resume {run}" in out
+    last = _metrics(run)[-1]["step"]
+    assert checkpoint_steps(run / "checkpoints")[-1] == last
+    assert read_state(run / "checkpoints" / f"step-{last}")["loop"] == {"step": last}
+    # The sandbox actor's containers went with it: none is left whose owner is dead.
+    left = [c.name for c in docker_client.containers.list(all=True, filters={"label": LABEL})
+            if not _alive(c.labels.get(OWNER_LABEL, ""))]
+    assert not left, left
+
+
+def _alive(owner: str) -> bool:
+    host, _, pid = owner.rpartition(":")
+    if host != os.uname().nodename or not pid.isdigit():
+        return True  # not ours to judge
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    return True

@@ -1,0 +1,263 @@
+"""The self-play loop: seed, warm start, then rounds of propose/solve/judge with learning.
+
+    summary = SelfPlayLoop(run_dir, events=print_event).run()
+
+Rollout actors, the sandbox actor and the learner actor all run on Ray. Each step the
+rollout side plays one round (propose, validate, solve, judge, score, record in the
+curriculum) and hands its GRPO groups to the learner. With `run.overlap` the next round
+is generated while the learner trains on this one, never more than one round behind, so
+samples are at most a round's worth of versions stale (`learner.max_staleness` drops the
+rest). Each step appends one line to metrics.jsonl and records the dashboard metrics.
+
+Checkpoints are named by the loop step: every `learner.checkpoint_every` steps, at the
+end, and when the run is interrupted. `--resume` continues after the newest complete
+checkpoint (or after the newest recorded round, if later) with the same curriculum; the
+rounds recorded after the checkpoint stay in the curriculum, their samples are not
+trained again. A learner that fails stops the run, pointing at the checkpoint to resume.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from zeroplay.errors import ZeroplayError
+from zeroplay.launch import metrics
+from zeroplay.launch.rundir import RunDir
+from zeroplay.learner.checkpoint import latest_checkpoint, read_state
+
+log = logging.getLogger(__name__)
+
+Events = Callable[[str, dict[str, Any]], None]  # (kind, data): phase | step | done
+LEARNER_TIMEOUT_S = 1800.0
+
+
+class LearnerFailed(ZeroplayError):
+    """The learner stopped; the run stops with it."""
+
+    exit_code = 1
+
+
+@dataclass
+class RunSummary:
+    run_dir: Path
+    first_step: int
+    last_step: int  # last completed step
+    interrupted: bool = False
+    checkpoint: Path | None = None
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+class SelfPlayLoop:
+    def __init__(self, run: RunDir, *, events: Events | None = None,
+                 cache_dir: str | None = None):
+        self.run_dir, self.cfg = run, run.config
+        self.events = events or (lambda kind, data: None)
+        self.cache_dir = cache_dir
+
+    def run(self) -> RunSummary:
+        import ray
+
+        from zeroplay.actors.ray_actors import make_actor
+        from zeroplay.actors.session import RolloutSession
+        from zeroplay.curricula.store import CurriculumStore
+        from zeroplay.learner.actor import LearnerActor
+
+        cfg, run = self.cfg, self.run_dir
+        resume_from = latest_checkpoint(run.checkpoints_dir)
+        self._phase("starting Ray actors (policy, sandbox)")
+        with RolloutSession(cfg, self.cache_dir, with_learner=True) as session, \
+                CurriculumStore.open(run.curriculum_path, create=True,
+                                     run_id=run.path.name) as store:
+            summary = RunSummary(run.path, 1, 0)
+            learner = None
+            try:
+                self._seed(store, session)
+                self._phase("starting the learner" + (f" from {resume_from.name}"
+                                                      if resume_from else ""))
+                learner = make_actor(LearnerActor, cfg.cluster.learner, "learner", restarts=0
+                                     ).remote(cfg.model_dump(mode="json"), session.weights_name,
+                                              session.rollout_names, str(run.path),
+                                              self.cache_dir, str(resume_from) if resume_from
+                                              else None)
+                if resume_from is None:
+                    self._warm_start(store, learner)
+                _get(learner.start.remote())
+                done = max(store.steps()[-1][0],
+                           read_state(resume_from)["loop"]["step"] if resume_from else 0)
+                summary = RunSummary(run.path, done + 1, done)
+                self._steps(store, session, learner, summary)
+            except KeyboardInterrupt:
+                summary.interrupted = True
+                self._phase("interrupted: stopping cleanly")
+            except BaseException:
+                if learner is not None:
+                    ray.kill(learner)
+                raise
+            finally:
+                self._write_provenance(store)
+            if learner is not None:
+                try:
+                    summary.checkpoint = self._final_checkpoint(learner, summary)
+                finally:
+                    ray.kill(learner)
+        self.events("done", {"summary": summary})
+        return summary
+
+    # --- phases ---------------------------------------------------------------------------
+
+    def _phase(self, text: str) -> None:
+        log.info(text)
+        self.events("phase", {"text": text})
+
+    def _seed(self, store, session) -> None:
+        cur = self.cfg.curriculum
+        if store.steps():  # seeded before (the seed is step 0)
+            return
+        from zeroplay.curricula.admit import seed_curriculum
+
+        self._phase(f"seeding the curriculum: {cur.seed_tasks} tasks + {cur.heldout_tasks} "
+                    "held out, validated in the sandbox")
+        train, held = seed_curriculum(store, session.remote(0).validate, self.cfg,
+                                      n=cur.seed_tasks, heldout=cur.heldout_tasks,
+                                      seed=self.cfg.run.seed, run_id=self.run_dir.path.name)
+        self._phase(f"seeded {train.valid} training and {held.valid} held-out tasks")
+
+    def _warm_start(self, store, learner) -> None:
+        from zeroplay.learner.warmstart import WarmStartReport, record_warm_start
+
+        steps = self.cfg.learner.warm_start_steps
+        if steps <= 0 or self.cfg.policy.follows_format:
+            return
+        tasks = store.tasks(status="valid", heldout=False)
+        self._phase(f"warm start: {steps} SFT steps on {len(tasks)} synthetic tasks")
+        report = WarmStartReport(**_get(learner.warm_start.remote(
+            [t.to_json() for t in tasks], steps)))
+        record_warm_start(store, report, tasks)
+        self._phase(f"warm start done: loss {report.first_loss:.2f} -> {report.last_loss:.2f}")
+
+    def _steps(self, store, session, learner, summary: RunSummary) -> None:
+        cfg = self.cfg
+        log_index = 0
+        for step in range(summary.first_step, cfg.run.steps + 1):
+            start = time.monotonic()
+            rng = random.Random(cfg.run.seed * 7919 + step)
+            result = session.round(store, step, rng, run_id=self.run_dir.path.name)
+            groups = result.groups()
+            _get(learner.submit.remote(groups))
+            waited = time.monotonic()
+            if cfg.run.overlap:  # train this round while the next one is generated
+                status = _get(learner.wait_pending.remote(len(groups), LEARNER_TIMEOUT_S))
+            else:
+                status = _get(learner.wait_drained.remote(LEARNER_TIMEOUT_S))
+            if status["error"]:
+                raise LearnerFailed(self._failure(status["error"]))
+            result.seconds["learn_wait"] = time.monotonic() - waited
+            status = _get(learner.status.remote(log_index))
+            log_index = status["log_index"]
+            row = step_row(step, result, status, time.monotonic() - start,
+                           store.count("status = 'valid' AND heldout = 0"))
+            self._record(row, result.seconds)
+            summary.last_step = step
+            summary.rows.append(row)
+            if step % cfg.learner.checkpoint_every == 0 and step < cfg.run.steps:
+                _get(learner.checkpoint.remote(step, {"step": step}))
+
+    def _record(self, row: dict[str, Any], stages: dict[str, float]) -> None:
+        from zeroplay.jsonl import append_jsonl
+
+        append_jsonl(self.run_dir.metrics_path, row)
+        metrics.record("step", row["step"])
+        metrics.record("curriculum_tasks", row["curriculum_tasks"])
+        metrics.record("solve_rate", row["solve_rate"])
+        metrics.record("samples_per_second", row["samples_per_s"])
+        for role, r in row["reward"].items():
+            metrics.record("reward_mean", r["mean"], role=role)
+            metrics.record("reward_std", r["std"], role=role)
+        for status in ("valid", "duplicate"):
+            metrics.record("proposals_total", row["proposals"].get(status, 0), status=status,
+                           reason="")
+        for status, key in (("format", "format_reasons"), ("rejected", "rejected")):
+            for reason, n in row[key].items():
+                metrics.record("proposals_total", n, status=status, reason=reason)
+        for stage, seconds in stages.items():
+            metrics.record("stage_seconds", seconds, stage=stage)
+        self.events("step", {"row": row})
+
+    def _final_checkpoint(self, learner, summary: RunSummary) -> Path | None:
+        if summary.last_step < summary.first_step:  # no step completed here
+            return latest_checkpoint(self.run_dir.checkpoints_dir)
+        if not summary.interrupted:
+            self._phase("training on the last round")
+            status = _get(learner.wait_drained.remote(LEARNER_TIMEOUT_S))
+            if status["error"]:
+                raise LearnerFailed(self._failure(status["error"]))
+        self._phase(f"writing checkpoint step-{summary.last_step}")
+        return Path(_get(learner.checkpoint.remote(summary.last_step,
+                                                   {"step": summary.last_step})))
+
+    def _write_provenance(self, store) -> None:
+        from zeroplay.curricula.provenance import provenance_report, write_provenance
+
+        write_provenance(provenance_report(store), self.run_dir.provenance_path)
+
+    def _failure(self, error: str) -> str:
+        newest = latest_checkpoint(self.run_dir.checkpoints_dir)
+        where = (f"resume from {newest.name} with `zeroplay run --resume {self.run_dir.path}`"
+                 if newest else f"no checkpoint was written yet; `zeroplay run --resume "
+                 f"{self.run_dir.path}` starts training again on the same curriculum")
+        return f"the learner failed: {error}; the run stopped, {where}"
+
+
+def _get(ref):
+    """ray.get, with a learner that died turned into LearnerFailed."""
+    import ray
+    from ray.exceptions import RayActorError
+
+    try:
+        return ray.get(ref)
+    except RayActorError as exc:
+        raise LearnerFailed(f"the learner actor died ({type(exc).__name__}); see the Ray "
+                            "logs, then `zeroplay run --resume RUN_DIR`") from None
+
+
+def step_row(step: int, result, status: dict[str, Any], seconds: float,
+             curriculum_tasks: int) -> dict[str, Any]:
+    """One metrics.jsonl line: what the round did and what the learner reported."""
+    by_role: dict[str, list[float]] = {"proposer": [], "solver": []}
+    for sample in result.samples:
+        by_role[sample.role].append(sample.reward)
+    s = result.summary
+    proposals = s.get("proposals", {})
+    n_proposals = sum(proposals.values())
+    solutions = s.get("solutions", {})
+    n_solutions = sum(solutions.values())
+    logs = status.get("logs", [])
+    learner: dict[str, Any] = {
+        "optimizer_step": status["step"], "version": status["version"],
+        "dropped_stale": status["dropped_stale"], "pending": status["pending"],
+        "staleness": status["staleness"], "updates": len(logs)}
+    for key, name in (("loss", "loss"), ("kl", "kl"), ("entropy", "entropy"),
+                      ("clip_ratio/region_mean", "clip_ratio"), ("reward", "reward")):
+        values = [h[key] for h in logs if key in h]
+        learner[name] = statistics.fmean(values) if values else None
+    return {
+        "step": step, "time": time.time(), "seconds": seconds,
+        "policy_version": min((x.policy_version for x in result.samples), default=None),
+        "samples": len(result.samples), "samples_per_s": len(result.samples) / seconds,
+        "proposals": proposals, "format_reasons": s.get("format_reasons", {}),
+        "rejected": s.get("rejected", {}), "new_valid_tasks": s.get("new_valid_tasks", 0),
+        "proposal_validity": proposals.get("valid", 0) / n_proposals if n_proposals else 0.0,
+        "solve_rate": solutions.get("pass", 0) / n_solutions if n_solutions else 0.0,
+        "reward": {role: {"mean": statistics.fmean(v) if v else 0.0,
+                          "std": statistics.pstdev(v) if v else 0.0, "n": len(v)}
+                   for role, v in by_role.items()},
+        "curriculum_tasks": curriculum_tasks, "stages": dict(result.seconds),
+        "learner": learner,
+    }
