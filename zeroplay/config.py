@@ -94,9 +94,10 @@ class ClusterConfig(Section):
         default_factory=ResourceSpec, description="Resources of the learner actor."
     )
     sandbox: ResourceSpec = Field(
-        default_factory=lambda: ResourceSpec(num_cpus=0.5),
-        description="Resources of the sandbox actor on each node (its containers are "
-        "limited separately by sandbox.cpus and sandbox.memory_mb).",
+        default_factory=lambda: ResourceSpec(num_cpus=0.0),
+        description="Resources of the sandbox actor on each node. It only relays jobs to "
+        "Docker, whose containers are limited by sandbox.cpus and sandbox.memory_mb, so "
+        "locally it reserves none; on a cluster give it CPUs to place it on CPU nodes.",
     )
 
 

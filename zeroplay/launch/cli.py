@@ -126,18 +126,18 @@ def _print_summary(summary: Any) -> None:
     checkpoint = summary.checkpoint.name if summary.checkpoint else "none"
     head = "interrupted" if summary.interrupted else "finished"
     console.print(f"{head}: {done} step(s) this time, up to step {summary.last_step}; "
-                  f"checkpoint {checkpoint}", highlight=False)
+                  f"checkpoint {checkpoint}", highlight=False, soft_wrap=True)
     if rows:
         last = rows[-1]
         console.print(
             f"last step: solver reward {last['reward']['solver']['mean']:.2f}, proposer "
             f"reward {last['reward']['proposer']['mean']:+.2f}, valid proposals "
             f"{last['proposal_validity']:.0%}, curriculum {last['curriculum_tasks']} tasks, "
-            f"learner v{last['learner']['version']}", highlight=False)
+            f"learner v{last['learner']['version']}", highlight=False, soft_wrap=True)
     console.print(f"run directory: {summary.run_dir} (metrics.jsonl, curriculum.sqlite, "
-                  "checkpoints/, provenance.json)", highlight=False)
+                  "checkpoints/, provenance.json)", highlight=False, soft_wrap=True)
     if summary.interrupted:
-        console.print(f"resume with: zeroplay run --resume {summary.run_dir}", highlight=False)
+        console.print(f"resume with: zeroplay run --resume {summary.run_dir}", highlight=False, soft_wrap=True)
 
 
 app.command()(submit)

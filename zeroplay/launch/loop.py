@@ -44,12 +44,38 @@ class LearnerFailed(ZeroplayError):
     exit_code = 1
 
 
+class RunStopped(ZeroplayError):
+    """Something outside the loop failed (Docker gone, disk full, ...): the run stopped
+    after its last complete step, with a checkpoint where one could be written."""
+
+    exit_code = 1
+
+
+def stop_reason(exc: BaseException) -> str | None:
+    """A one-line cause for errors the user can fix, looking inside Ray's task errors;
+    None for anything else (a bug: let it raise with its traceback)."""
+    import errno
+    import sqlite3
+
+    from ray.exceptions import RayTaskError
+
+    cause = exc.cause if isinstance(exc, RayTaskError) and exc.cause is not None else exc
+    if isinstance(cause, ZeroplayError):
+        return str(cause)
+    if isinstance(cause, OSError) and cause.errno == errno.ENOSPC:
+        return f"no space left on the device ({cause.filename or 'a run file'}); free some"
+    if isinstance(cause, sqlite3.OperationalError) and "disk is full" in str(cause):
+        return "no space left for the curriculum store; free some"
+    return None
+
+
 @dataclass
 class RunSummary:
     run_dir: Path
     first_step: int
     last_step: int  # last completed step
     interrupted: bool = False
+    stopped: str | None = None  # why the run stopped early, if it did
     checkpoint: Path | None = None
     rows: list[dict[str, Any]] = field(default_factory=list)
 
@@ -62,7 +88,6 @@ class SelfPlayLoop:
         self.cache_dir = cache_dir
 
     def run(self) -> RunSummary:
-        import ray
 
         from zeroplay.actors.ray_actors import make_actor
         from zeroplay.actors.session import RolloutSession
@@ -96,17 +121,30 @@ class SelfPlayLoop:
             except KeyboardInterrupt:
                 summary.interrupted = True
                 self._phase("interrupted: stopping cleanly")
+            except Exception as exc:
+                summary.stopped = stop_reason(exc)
+                if summary.stopped is None or isinstance(exc, LearnerFailed):
+                    _kill(learner)
+                    raise
+                self._phase(f"stopping: {summary.stopped}")
             except BaseException:
-                if learner is not None:
-                    ray.kill(learner)
+                _kill(learner)
                 raise
             finally:
                 self._write_provenance(store)
-            if learner is not None:
-                try:
-                    summary.checkpoint = self._final_checkpoint(learner, summary)
-                finally:
-                    ray.kill(learner)
+            try:
+                summary.checkpoint = self._final_checkpoint(learner, summary)
+            except Exception as exc:
+                if summary.stopped is None or stop_reason(exc) is None:
+                    raise
+            finally:
+                _kill(learner)
+        if summary.stopped is not None:
+            where = (f"checkpoint {summary.checkpoint.name}" if summary.checkpoint
+                     else "no checkpoint")
+            raise RunStopped(f"{summary.stopped}; the run stopped after step "
+                             f"{summary.last_step} ({where}); continue with `zeroplay run "
+                             f"--resume {run.path}`")
         self.events("done", {"summary": summary})
         return summary
 
@@ -191,9 +229,9 @@ class SelfPlayLoop:
         self.events("step", {"row": row})
 
     def _final_checkpoint(self, learner, summary: RunSummary) -> Path | None:
-        if summary.last_step < summary.first_step:  # no step completed here
+        if learner is None or summary.last_step < summary.first_step:  # no step done here
             return latest_checkpoint(self.run_dir.checkpoints_dir)
-        if not summary.interrupted:
+        if not summary.interrupted and summary.stopped is None:
             self._phase("training on the last round")
             status = _get(learner.wait_drained.remote(LEARNER_TIMEOUT_S))
             if status["error"]:
@@ -205,7 +243,10 @@ class SelfPlayLoop:
     def _write_provenance(self, store) -> None:
         from zeroplay.curricula.provenance import provenance_report, write_provenance
 
-        write_provenance(provenance_report(store), self.run_dir.provenance_path)
+        try:
+            write_provenance(provenance_report(store), self.run_dir.provenance_path)
+        except OSError as exc:  # e.g. a full disk: the previous file stays whole
+            log.warning("provenance.json not updated: %s", exc)
 
     def _failure(self, error: str) -> str:
         newest = latest_checkpoint(self.run_dir.checkpoints_dir)
@@ -213,6 +254,13 @@ class SelfPlayLoop:
                  if newest else f"no checkpoint was written yet; `zeroplay run --resume "
                  f"{self.run_dir.path}` starts training again on the same curriculum")
         return f"the learner failed: {error}; the run stopped, {where}"
+
+
+def _kill(actor) -> None:
+    if actor is not None:
+        import ray
+
+        ray.kill(actor)
 
 
 def _get(ref):

@@ -19,6 +19,7 @@ named by its step, and written while the trainer waits between two optimizer ste
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import threading
 import time
@@ -78,9 +79,15 @@ class LearnerActor:
 
         if self._thread is not None:
             raise RuntimeError("warm_start must come before start()")
+        import torch
+
         tasks = [Task.from_json(t) for t in tasks_json]
-        report = warm_start(self.model, self.tokenizer, tasks, self.cfg,
-                            self.scratch, steps)
+        threads = torch.get_num_threads()  # Ray gives an actor num_cpus threads; nothing
+        torch.set_num_threads(os.cpu_count() or threads)  # else runs during the warm start
+        try:
+            report = warm_start(self.model, self.tokenizer, tasks, self.cfg, self.scratch, steps)
+        finally:
+            torch.set_num_threads(threads)
         self._publish(self.version + 1, cpu_weights(self.model))
         return asdict(report)
 
