@@ -43,6 +43,23 @@ def _zeroplay(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
                           env=env)
 
 
+def _start(tmp_path: Path, name: str, *extra: str) -> subprocess.Popen:
+    """A 50-step run in the background, in its own process group (as from a terminal)."""
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    env.pop("RAY_ADDRESS", None)
+    args = [EXE, "run", "--name", name, "--steps", "50", "--set", f"run.runs_dir={tmp_path}",
+            *FAST, "--set", "learner.warm_start_steps=2", *extra]
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, start_new_session=True)
+
+
+def _wait_until(proc: subprocess.Popen, done, timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None and not done():
+        time.sleep(1)
+    assert proc.poll() is None, proc.communicate()
+
+
 def _metrics(run: Path) -> list[dict]:
     return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
 
@@ -96,19 +113,9 @@ def test_run_three_steps_then_resume_to_five(tmp_path, sandbox_image):
 
 
 def test_ctrl_c_stops_cleanly_with_a_checkpoint(tmp_path, sandbox_image, docker_client):
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    env.pop("RAY_ADDRESS", None)
-    args = [EXE, "run", "--name", "stop", "--steps", "50", "--set", f"run.runs_dir={tmp_path}",
-            *FAST, "--set", "learner.warm_start_steps=2"]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env, start_new_session=True)
+    proc = _start(tmp_path, "stop")
     run = tmp_path / "stop"
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline and proc.poll() is None:
-        if (run / "metrics.jsonl").is_file() and _metrics(run):
-            break
-        time.sleep(1)
-    assert proc.poll() is None, proc.communicate()
+    _wait_until(proc, lambda: (run / "metrics.jsonl").is_file() and _metrics(run))
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C sends: the whole process group
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 130, out + err
@@ -149,3 +156,21 @@ def test_stop_reason_names_user_fixable_causes_inside_ray_errors():
     assert "no space left" in stop_reason(full) and "metrics.jsonl" in stop_reason(full)
     assert "no space left" in stop_reason(sqlite3.OperationalError("database or disk is full"))
     assert stop_reason(ValueError("a bug")) is None
+
+
+def test_a_learner_crash_stops_the_run_with_a_checkpoint_to_resume(tmp_path, sandbox_image):
+    import psutil
+
+    proc = _start(tmp_path, "crash", "--set", "learner.checkpoint_every=1")
+    run = tmp_path / "crash"
+    _wait_until(proc, lambda: checkpoint_steps(run / "checkpoints"))
+    learners = [p for p in psutil.Process(proc.pid).children(recursive=True)
+                if p.cmdline() and p.cmdline()[0].startswith("ray::LearnerActor")]
+    assert len(learners) == 1, proc.poll()
+    learners[0].kill()
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 1, out + err
+    assert "the learner" in err and f"zeroplay run --resume {run}" in err.replace("\n", " ")
+    newest = checkpoint_steps(run / "checkpoints")[-1]
+    assert read_state(run / "checkpoints" / f"step-{newest}")["loop"] == {"step": newest}
+    assert json.loads((run / "provenance.json").read_text())["passed"]

@@ -121,9 +121,12 @@ class SelfPlayLoop:
             except KeyboardInterrupt:
                 summary.interrupted = True
                 self._phase("interrupted: stopping cleanly")
+            except LearnerFailed as exc:
+                _kill(learner)
+                raise LearnerFailed(self._failure(str(exc))) from None
             except Exception as exc:
                 summary.stopped = stop_reason(exc)
-                if summary.stopped is None or isinstance(exc, LearnerFailed):
+                if summary.stopped is None:
                     _kill(learner)
                     raise
                 self._phase(f"stopping: {summary.stopped}")
@@ -195,7 +198,7 @@ class SelfPlayLoop:
             else:
                 status = _get(learner.wait_drained.remote(LEARNER_TIMEOUT_S))
             if status["error"]:
-                raise LearnerFailed(self._failure(status["error"]))
+                raise LearnerFailed(status["error"])
             result.seconds["learn_wait"] = time.monotonic() - waited
             status = _get(learner.status.remote(log_index))
             log_index = status["log_index"]
@@ -231,14 +234,17 @@ class SelfPlayLoop:
     def _final_checkpoint(self, learner, summary: RunSummary) -> Path | None:
         if learner is None or summary.last_step < summary.first_step:  # no step done here
             return latest_checkpoint(self.run_dir.checkpoints_dir)
-        if not summary.interrupted and summary.stopped is None:
-            self._phase("training on the last round")
-            status = _get(learner.wait_drained.remote(LEARNER_TIMEOUT_S))
-            if status["error"]:
-                raise LearnerFailed(self._failure(status["error"]))
-        self._phase(f"writing checkpoint step-{summary.last_step}")
-        return Path(_get(learner.checkpoint.remote(summary.last_step,
-                                                   {"step": summary.last_step})))
+        try:
+            if not summary.interrupted and summary.stopped is None:
+                self._phase("training on the last round")
+                status = _get(learner.wait_drained.remote(LEARNER_TIMEOUT_S))
+                if status["error"]:
+                    raise LearnerFailed(status["error"])
+            self._phase(f"writing checkpoint step-{summary.last_step}")
+            return Path(_get(learner.checkpoint.remote(summary.last_step,
+                                                       {"step": summary.last_step})))
+        except LearnerFailed as exc:
+            raise LearnerFailed(self._failure(str(exc))) from None
 
     def _write_provenance(self, store) -> None:
         from zeroplay.curricula.provenance import provenance_report, write_provenance
@@ -271,8 +277,8 @@ def _get(ref):
     try:
         return ray.get(ref)
     except RayActorError as exc:
-        raise LearnerFailed(f"the learner actor died ({type(exc).__name__}); see the Ray "
-                            "logs, then `zeroplay run --resume RUN_DIR`") from None
+        raise LearnerFailed(f"its actor died ({type(exc).__name__}; the Ray logs say why)"
+                            ) from None
 
 
 def step_row(step: int, result, status: dict[str, Any], seconds: float,
