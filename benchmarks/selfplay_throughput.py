@@ -35,17 +35,17 @@ class MemorySampler(threading.Thread):
         super().__init__(daemon=True)
         self.period, self.peak, self.peak_parts = period, 0, (0, 0)
         self.client = connect()
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             procs, containers = self._processes(), self._containers()
             if procs + containers > self.peak:
                 self.peak, self.peak_parts = procs + containers, (procs, containers)
-            self._stop.wait(self.period)
+            self._halt.wait(self.period)
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join()
 
     def _processes(self) -> int:
@@ -60,7 +60,7 @@ class MemorySampler(threading.Thread):
 
     def _containers(self) -> int:
         total = 0
-        for c in self.client.containers.list(filters={"label": LABEL}):
+        for c in self.client.containers.list(filters={"label": LABEL}, ignore_removed=True):
             for path in (f"/sys/fs/cgroup/memory/docker/{c.id}/memory.usage_in_bytes",
                          f"/sys/fs/cgroup/system.slice/docker-{c.id}.scope/memory.current"):
                 try:

@@ -124,8 +124,9 @@ def test_ctrl_c_stops_cleanly_with_a_checkpoint(tmp_path, sandbox_image, docker_
     assert checkpoint_steps(run / "checkpoints")[-1] == last
     assert read_state(run / "checkpoints" / f"step-{last}")["loop"] == {"step": last}
     # The sandbox actor's containers went with it: none is left whose owner is dead.
-    left = [c.name for c in docker_client.containers.list(all=True, filters={"label": LABEL})
-            if not _alive(c.labels.get(OWNER_LABEL, ""))]
+    listed = docker_client.containers.list(all=True, filters={"label": LABEL},
+                                           ignore_removed=True)
+    left = [c.name for c in listed if not _alive(c.labels.get(OWNER_LABEL, ""))]
     assert not left, left
 
 

@@ -137,7 +137,8 @@ def _print_summary(summary: Any) -> None:
     console.print(f"run directory: {summary.run_dir} (metrics.jsonl, curriculum.sqlite, "
                   "checkpoints/, provenance.json)", highlight=False, soft_wrap=True)
     if summary.interrupted:
-        console.print(f"resume with: zeroplay run --resume {summary.run_dir}", highlight=False, soft_wrap=True)
+        console.print(f"resume with: zeroplay run --resume {summary.run_dir}",
+                      highlight=False, soft_wrap=True)
 
 
 app.command()(submit)

@@ -418,7 +418,8 @@ def remove_orphans(client) -> int:
     """Remove sandbox containers whose owning process on this host is gone."""
     host = socket.gethostname()
     removed = 0
-    for container in client.containers.list(all=True, filters={"label": LABEL}):
+    listed = client.containers.list(all=True, filters={"label": LABEL}, ignore_removed=True)
+    for container in listed:  # ignore_removed: another pool may be closing right now
         owner_host, _, pid = container.labels.get(OWNER_LABEL, "").rpartition(":")
         if owner_host != host or not pid.isdigit() or _alive(int(pid)):
             continue
