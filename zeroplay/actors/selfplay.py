@@ -95,9 +95,9 @@ def _call(actor, method: str, *args, retries: int = 8):
     for attempt in range(retries + 1):
         try:
             return ray.get(getattr(actor, method).remote(*args))
-        except (RayActorError, ActorUnavailableError):
-            if attempt == retries:
-                raise
+        except (RayActorError, ActorUnavailableError) as exc:
+            if attempt == retries or getattr(exc, "actor_init_failed", False):
+                raise  # out of restarts, or it cannot even start: retrying cannot help
             log.warning("actor unavailable during %s; retrying", method)
             time.sleep(min(2**attempt, 10))
     raise AssertionError("unreachable")
