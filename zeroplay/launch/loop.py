@@ -57,8 +57,11 @@ def stop_reason(exc: BaseException) -> str | None:
     import errno
     import sqlite3
 
-    from ray.exceptions import RayTaskError
+    from ray.exceptions import RayActorError, RayTaskError
 
+    if isinstance(exc, RayActorError) and exc.actor_init_failed:
+        last = [line for line in str(exc).splitlines() if line.strip()][-1:]
+        return f"a Ray actor could not start: {last[0].strip() if last else exc}"
     cause = exc.cause if isinstance(exc, RayTaskError) and exc.cause is not None else exc
     if isinstance(cause, ZeroplayError):
         return str(cause)
