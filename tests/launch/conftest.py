@@ -3,7 +3,7 @@
 Started with `ray start --head --block` in its own temp dir, on free loopback ports
 (every port Ray would otherwise take by default, so other Ray instances on the machine
 are untouched), and stopped by terminating that process and then killing, by pid, only
-the processes whose command line names this head's temp dir. Never `ray stop`, which
+its own process tree and processes whose command line names this head's temp dir. Never `ray stop`, which
 would stop every Ray instance of the user.
 """
 
@@ -56,6 +56,13 @@ def _processes_of(temp_dir: Path) -> list[psutil.Process]:
     return mine
 
 
+def _descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
 @pytest.fixture(scope="session")
 def ray_head():
     # Short path: Ray's unix sockets live under the temp dir (107-byte limit).
@@ -89,13 +96,16 @@ def ray_head():
         _wait_for_job_server(address, proc, temp_dir)
         yield RayHead(address, temp_dir, metrics)
     finally:
+        # Workers renamed to ray::<Actor> no longer name the temp dir: take the whole
+        # process tree of this `ray start` (job drivers included) before stopping it.
+        tree = _descendants(proc.pid)
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             try:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
-        for leftover in _processes_of(temp_dir):
+        for leftover in tree + _processes_of(temp_dir):
             try:
                 leftover.kill()
             except psutil.NoSuchProcess:

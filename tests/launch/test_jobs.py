@@ -2,6 +2,7 @@
 (the `ray_head` fixture in conftest.py)."""
 
 import socket
+import threading
 import time
 
 import pytest
@@ -166,17 +167,29 @@ def test_submit_follow_exits_1_and_says_failed_when_the_run_fails(ray_head):
     assert "ended FAILED" in result.output
 
 
-def test_submit_run_follow(ray_head, tmp_path):
-    """A real one-step `zeroplay run` as a Ray Job, followed to the end."""
-    result = invoke([
+def test_submit_run_follow(ray_head, client, tmp_path):
+    """A real one-step `zeroplay run` as a Ray Job, followed to the end. The head has 2
+    CPUs: the rollout actor, the learner and the sandbox actor must fit in them."""
+    args = [
         "submit", "--address", ray_head.address, "--name", "onestep", "--steps", "1",
         "--follow", "--set", f"run.runs_dir={tmp_path}",
         "--set", "curriculum.seed_tasks=20", "--set", "curriculum.heldout_tasks=5",
         "--set", "learner.warm_start_steps=2", "--set", "rollout.max_new_tokens=16",
         "--set", "rollout.proposals_per_step=2", "--set", "rollout.solver_tasks_per_step=2",
-        "--set", "rollout.num_generations=2", "--set", "cluster.local_num_cpus=2",
-    ])
-    assert result.exit_code == 0, result.output
+        "--set", "rollout.num_generations=2", "--set", "rollout.num_actors=1",
+        "--set", "cluster.rollout.num_cpus=0.5", "--set", "cluster.learner.num_cpus=1",
+        "--set", "cluster.sandbox.num_cpus=0.5",
+    ]
+    # A hung run must fail the test, not hang it: stop the job after 15 minutes.
+    watchdog = threading.Timer(900, lambda: [jobs.stop(client, j.submission_id)
+                                             for j in jobs.list_jobs(client)
+                                             if j.metadata.get("run_name") == "onestep"])
+    watchdog.start()
+    try:
+        result = invoke(args)
+    finally:
+        watchdog.cancel()
+    assert result.exit_code == 0, result.output[-3000:]
     assert "SUCCEEDED" in result.stdout
     assert (tmp_path / "onestep" / "config.yaml").is_file()
 
