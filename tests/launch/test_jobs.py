@@ -92,9 +92,10 @@ def test_run_job_ships_the_resolved_config_and_passes_options_through():
     shipped = yaml.safe_load(spec.runtime_env["env_vars"][jobs.CONFIG_ENV_VAR])
     assert shipped["rollout"]["temperature"] == 0.25
     assert shipped["run"] == {**shipped["run"], "name": "ship", "steps": 3}
-    command = spec.metadata["command"]
-    assert command.startswith("zeroplay run --config .zeroplay-job-")
-    assert command.endswith("--name ship --steps 3 --set rollout.temperature=0.25")
+    tail = "--name ship --steps 3 --set rollout.temperature=0.25"
+    assert spec.entrypoint.endswith(tail)
+    assert f"zeroplay run --config .zeroplay-job-{spec.submission_id}.yaml" in spec.entrypoint
+    assert spec.metadata["command"] == f"zeroplay run --config configs/local.yaml {tail}"
     assert spec.metadata["zeroplay"] == "1" and spec.metadata["run_name"] == "ship"
     assert {"/.venv", "/runs", "/.git", "__pycache__"} <= set(spec.runtime_env["excludes"])
 
@@ -164,7 +165,8 @@ def test_submit_follow_exits_1_and_says_failed_when_the_run_fails(ray_head):
                      *FAILING_RUN])
     assert result.exit_code == 1, result.output
     assert "submitted job zeroplay-doomed-" in result.stdout
-    assert "ended FAILED" in result.output
+    assert "ended FAILED: Job entrypoint command failed with exit code 1; `zeroplay jobs logs" in result.output
+    assert result.output.strip().splitlines()[-1].startswith("error: job zeroplay-doomed-")
 
 
 def test_submit_run_follow(ray_head, client, tmp_path):

@@ -61,8 +61,9 @@ def _follow(client: Any, job_id: str) -> None:
     info = jobs.follow(client, job_id, write=lambda chunk: typer.echo(chunk, nl=False))
     status = str(info.status)
     if status != "SUCCEEDED":
-        raise jobs.JobFailedError(f"job {job_id} ended {status}"
-                                  + (f": {info.message}" if info.message else ""))
+        why = jobs.short_message(info)
+        raise jobs.JobFailedError(f"job {job_id} ended {status}" + (f": {why}" if why else "")
+                                  + f"; `zeroplay jobs logs {job_id}` shows its output")
     console.print(f"job {job_id} SUCCEEDED", highlight=False)
 
 
@@ -96,7 +97,7 @@ def jobs_status(job_id: JobIdArg, address: AddressOpt = None) -> None:
     console.print(Text.assemble(f"{job_id}: ", Text.from_markup(_status(str(info.status)))))
     meta = info.metadata or {}
     for label, value in (("run", meta.get("run_name")), ("started", _time(info.start_time)),
-                         ("ended", _time(info.end_time)), ("message", info.message),
+                         ("ended", _time(info.end_time)), ("message", jobs.short_message(info)),
                          ("entrypoint", info.entrypoint),
                          ("dashboard", jobs.dashboard_url(client, job_id))):
         if value:

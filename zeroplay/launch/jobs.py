@@ -198,10 +198,15 @@ def runtime_env(cfg: Config, env_vars: dict[str, str]) -> dict[str, Any]:
 
 def zeroplay_job(args: list[str], cfg: Config, *, run_name: str,
                  extra: list[str] | None = None, config_label: str = "") -> JobSpec:
-    """A job running `zeroplay <args> --config <cfg shipped in the job> <extra>`."""
+    """A job running `zeroplay <args> --config <cfg shipped in the job> <extra>`.
+
+    The metadata's `command` names the config as the user gave it (what `jobs list`
+    shows); the entrypoint names the shipped copy."""
     submission_id = f"zeroplay-{run_name}-{secrets.token_hex(3)}"
     config_file = f".zeroplay-job-{submission_id}.yaml"
     command = shlex.join(["zeroplay", *args, "--config", config_file, *(extra or [])])
+    shown = shlex.join(["zeroplay", *args, *(["--config", config_label] if config_label else []),
+                        *(extra or [])])
     entrypoint = f'printf "%s" "${CONFIG_ENV_VAR}" > {config_file} && {command}'
     notes = []
     if not cfg.run.runs_dir.is_absolute():
@@ -214,7 +219,7 @@ def zeroplay_job(args: list[str], cfg: Config, *, run_name: str,
         entrypoint=entrypoint,
         runtime_env=runtime_env(cfg, {CONFIG_ENV_VAR: cfg.to_yaml()}),
         metadata={METADATA_KEY: "1", "run_name": run_name, "config": config_label,
-                  "command": command, "zeroplay_version": zeroplay.__version__},
+                  "command": shown, "zeroplay_version": zeroplay.__version__},
         submission_id=submission_id,
         run_name=run_name,
         notes=notes,
@@ -238,7 +243,7 @@ def run_job(config: str | Path | None, overrides: list[str], *, name: str | None
     extra = ["--name", name, *(["--steps", str(steps)] if steps is not None else [])]
     for item in overrides:
         extra += ["--set", item]
-    label = str(config) if config is not None else "built-in local config"
+    label = str(config) if config is not None else ""
     return zeroplay_job(["run"], cfg, run_name=name, extra=extra, config_label=label)
 
 
@@ -330,6 +335,12 @@ def stop(client: Any, job_id: str, timeout_s: float = 60.0) -> Any:
     job_info(client, job_id)
     client.stop_job(job_id)
     return wait(client, job_id, timeout_s=timeout_s)
+
+
+def short_message(info: Any) -> str:
+    """Ray's message about a job without the copy of its last logs Ray appends."""
+    lines = (info.message or "").strip().splitlines()
+    return lines[0].split(", last available logs")[0].rstrip(":, ") if lines else ""
 
 
 def _first_line(exc: BaseException) -> str:
