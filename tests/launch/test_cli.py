@@ -196,3 +196,11 @@ def test_sandbox_selftest_cli(sandbox_image):
     assert result.exit_code == 0, result.output
     assert "hostile cases contained" in result.output
     assert "fork bomb" in result.output and "NO" not in result.output
+
+
+def test_run_with_an_unwritable_runs_dir_is_one_line(tmp_path, sandbox_image):
+    (tmp_path / "file").write_text("")
+    result = runner.invoke(app, ["run", "--set", f"run.runs_dir={tmp_path}/file/runs"])
+    assert result.exit_code == 2
+    assert "cannot create the run directory" in result.output and "run.runs_dir" in result.output
+    assert "Traceback" not in result.output

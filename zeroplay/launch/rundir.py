@@ -58,6 +58,9 @@ class RunDir:
                 f"run directory {path} already exists; pick another --name, or continue "
                 f"that run with --resume {path}"
             ) from None
+        except OSError as exc:
+            raise RunDirError(f"cannot create the run directory {path}: {exc.strerror}; "
+                              "set run.runs_dir to a writable directory") from None
         run = cls(path, cfg)
         _write_atomic(run.config_path, cfg.to_yaml())
         return run
