@@ -114,3 +114,20 @@ def test_user_errors_are_one_line_messages(args, message):
 def test_resolve_model_takes_the_newest_checkpoint_of_a_run(tiny_checkpoint):
     ref = resolve_model(str(tiny_checkpoint))
     assert ref.source.endswith("checkpoints/step-3") and ref.step == 3
+
+
+def test_eval_on_ray_actors_uses_the_same_loop(ray_local, tiny_cache, sandbox_image):
+    """The cluster path: generation in a RolloutActor, judging in a SandboxActor."""
+    from zeroplay.eval.backends import ray_backend
+
+    cfg = load_config(None, ["rollout.max_new_tokens=8", "sandbox.pool_size=1",
+                             "cluster.rollout.num_cpus=0.5"])
+    problems = humaneval_problems(limit=2)
+    with ray_backend(cfg, str(tiny_cache)) as backend:
+        report = evaluate(problems, backend, samples=2,
+                          max_prompt_tokens=cfg.rollout.max_prompt_tokens)
+    assert [r.id for r in report.results] == ["HumanEval/0", "HumanEval/1"]
+    assert all(r.n == 2 and 0 <= r.correct <= 2 for r in report.results)
+    assert {s["status"] for r in report.results for s in r.samples} <= {
+        "pass", "fail", "error", "timeout", "unparsed", "prompt_too_long"}
+    assert not [a for a in ray_local.util.list_named_actors() if a.startswith("eval-")]
