@@ -29,8 +29,3 @@ class ImageBuildError(ZeroplayError):
 class RunDirError(ZeroplayError):
     """A run directory is missing, already taken, or not a zeroplay run."""
 
-
-class NotBuiltError(ZeroplayError):
-    """A command that this version of zeroplay does not implement yet."""
-
-    exit_code = 1

@@ -14,9 +14,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from zeroplay import __version__
 from zeroplay.config import Config
-from zeroplay.errors import NotBuiltError
 
 console = Console()
 err_console = Console(stderr=True)
@@ -44,10 +42,6 @@ AddressOpt = Annotated[
     typer.Option("--address", help="Ray dashboard address, e.g. http://HEAD:8265. "
                  "Default: RAY_ADDRESS."),
 ]
-
-
-def not_built(command: str) -> None:
-    raise NotBuiltError(f"`zeroplay {command}` is not implemented in zeroplay {__version__} yet")
 
 
 @contextmanager
