@@ -91,7 +91,6 @@ class SelfPlayLoop:
         self.cache_dir = cache_dir
 
     def run(self) -> RunSummary:
-
         from zeroplay.actors.ray_actors import make_actor
         from zeroplay.actors.session import RolloutSession
         from zeroplay.curricula.store import CurriculumStore
@@ -180,6 +179,9 @@ class SelfPlayLoop:
         if steps <= 0 or self.cfg.policy.follows_format:
             return
         tasks = store.tasks(status="valid", heldout=False)
+        if not tasks:
+            self._phase("warm start skipped: the curriculum has no valid training task")
+            return
         self._phase(f"warm start: {steps} SFT steps on {len(tasks)} synthetic tasks")
         report = WarmStartReport(**_get(learner.warm_start.remote(
             [t.to_json() for t in tasks], steps)))
