@@ -26,7 +26,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
-    cfg = load_config(None, ["rollout.max_new_tokens=64", *args.set])
+    cfg = load_config(None, ["rollout.max_new_tokens=64", "learner.gradient_accumulation_steps=1",
+                             *args.set])
     g, batch = cfg.rollout.num_generations, cfg.learner.per_device_train_batch_size
     model, tok = load_policy(cfg.policy, cache_dir=Path(tempfile.mkdtemp()), seed=cfg.run.seed)
     outs = HFGenerator(model, tok, seed=0).generate(

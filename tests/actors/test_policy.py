@@ -31,7 +31,7 @@ def test_tiny_model_loads_back_with_chat_template_pad_and_eos(tiny, tiny_cache):
     answer = tok.apply_chat_template([{"role": "assistant", "content": "x"}], tokenize=True)["input_ids"]
     assert tok.eos_token_id in answer  # every turn ends with eos
     assert model.config.model_type == "qwen2"
-    assert 1e6 < sum(p.numel() for p in model.parameters()) < 2e7
+    assert 1e5 < sum(p.numel() for p in model.parameters()) < 2e7
     dirs = [p for p in tiny_cache.iterdir() if p.name.startswith("tiny-")]
     assert len(dirs) == 1 and (dirs[0] / "config.json").is_file()
 

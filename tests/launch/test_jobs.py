@@ -165,7 +165,7 @@ def test_submit_follow_exits_1_and_says_failed_when_the_run_fails(ray_head):
                      *FAILING_RUN])
     assert result.exit_code == 1, result.output
     assert "submitted job zeroplay-doomed-" in result.stdout
-    assert "ended FAILED: Job entrypoint command failed with exit code 1; `zeroplay jobs logs" in result.output
+    assert "ended FAILED: Job entrypoint command failed with exit code 2; `zeroplay jobs logs" in result.output
     assert result.output.strip().splitlines()[-1].startswith("error: job zeroplay-doomed-")
 
 

@@ -17,7 +17,7 @@ from zeroplay.learner.checkpoint import (
 )
 from zeroplay.learner.grpo import SampleFeed, build_grpo_trainer
 
-CFG = load_config(None, ["learner.per_device_train_batch_size=4", "rollout.num_generations=4",
+CFG = load_config(None, ["learner.per_device_train_batch_size=4", "learner.gradient_accumulation_steps=1", "rollout.num_generations=4",
                          "learner.learning_rate=1e-3", "rollout.max_new_tokens=8"])
 
 
@@ -47,7 +47,8 @@ def test_checkpoint_resume_and_interrupted_write(tmp_path):
     feed = SampleFeed(4, max_staleness=100)
     feed.put(_groups(model, tok, 4))
     published = []
-    trainer = build_grpo_trainer(model, tok, CFG, feed, str(tmp_path / "out"), max_steps=4)
+    trainer = build_grpo_trainer(model, tok, CFG, feed, str(tmp_path / "out"), max_steps=4,
+                                 timeout=120)  # starved: fail, never hang
     # Publish first, so that a checkpoint records the version its weights were published as.
     trainer.add_callback(PublishCallback(lambda v, w: published.append((v, w)), every=1))
     saver = EveryTwoSteps(ckpts, extra=lambda: {"policy_version": len(published)})
@@ -70,13 +71,14 @@ def test_checkpoint_resume_and_interrupted_write(tmp_path):
     # "Kill" and resume: a fresh process state, the model loaded back by plain transformers.
     resumed_cfg = load_config(None, [f"policy.model={step4}", *[
         "learner.per_device_train_batch_size=4", "rollout.num_generations=4",
+        "learner.gradient_accumulation_steps=1",
         "learner.learning_rate=1e-3", "rollout.max_new_tokens=8"]])
     model2, tok2 = load_policy(resumed_cfg.policy)
     assert all(torch.equal(final[k], v) for k, v in model2.state_dict().items())
     feed2 = SampleFeed(4, max_staleness=100)
     feed2.put(_groups(model2, tok2, 2))
     trainer2 = build_grpo_trainer(model2, tok2, resumed_cfg, feed2, str(tmp_path / "out2"),
-                                  max_steps=6)
+                                  max_steps=6, timeout=120)
     saver2 = EveryTwoSteps(ckpts)
     trainer2.add_callback(saver2)
     saver2.trainer = trainer2

@@ -10,7 +10,7 @@ from zeroplay.actors.selfplay import RolloutSample
 from zeroplay.config import load_config
 from zeroplay.learner.grpo import SampleFeed, build_grpo_trainer
 
-CFG = load_config(None, ["learner.per_device_train_batch_size=4", "rollout.num_generations=4",
+CFG = load_config(None, ["learner.per_device_train_batch_size=4", "learner.gradient_accumulation_steps=1", "rollout.num_generations=4",
                          "learner.learning_rate=1e-3", "rollout.max_new_tokens=12"])
 
 
@@ -43,7 +43,7 @@ def test_rewarded_completions_become_more_likely(policy, tmp_path):
     before = [_sequence_logprob(model, s) for s in group]
     feed = SampleFeed(4, max_staleness=1)
     feed.put([group] * 3)
-    build_grpo_trainer(model, tok, CFG, feed, str(tmp_path), max_steps=3).train()
+    build_grpo_trainer(model, tok, CFG, feed, str(tmp_path), max_steps=3, timeout=120).train()
     model.eval()
     after = [_sequence_logprob(model, s) for s in group]
     moved = [a - b for a, b in zip(after, before, strict=True)]
@@ -56,7 +56,7 @@ def test_importance_ratio_uses_the_actors_logprobs(policy, tmp_path):
     group = _group(model, tok, [1.0, 0.0, 0.0, 1.0], shift=-0.3)  # behaviour != learner
     feed = SampleFeed(4, max_staleness=1)
     feed.put([group])
-    trainer = build_grpo_trainer(model, tok, CFG, feed, str(tmp_path), max_steps=1)
+    trainer = build_grpo_trainer(model, tok, CFG, feed, str(tmp_path), max_steps=1, timeout=120)
     seen = {}
     original = trainer._compute_loss
 

@@ -15,6 +15,7 @@ from ..curricula.conftest import make_task
 
 CFG = load_config(None, ["rollout.num_generations=4", "rollout.max_new_tokens=12",
                          "learner.per_device_train_batch_size=4", "learner.learning_rate=1e-3",
+                         "learner.gradient_accumulation_steps=1",
                          "learner.sync_every=1",
                          "learner.max_staleness=1"])
 
