@@ -36,33 +36,39 @@ QUIET_WORKERS = {"env_vars": {"PYTHONWARNINGS": "ignore::FutureWarning,ignore::U
                               "TRANSFORMERS_VERBOSITY": "error"}}
 
 
+def init_ray(cfg: Config, *, with_learner: bool = False) -> bool:
+    """Join `cluster.address` (or RAY_ADDRESS), else start a local runtime with enough
+    logical CPUs for the actors; check that they can be placed. True if it started one."""
+    import ray
+
+    if ray.is_initialized():  # the caller's runtime: only warn about room
+        check_capacity(cfg, with_learner=with_learner, strict=False)
+        return False
+    address = cfg.cluster.address or os.environ.get("RAY_ADDRESS")
+    if address:
+        ray.init(address=address, namespace=cfg.cluster.namespace, runtime_env=QUIET_WORKERS)
+    else:
+        demand = sum(s.num_cpus for _, s in role_specs(cfg, with_learner=with_learner))
+        num_cpus = cfg.cluster.local_num_cpus or max(os.cpu_count() or 1, math.ceil(demand))
+        ray.init(num_cpus=num_cpus, namespace=cfg.cluster.namespace,
+                 include_dashboard=cfg.cluster.dashboard, dashboard_host="127.0.0.1",
+                 runtime_env=QUIET_WORKERS)
+    try:
+        check_capacity(cfg, with_learner=with_learner, strict=not address)
+    except Exception:
+        if not address:
+            ray.shutdown()
+        raise
+    return not address
+
+
 class RolloutSession:
     def __init__(self, cfg: Config, cache_dir: str | None = None, with_learner: bool = False):
         """`with_learner`: also make room for the learner actor the caller will start."""
         import ray
 
         self.cfg = cfg
-        self.started_ray = False
-        address = cfg.cluster.address or os.environ.get("RAY_ADDRESS")
-        if not ray.is_initialized():
-            if address:
-                ray.init(address=address, namespace=cfg.cluster.namespace,
-                         runtime_env=QUIET_WORKERS)
-            else:
-                # Logical CPUs: enough for every actor unless the config caps them.
-                demand = sum(s.num_cpus for _, s in role_specs(cfg, with_learner=with_learner))
-                num_cpus = cfg.cluster.local_num_cpus or max(os.cpu_count() or 1,
-                                                             math.ceil(demand))
-                ray.init(num_cpus=num_cpus, namespace=cfg.cluster.namespace,
-                         include_dashboard=cfg.cluster.dashboard,
-                         dashboard_host="127.0.0.1", runtime_env=QUIET_WORKERS)
-                self.started_ray = True
-        try:
-            check_capacity(cfg, with_learner=with_learner, strict=self.started_ray)
-        except Exception:
-            if self.started_ray:
-                ray.shutdown()
-            raise
+        self.started_ray = init_ray(cfg, with_learner=with_learner)
         cfg_json = cfg.model_dump(mode="json")
         self.weights_name = f"weights-{uuid.uuid4().hex[:8]}"
         self.weights = ray.remote(WeightStore).options(num_cpus=0,

@@ -16,7 +16,6 @@ apart, so a cluster evaluation is the local one with its work placed elsewhere.
 
 from __future__ import annotations
 
-import os
 import socket
 import uuid
 from collections.abc import Iterator
@@ -94,16 +93,9 @@ def ray_backend(cfg: Config, cache_dir: str | None = None) -> Iterator[Any]:
 
     from zeroplay.actors.ray_actors import RolloutActor, SandboxActor, make_actor
     from zeroplay.actors.selfplay import Remote
+    from zeroplay.actors.session import init_ray
 
-    started = False
-    if not ray.is_initialized():
-        address = cfg.cluster.address or os.environ.get("RAY_ADDRESS")
-        if address:
-            ray.init(address=address, namespace=cfg.cluster.namespace)
-        else:
-            ray.init(num_cpus=cfg.cluster.local_num_cpus, namespace=cfg.cluster.namespace,
-                     include_dashboard=False)
-            started = True
+    started = init_ray(cfg)
     tag = uuid.uuid4().hex[:6]
     cfg_json = cfg.model_dump(mode="json")
     rollout = make_actor(RolloutActor, cfg.cluster.rollout, f"eval-rollout-{tag}",
