@@ -5,10 +5,11 @@
     metrics.record("reward_mean", 0.4, role="solver")
 
 `metric_names.METRICS` names each series, its kind and its tags; `record` sets a gauge,
-adds to a counter or observes a histogram accordingly. Ray exports them with a `ray_` prefix on
-its Prometheus endpoint (`ray_zeroplay_step`, ...); `zeroplay/launch/grafana/` has a
-dashboard for them. Metrics are created on first use in each process (driver, rollout,
-sandbox and learner actors), and a failure to record never disturbs the run.
+adds to a counter or observes a histogram accordingly. Ray exports them with a `ray_`
+prefix on its Prometheus endpoint (`ray_zeroplay_step`, ...);
+`configs/grafana/zeroplay-dashboard.json` is a dashboard for them. Metrics are created on
+first use in each process (driver, rollout, sandbox and learner actors), and a failure
+to record never disturbs the run.
 """
 
 from __future__ import annotations
