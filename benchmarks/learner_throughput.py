@@ -16,8 +16,8 @@ from pathlib import Path
 
 from zeroplay.actors.generation import HFGenerator, SamplingParams
 from zeroplay.actors.policy import load_policy
-from zeroplay.actors.selfplay import RolloutSample
 from zeroplay.config import load_config
+from zeroplay.handoff import RolloutSample
 from zeroplay.learner.grpo import SampleFeed, build_grpo_trainer
 
 

@@ -20,8 +20,7 @@ from zeroplay.actors.prompts import prompt_text, solver_messages
 from zeroplay.config import load_config
 from zeroplay.curricula.synth import synthesize
 from zeroplay.curricula.task import Task
-from zeroplay.sandbox.judge import TestCase
-from zeroplay.sandbox.validate import Validation
+from zeroplay.handoff import TestCase, Validation
 
 
 def prompts_for(tokenizer, n: int) -> list[str]:

@@ -2,8 +2,7 @@ import pytest
 
 from zeroplay.curricula.store import Attempt, CurriculumStore
 from zeroplay.curricula.task import Provenance, Task, TaskDraft
-from zeroplay.sandbox.judge import TestCase
-from zeroplay.sandbox.validate import Validation
+from zeroplay.handoff import TestCase, Validation
 
 
 def make_task(i: int, *, kind: str = "int->int", origin: str = "seed-synth",

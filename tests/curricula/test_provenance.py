@@ -33,8 +33,7 @@ def _humaneval_task(problem_index: int, *, statement: str | None = None,
     """A task that claims to be synthetic but copies a HumanEval problem."""
     from zeroplay.curricula.task import Task, TaskDraft
     from zeroplay.eval.humaneval import canonical_program, docstring, load_problems
-    from zeroplay.sandbox.judge import TestCase
-    from zeroplay.sandbox.validate import Validation
+    from zeroplay.handoff import TestCase, Validation
 
     p = load_problems()[problem_index]
     draft = TaskDraft(statement=statement if statement is not None else docstring(p),

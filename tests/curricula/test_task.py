@@ -1,7 +1,7 @@
 import json
 
 from zeroplay.curricula.task import Provenance, Task, TaskDraft, learnability, task_id
-from zeroplay.sandbox.validate import Validation
+from zeroplay.handoff import Validation
 
 from .conftest import make_task
 

@@ -6,8 +6,8 @@ from transformers import TrainerCallback
 
 from zeroplay.actors.generation import HFGenerator, SamplingParams
 from zeroplay.actors.policy import load_policy
-from zeroplay.actors.selfplay import RolloutSample
 from zeroplay.config import load_config
+from zeroplay.handoff import RolloutSample
 from zeroplay.learner.checkpoint import (
     PublishCallback,
     checkpoint_steps,

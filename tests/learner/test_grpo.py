@@ -6,8 +6,8 @@ import torch
 
 from zeroplay.actors.generation import HFGenerator, SamplingParams
 from zeroplay.actors.policy import load_policy
-from zeroplay.actors.selfplay import RolloutSample
 from zeroplay.config import load_config
+from zeroplay.handoff import RolloutSample
 from zeroplay.learner.grpo import SampleFeed, build_grpo_trainer
 
 CFG = load_config(None, ["learner.per_device_train_batch_size=4", "learner.gradient_accumulation_steps=1", "rollout.num_generations=4",

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from zeroplay.actors.prompts import solver_messages
 from zeroplay.actors.ray_actors import RolloutActor, WeightStore, make_actor, state_digest
-from zeroplay.actors.selfplay import RolloutSample
 from zeroplay.config import load_config
+from zeroplay.handoff import RolloutSample
 from zeroplay.learner.actor import LearnerActor
 from zeroplay.learner.checkpoint import checkpoint_steps, read_state
 

@@ -3,7 +3,8 @@
 import pytest
 
 from zeroplay.config import Config
-from zeroplay.sandbox.judge import TestCase, judge, verdict_for
+from zeroplay.handoff import TestCase
+from zeroplay.sandbox.judge import judge, verdict_for
 from zeroplay.sandbox.pool import JobResult
 
 CFG = Config().sandbox

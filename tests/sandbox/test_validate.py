@@ -3,7 +3,8 @@
 import pytest
 
 from zeroplay.config import Config
-from zeroplay.sandbox.validate import REASONS, DraftRejected, prepare, validate_draft
+from zeroplay.handoff import REJECT_REASONS
+from zeroplay.sandbox.validate import DraftRejected, prepare, validate_draft
 
 CFG = Config().sandbox
 INTS = "st.integers(-50, 50)"
@@ -32,7 +33,7 @@ INTS = "st.integers(-50, 50)"
     ],
 )
 def test_static_rejections(reference, strategy, reason):
-    assert reason in REASONS
+    assert reason in REJECT_REASONS
     with pytest.raises(DraftRejected) as err:
         prepare("f", reference, strategy, CFG, seed=0)
     assert err.value.validation.reason == reason

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from zeroplay.errors import ZeroplayError
+from zeroplay.handoff import Completion
 
 
 class PromptTooLong(ZeroplayError):
@@ -30,17 +31,6 @@ class SamplingParams:
     top_p: float = 1.0
     max_new_tokens: int = 256
     max_prompt_tokens: int = 768
-
-
-@dataclass(frozen=True)
-class Completion:
-    prompt_index: int  # which prompt of the call (each prompt gives n consecutive outputs)
-    prompt_ids: list[int]
-    completion_ids: list[int]  # up to and including eos when it was generated
-    logprobs: list[float]  # one per completion id
-    text: str
-    finish_reason: str  # "stop" (eos) or "length" (cut at max_new_tokens)
-    policy_version: int
 
 
 class Generator(Protocol):

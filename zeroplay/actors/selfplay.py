@@ -31,26 +31,10 @@ from zeroplay.curricula.admit import Vetted, record, vet
 from zeroplay.curricula.sampling import proposer_references, solver_tasks
 from zeroplay.curricula.store import Attempt, CurriculumStore, Sample
 from zeroplay.curricula.task import Provenance, learnability
+from zeroplay.handoff import RolloutSample
 from zeroplay.sandbox.batch import Draft
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RolloutSample:
-    """One completion with what GRPO needs; samples of one group share `group`."""
-
-    role: str  # "proposer" or "solver"
-    group: str
-    prompt_ids: list[int]
-    completion_ids: list[int]
-    logprobs: list[float]
-    reward: float
-    policy_version: int
-    step: int
-    task_id: str | None
-    finish_reason: str
-    status: str  # parse/validation/verdict outcome, for metrics
 
 
 @dataclass

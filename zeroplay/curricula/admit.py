@@ -22,9 +22,9 @@ from zeroplay.curricula.filters import DraftFilter, normalized_hash
 from zeroplay.curricula.store import CurriculumStore
 from zeroplay.curricula.synth import synthesize, synthesize_heldout
 from zeroplay.curricula.task import Task, TaskDraft
+from zeroplay.handoff import Validation
 from zeroplay.sandbox.batch import Draft, validate_many
 from zeroplay.sandbox.pool import SandboxPool
-from zeroplay.sandbox.validate import Validation
 
 NOT_RECORDED = ("duplicate", "near_duplicate")  # counted, but they are not new drafts
 

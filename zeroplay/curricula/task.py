@@ -17,8 +17,7 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-from zeroplay.sandbox.judge import TestCase
-from zeroplay.sandbox.validate import Validation
+from zeroplay.handoff import TestCase, Validation
 
 Origin = Literal["seed-synth", "policy"]
 SYNTHETIC_ORIGINS = ("seed-synth", "policy")

@@ -29,8 +29,8 @@ from zeroplay.config import Config
 from zeroplay.curricula.task import Task
 from zeroplay.errors import ZeroplayError
 from zeroplay.eval.humaneval import Problem, check_candidate, load_problems, solution_program
+from zeroplay.handoff import TestCase
 from zeroplay.sandbox.batch import Draft
-from zeroplay.sandbox.judge import TestCase
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from zeroplay.errors import ZeroplayError
-from zeroplay.sandbox.judge import TestCase
+from zeroplay.handoff import TestCase
 
 CHECK_ENTRY = "_zeroplay_humaneval_check"
 CHECK_TESTS = (TestCase([], ["b", True]),)

@@ -28,8 +28,8 @@ from typing import Any
 
 from transformers import TrainerCallback
 
-from zeroplay.actors.selfplay import RolloutSample
 from zeroplay.config import Config
+from zeroplay.handoff import RolloutSample
 
 Group = list[RolloutSample]
 

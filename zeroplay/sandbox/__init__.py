@@ -16,13 +16,13 @@ are drawn and outputs judged on the host; the container only returns values.
 
 from zeroplay.sandbox.batch import Draft, judge_many, validate_many
 from zeroplay.sandbox.image import BuiltImage, build_image
-from zeroplay.sandbox.judge import TestCase, Verdict, find_disagreement, judge, values_equal
+from zeroplay.sandbox.judge import find_disagreement, judge, values_equal
 from zeroplay.sandbox.pool import Job, JobResult, SandboxError, SandboxPool
 from zeroplay.sandbox.strategies import StrategyError, draw_inputs, parse_strategy
-from zeroplay.sandbox.validate import Validation, validate_draft
+from zeroplay.sandbox.validate import validate_draft
 
 __all__ = [
     "BuiltImage", "Draft", "Job", "JobResult", "SandboxError", "SandboxPool", "StrategyError",
-    "TestCase", "Validation", "Verdict", "build_image", "draw_inputs", "find_disagreement",
+    "build_image", "draw_inputs", "find_disagreement",
     "judge", "judge_many", "parse_strategy", "validate_draft", "validate_many", "values_equal",
 ]

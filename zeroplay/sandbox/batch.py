@@ -14,9 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from zeroplay.config import SandboxConfig
-from zeroplay.sandbox.judge import TestCase, Verdict, job_for, verdict_for
+from zeroplay.handoff import TestCase, Validation, Verdict
+from zeroplay.sandbox.judge import job_for, verdict_for
 from zeroplay.sandbox.pool import Job, JobResult, SandboxPool
-from zeroplay.sandbox.validate import DraftRejected, Validation, freeze, prepare
+from zeroplay.sandbox.validate import DraftRejected, freeze, prepare
 
 Tick = Callable[[], None]
 

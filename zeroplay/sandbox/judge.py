@@ -13,46 +13,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from zeroplay.config import SandboxConfig
+from zeroplay.handoff import VERDICT_STATUSES, TestCase, Verdict
 from zeroplay.sandbox.pool import Job, JobResult, SandboxPool
 from zeroplay.sandbox.supervisor import MAX_DEPTH
 
-STATUSES = ("pass", "fail", "error", "timeout", "memory", "output_limit", "invalid")
 _SCALARS = {"b": bool, "i": int, "s": str}
 _SEQUENCES = ("l", "t", "S", "F")
-
-
-@dataclass(frozen=True)
-class TestCase:
-    """One frozen test: tagged arguments and the reference's tagged result."""
-
-    __test__ = False  # not a pytest class, despite the name
-
-    args: list
-    expected: list
-    public: bool = False
-
-    def to_json(self) -> dict:
-        return {"args": self.args, "expected": self.expected, "public": self.public}
-
-    @classmethod
-    def from_json(cls, data: dict) -> TestCase:
-        return cls(list(data["args"]), list(data["expected"]), bool(data.get("public", False)))
-
-
-@dataclass(frozen=True)
-class Verdict:
-    reward: float
-    status: str
-    passed: int
-    total: int
-    detail: dict = field(default_factory=dict)
-
-    def to_json(self) -> dict:
-        return {"reward": self.reward, "status": self.status, "passed": self.passed,
-                "total": self.total, "detail": self.detail}
 
 
 def is_tagged(value: object, depth: int = 0) -> bool:
@@ -136,7 +104,7 @@ def verdict_for(result: JobResult, tests: Sequence[TestCase], cfg: SandboxConfig
     """Turn one job's result into a verdict against the tests it ran."""
     total = len(tests)
     if result.status != "ok":
-        status = result.status if result.status in STATUSES else "error"
+        status = result.status if result.status in VERDICT_STATUSES else "error"
         return Verdict(0.0, status, 0, total, {"error": result.detail})
     if result.anomalies:
         unclean = "the job left the sandbox unclean: " + ", ".join(result.anomalies)

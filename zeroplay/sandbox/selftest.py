@@ -17,7 +17,8 @@ import threading
 from dataclasses import dataclass
 
 from zeroplay.config import SandboxConfig
-from zeroplay.sandbox.judge import TestCase, Verdict, judge
+from zeroplay.handoff import TestCase, Verdict
+from zeroplay.sandbox.judge import judge
 from zeroplay.sandbox.pool import SandboxPool
 
 HONEST = "def f(x):\n    return x + 1\n"

@@ -16,33 +16,15 @@ Static checks are a filter against wasted work, not a security boundary: the san
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
 
 from zeroplay.config import SandboxConfig
-from zeroplay.sandbox.judge import TestCase, is_tagged
+from zeroplay.handoff import REJECT_REASONS, TestCase, Validation
+from zeroplay.sandbox.judge import is_tagged
 from zeroplay.sandbox.pool import Job, JobResult, SandboxPool
 from zeroplay.sandbox.strategies import StrategyError, StrategySpec, draw_inputs, parse_strategy
 from zeroplay.sandbox.supervisor import canonical, to_tagged
 
-REASONS = (
-    "syntax", "no_entry_point", "banned_import", "banned_call", "banned_name", "strategy",
-    "arity", "too_few_inputs", "load_error", "timeout", "memory", "output_limit", "crash",
-    "sandbox_error", "crash_rate", "unserializable_output", "nondeterministic", "trivial",
-)
 ALLOWED_DUNDERS = {"__init__", "__name__", "__len__", "__eq__", "__lt__", "__hash__", "__repr__"}
-
-
-@dataclass(frozen=True)
-class Validation:
-    valid: bool
-    reason: str = ""  # one of REASONS when not valid
-    detail: str = ""
-    tests: list[TestCase] = field(default_factory=list)
-
-    @classmethod
-    def reject(cls, reason: str, detail: str) -> Validation:
-        assert reason in REASONS, reason
-        return cls(False, reason, detail[:500])
 
 
 class DraftRejected(Exception):
@@ -131,7 +113,7 @@ def freeze(inputs: list[list], first: JobResult, second: JobResult,
     """Judge the two reference runs and freeze their agreed outputs into test cases."""
     for run in (first, second):
         if run.status != "ok":
-            reason = run.status if run.status in REASONS else "sandbox_error"
+            reason = run.status if run.status in REJECT_REASONS else "sandbox_error"
             return Validation.reject(reason, run.detail or f"the reference run ended: {run.status}")
         if run.anomalies:
             return Validation.reject("sandbox_error", "the reference left the sandbox unclean: "
