@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from zeroplay.launch.metric_names import METRIC_NAMES, METRICS, prometheus_series
+from zeroplay.metric_names import METRIC_NAMES, METRICS, prometheus_series
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "configs" / "grafana" / "zeroplay-dashboard.json"
 SERIES = re.compile(r"\bray_[A-Za-z0-9_:]+")
@@ -78,7 +78,7 @@ EMITTER = """
 import time
 import ray
 from ray.util.metrics import Counter, Gauge, Histogram
-from zeroplay.launch.metric_names import METRICS
+from zeroplay.metric_names import METRICS
 
 @ray.remote(num_cpus=0)
 def emit():

@@ -21,8 +21,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from zeroplay import metrics
 from zeroplay.config import Config, ResourceSpec
-from zeroplay.launch import metrics
 
 log = logging.getLogger(__name__)
 MAX_RESTARTS = 3

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from zeroplay import metrics
 from zeroplay.errors import ZeroplayError
-from zeroplay.launch import metrics
 from zeroplay.launch.rundir import RunDir
 from zeroplay.learner.checkpoint import latest_checkpoint, read_state
 

@@ -28,8 +28,8 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from zeroplay import metrics
 from zeroplay.config import Config
-from zeroplay.launch import metrics
 from zeroplay.learner.checkpoint import (
     PublishCallback,
     cpu_weights,

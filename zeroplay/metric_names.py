@@ -1,6 +1,6 @@
 """The names of the metrics zeroplay exports through `ray.util.metrics`, in one place.
 
-    from zeroplay.launch.metric_names import METRICS
+    from zeroplay.metric_names import METRICS
     Counter(name, description=METRICS[name].doc, tag_keys=METRICS[name].tags)
 
 The emitting side (`metrics.py`) and the Grafana dashboard

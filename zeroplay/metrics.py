@@ -1,6 +1,6 @@
 """Ray dashboard metrics: the `zeroplay_*` series every component records.
 
-    from zeroplay.launch import metrics
+    from zeroplay import metrics
     metrics.record("sandbox_jobs_total", 12, kind="judge", status="pass")
     metrics.record("reward_mean", 0.4, role="solver")
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from zeroplay.launch.metric_names import METRICS
+from zeroplay.metric_names import METRICS
 
 log = logging.getLogger(__name__)
 
