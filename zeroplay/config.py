@@ -61,6 +61,11 @@ class ResourceSpec(Section):
         description='Ray accelerator type to place on, e.g. "H200" or "H20" '
         "(matches the node resource accelerator_type:<TYPE>). None: any node.",
     )
+    resources: dict[str, float] = Field(
+        default_factory=dict,
+        description="Custom Ray node resources per actor, e.g. {zeroplay_sandbox: 1} to "
+        "place sandbox actors only on the node type that offers it (configs/ray-cluster.yaml).",
+    )
 
     @model_validator(mode="after")
     def _accelerator_needs_gpu(self) -> ResourceSpec:

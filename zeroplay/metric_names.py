@@ -49,7 +49,7 @@ METRICS: dict[str, Metric] = {
     "zeroplay_generation_tokens_total": Metric(
         "counter", "Tokens generated, per rollout actor and role.", ("actor", "role")),
     "zeroplay_policy_version": Metric(
-        "gauge", "Policy version an actor (proposer-<i> or learner) holds.", ("actor",)),
+        "gauge", "Policy version an actor (rollout-<i> or learner) holds.", ("actor",)),
     # learner
     "zeroplay_learner_step_seconds": Metric("histogram", "Wall time of one optimizer step."),
     "zeroplay_learner_loss": Metric("gauge", "GRPO loss of the last optimizer step."),

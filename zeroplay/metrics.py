@@ -48,6 +48,10 @@ def record(name: str, value: float, **tags: Any) -> None:
     if PREFIX + name not in METRICS:
         raise KeyError(f"unknown metric {name!r}; add it to metric_names.METRICS")
     kind = METRICS[PREFIX + name].kind
+    import ray
+
+    if not ray.is_initialized():  # in process, without Ray: nothing to export to
+        return
     try:
         metric = _metric(name)
         str_tags = {k: str(v) for k, v in tags.items()} or None

@@ -5,8 +5,9 @@ import time
 
 import pytest
 
+from zeroplay.actors.group import make_actor
 from zeroplay.actors.prompts import solver_messages
-from zeroplay.actors.ray_actors import RolloutActor, WeightStore, make_actor
+from zeroplay.actors.ray_actors import RolloutActor, WeightStore
 from zeroplay.config import ResourceSpec, load_config
 
 from ..curricula.conftest import make_task
@@ -22,22 +23,22 @@ def weights(ray_local):
 
 @pytest.fixture(scope="module")
 def rollout(ray_local, tiny_cache, weights):
-    actor = make_actor(RolloutActor, CFG.cluster.rollout, "proposer-test").remote(
+    actor = make_actor(RolloutActor, CFG.cluster.rollout, "rollout-test").remote(
         CFG.model_dump(mode="json"), "weights-test", str(tiny_cache))
     ray_local.get(actor.version.remote())
     return actor
 
 
 def _greedyish(ray, actor):
-    outs = ray.get(actor.generate.remote("solve", MESSAGES, 2))
-    return [o["completion_ids"] for o in outs], outs
+    outs = ray.get(actor.generate.remote(MESSAGES, 2, "solver"))
+    return [o.completion_ids for o in outs], outs
 
 
 def test_actor_generates_with_logprobs_and_version(ray_local, rollout):
     _, outs = _greedyish(ray_local, rollout)
-    assert len(outs) == 2 and all(o["role"] == "solve" for o in outs)
-    assert all(len(o["logprobs"]) == len(o["completion_ids"]) for o in outs)
-    assert ray_local.get(rollout.version.remote()) == outs[0]["policy_version"]
+    assert len(outs) == 2 and all(o.prompt_index == 0 for o in outs)
+    assert all(len(o.logprobs) == len(o.completion_ids) for o in outs)
+    assert ray_local.get(rollout.version.remote()) == outs[0].policy_version
 
 
 def test_update_weights_changes_generations_and_frees_old_weights(ray_local, rollout, weights,
@@ -60,7 +61,7 @@ def test_update_weights_changes_generations_and_frees_old_weights(ray_local, rol
         del box, state
     gc.collect()
     after, outs = _greedyish(ray_local, rollout)
-    assert outs[0]["policy_version"] == before_version + 2
+    assert outs[0].policy_version == before_version + 2
     assert after != before
     live = set(core.get_all_reference_counts())
     assert published[0] not in live  # the superseded weights were freed

@@ -1,6 +1,6 @@
 import json
 
-from zeroplay.curricula.task import Provenance, Task, TaskDraft, learnability, task_id
+from zeroplay.curricula.task import Provenance, Task, TaskDraft, task_id
 from zeroplay.handoff import Validation
 
 from .conftest import make_task
@@ -30,10 +30,3 @@ def test_only_validation_makes_a_task_and_rejections_keep_the_reason():
     draft = TaskDraft("s", "f", "sig", "src", "st.none()", Provenance("policy", "r", policy_version=2))
     task = Task.from_validation(draft, Validation(True, tests=[]), step=7)
     assert task.valid and task.step == 7 and task.provenance.policy_version == 2
-
-
-def test_learnability():
-    assert learnability(None) == 0.0
-    assert learnability(0.0) == 0.0
-    assert learnability(1.0) == 0.0
-    assert learnability(0.25) == 0.75

@@ -1,15 +1,13 @@
-"""Ray actors of the rollout side: policy copies that generate, sandbox pools that judge.
+"""The actor roles of the rollout side: policy copies that generate, sandbox pools that judge.
 
-    weights = ray.remote(WeightStore).options(name="weights").remote()
-    rollout = make_actor(RolloutActor, spec, "proposer-0").remote(cfg_json, "weights")
-    outs = ray.get(rollout.generate.remote("propose", messages_list, n=4))
-    sandbox = make_actor(SandboxActor, cfg.cluster.sandbox, "sandbox-node0").remote(cfg_json)
+    rollouts = ActorGroup.start(RolloutActor, cfg.cluster.rollout, names, cfg_json, "weights")
+    sandboxes = ActorGroup.per_node(SandboxActor, cfg.cluster.sandbox, "sandbox", cfg_json)
+    local = RolloutActor(cfg_json)            # the same class, called in this process
 
-`make_actor` is the one place that turns a config ResourceSpec into Ray options: CPUs,
-GPUs and `accelerator_type` (e.g. "H200", which Ray matches against the node resource
-`accelerator_type:H200`), a readable name for the dashboard, and `max_restarts`, so a
-crashed actor comes back. A restarted RolloutActor reloads its policy and asks the
-WeightStore for the newest published weights, so it never serves stale ones for long.
+Each class is a plain Python class: `zeroplay.actors.group` places it on Ray (resources,
+names, restarts) or calls it in process. A restarted RolloutActor reloads its policy and
+asks the WeightStore for the newest published weights, so it never serves stale ones for
+long.
 The WeightStore keeps only the newest weights object: superseded ones are freed.
 Each actor records its `zeroplay_*` dashboard metrics (tokens, policy version, sandbox
 jobs, latency, recycles) under its own name.
@@ -19,61 +17,12 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
 from zeroplay import metrics
-from zeroplay.config import Config, ResourceSpec
+from zeroplay.config import Config
+from zeroplay.handoff import Completion, Validation, Verdict
 
 log = logging.getLogger(__name__)
-MAX_RESTARTS = 3
-
-
-def make_actor(cls: type, spec: ResourceSpec, name: str, *, restarts: int = MAX_RESTARTS):
-    """`ray.remote(cls).options(...)` from a ResourceSpec, the same way for every role."""
-    import ray
-
-    options: dict[str, Any] = {"num_cpus": spec.num_cpus, "num_gpus": spec.num_gpus,
-                               "name": name, "max_restarts": restarts,
-                               "max_task_retries": 0}
-    if spec.accelerator_type:
-        options["accelerator_type"] = spec.accelerator_type
-    return ray.remote(cls).options(**options)
-
-
-def role_specs(cfg: Config, *, with_learner: bool) -> list[tuple[str, ResourceSpec]]:
-    """Every actor a run starts, as (role, resources)."""
-    c = cfg.cluster
-    specs = [("rollout", c.rollout)] * cfg.rollout.num_actors + [("sandbox", c.sandbox)]
-    return specs + [("learner", c.learner)] if with_learner else specs
-
-
-def check_capacity(cfg: Config, *, with_learner: bool, strict: bool) -> None:
-    """Fail (strict: a local runtime, nothing will be added) or warn when the actors that
-    `cfg` asks for cannot all be placed, instead of waiting forever for resources."""
-    import ray
-
-    from zeroplay.errors import ConfigError
-
-    specs = role_specs(cfg, with_learner=with_learner)
-    have = ray.cluster_resources()
-    need = {"CPU": sum(s.num_cpus for _, s in specs), "GPU": sum(s.num_gpus for _, s in specs)}
-    for _, spec in specs:
-        if spec.accelerator_type:
-            key = f"accelerator_type:{spec.accelerator_type}"
-            need[key] = need.get(key, 0) + 0.001
-    short = [f"{need[k]:g} {k} (the cluster has {have.get(k, 0):g})"
-             for k in need if need[k] > have.get(k, 0) + 1e-9]
-    if not short:
-        return
-    asks = ", ".join(f"{role} num_cpus={s.num_cpus:g} num_gpus={s.num_gpus:g}"
-                     + (f" accelerator_type={s.accelerator_type}" if s.accelerator_type else "")
-                     for role, s in dict(specs).items())
-    message = (f"the run's actors need {'; '.join(short)} ({asks}, "
-               f"rollout.num_actors={cfg.rollout.num_actors})")
-    if strict:
-        raise ConfigError(f"{message}: lower cluster.<role>.num_cpus/num_gpus or "
-                          "rollout.num_actors, or raise cluster.local_num_cpus")
-    log.warning("%s; the actors wait until the cluster has room", message)
 
 
 def actor_name(default: str = "driver") -> str:
@@ -134,6 +83,7 @@ class RolloutActor:
         r = self.cfg.rollout
         self.params = SamplingParams(r.temperature, r.top_p, r.max_new_tokens,
                                      r.max_prompt_tokens)
+        self.served = {"calls": 0, "prompts": 0, "tokens": 0}
         if weight_store is not None:
             version, box = ray.get(ray.get_actor(weight_store).latest.remote())
             if box is not None:
@@ -157,59 +107,77 @@ class RolloutActor:
         """A hash of the live weights, to check which weights an actor really serves."""
         return state_digest(self.generator.model.state_dict())
 
-    def prompt_tokens(self, messages: list[dict[str, str]]) -> int:
+    def prompt_tokens(self, messages_list: list[list[dict[str, str]]]) -> list[int]:
+        """Token counts of the chat prompts (to trim prompts to rollout.max_prompt_tokens)."""
         from zeroplay.actors.prompts import prompt_text
 
-        return len(self.tokenizer(prompt_text(self.tokenizer, messages),
-                                  add_special_tokens=False)["input_ids"])
+        return [len(self.tokenizer(prompt_text(self.tokenizer, messages),
+                                   add_special_tokens=False)["input_ids"])
+                for messages in messages_list]
 
-    def generate(self, role: str, messages_list: list[list[dict[str, str]]], n: int
-                 ) -> list[dict]:
-        """n completions per prompt (consecutive), as plain dicts (role recorded)."""
-        from dataclasses import asdict
-
+    def generate(self, messages_list: list[list[dict[str, str]]], n: int, role: str
+                 ) -> list[Completion]:
+        """n completions per chat prompt, consecutive; `role` only labels metrics."""
         from zeroplay.actors.prompts import prompt_text
 
         texts = [prompt_text(self.tokenizer, messages) for messages in messages_list]
         outs = self.generator.generate(texts, n, self.params)
-        metrics.record("generation_tokens_total", sum(len(o.completion_ids) for o in outs),
-                       actor=self.name, role=role)
-        return [{**asdict(o), "role": role} for o in outs]
+        tokens = sum(len(o.completion_ids) for o in outs)
+        metrics.record("generation_tokens_total", tokens, actor=self.name, role=role)
+        for key, value in (("calls", 1), ("prompts", len(texts)), ("tokens", tokens)):
+            self.served[key] += value
+        return outs
+
+    def stats(self) -> dict[str, int]:
+        """Generate calls, prompts and completion tokens served since start."""
+        return dict(self.served)
 
 
 class SandboxActor:
-    """A sandbox pool on this node, for the actors that run here."""
+    """A sandbox pool on this node (one actor per sandbox node); `pool` shares a pool that
+    the caller owns when the actor is used in process."""
 
-    def __init__(self, cfg_json: dict):
+    def __init__(self, cfg_json: dict, pool=None):
         from zeroplay.sandbox.pool import SandboxPool
 
         self.cfg = Config.model_validate(cfg_json)
-        self.pool = SandboxPool(self.cfg.sandbox)
+        self.owns_pool = pool is None
+        self.pool = SandboxPool(self.cfg.sandbox) if pool is None else pool
         self.pool.on_job = lambda _result, seconds: metrics.record("sandbox_job_seconds",
                                                                    seconds)
-        self._recycled = 0
+        self._recycled = self.pool.recycled
+        self.jobs = {"validate": 0, "judge": 0}
 
-    def validate(self, drafts: list, seed: int) -> list:
+    def validate(self, drafts: list, seed: int) -> list[Validation]:
         from zeroplay.sandbox.batch import validate_many
 
         out = validate_many(self.pool, drafts, self.cfg.sandbox, seed)
         self._count("validate", ["valid" if v.valid else v.reason for v in out])
         return out
 
-    def judge(self, candidates: list) -> list:
+    def judge(self, candidates: list) -> list[Verdict]:
         from zeroplay.sandbox.batch import judge_many
 
         out = judge_many(self.pool, candidates, self.cfg.sandbox)
         self._count("judge", [v.status for v in out])
         return out
 
+    def stats(self) -> dict:
+        """Drafts validated and solutions judged here, and this actor's Ray node."""
+        import ray
+
+        node = ray.get_runtime_context().get_node_id() if ray.is_initialized() else None
+        return {**self.jobs, "node_id": node}
+
     def _count(self, kind: str, statuses: list[str]) -> None:
         from collections import Counter
 
+        self.jobs[kind] += len(statuses)
         for status, n in Counter(statuses).items():
             metrics.record("sandbox_jobs_total", n, kind=kind, status=status)
         metrics.record("sandbox_recycles_total", self.pool.recycled - self._recycled)
         self._recycled = self.pool.recycled
 
     def close(self) -> None:
-        self.pool.close()
+        if self.owns_pool:
+            self.pool.close()

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 from zeroplay.handoff import TestCase, Validation
+from zeroplay.rewards import learnability
 
 Origin = Literal["seed-synth", "policy"]
 SYNTHETIC_ORIGINS = ("seed-synth", "policy")
@@ -78,17 +79,6 @@ class TaskStats:
     def to_json(self) -> dict[str, Any]:
         return {"attempts": self.attempts, "solves": self.solves, "solve_rate": self.solve_rate,
                 "learnability": self.learnability, "last_seen_step": self.last_seen_step}
-
-
-def learnability(solve_rate: float | None) -> float:
-    """`1 - solve_rate` when the task is sometimes but not always solved, else 0.
-
-    >>> learnability(0.25), learnability(0.0), learnability(1.0), learnability(None)
-    (0.75, 0.0, 0.0, 0.0)
-    """
-    if solve_rate is None or not 0 < solve_rate < 1:
-        return 0.0
-    return 1 - solve_rate
 
 
 @dataclass(frozen=True)

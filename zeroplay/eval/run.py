@@ -2,13 +2,13 @@
 
     model = resolve_model("runs/demo/checkpoints/step-40")    # path, step, policy version
     cfg = eval_config(cfg, model, temperature=0.2, max_new_tokens=512)
-    with local_backend(cfg, pool) as backend:
-        report = evaluate(problems, backend, samples=5, tick=bar)
+    with Fleet.in_process(cfg, pool) as fleet:               # or Fleet.on_ray(cfg)
+        report = evaluate(problems, fleet, samples=5, tick=bar)
     write_results(report, Path("results.jsonl"), meta)         # + results.summary.json
 
-Generation goes through the same `RolloutActor.generate` as self-play (chat template,
+Generation goes through the same rollout actors as self-play (chat template,
 sampling parameters from `rollout.*`), answers are parsed by the solver's strict parser,
-and judged through `judge_many`; an answer that does not parse, or a prompt longer than
+and judged by the same sandbox actors; an answer that does not parse, or a prompt longer than
 `rollout.max_prompt_tokens`, counts as a failed sample. pass@1 and pass@k are the
 unbiased estimates averaged over problems (k = the samples per problem).
 """
@@ -22,12 +22,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from zeroplay.config import Config
-from zeroplay.eval.backends import Backend
 from zeroplay.eval.benchmarks import PROMPT_FORMAT, EvalError, EvalProblem
 from zeroplay.eval.passk import mean_pass_at_k, pass_at_k
+
+if TYPE_CHECKING:
+    from zeroplay.actors.fleet import Fleet
 
 log = logging.getLogger(__name__)
 MAX_STORED_CHARS = 4000  # per completion in the results file
@@ -118,7 +120,7 @@ class EvalReport:
         return out
 
 
-def evaluate(problems: Sequence[EvalProblem], backend: Backend, samples: int,
+def evaluate(problems: Sequence[EvalProblem], fleet: Fleet, samples: int,
              max_prompt_tokens: int, batch_problems: int = 4,
              tick: Callable[[], None] | None = None) -> EvalReport:
     """Generate `samples` answers per problem, judge them, count the correct ones."""
@@ -130,23 +132,23 @@ def evaluate(problems: Sequence[EvalProblem], backend: Backend, samples: int,
     results: list[ProblemResult] = []
     for first in range(0, len(problems), batch_problems):
         batch = list(problems[first:first + batch_problems])
-        fits = [backend.prompt_tokens(p.messages) <= max_prompt_tokens for p in batch]
+        fits = [n <= max_prompt_tokens
+                for n in fleet.rollouts.prompt_tokens([p.messages for p in batch])]
         asked = [p for p, ok in zip(batch, fits, strict=True) if ok]
-        outs = backend.generate("solver", [p.messages for p in asked], samples) if asked else []
+        outs = fleet.rollouts.generate([p.messages for p in asked], samples, "solver")
         per_problem: dict[str, list[dict]] = {p.id: [] for p in batch}
         candidates, owners = [], []
         for out in outs:
-            problem = asked[out["prompt_index"]]
-            parsed = parse_solution(out["text"], problem.entry_point)
+            problem = asked[out.prompt_index]
+            parsed = parse_solution(out.text, problem.entry_point)
             sample = {"status": "unparsed", "parse": parsed.reason,
-                      "finish_reason": out["finish_reason"],
-                      "tokens": len(out["completion_ids"]),
-                      "completion": out["text"][:MAX_STORED_CHARS]}
+                      "finish_reason": out.finish_reason, "tokens": len(out.completion_ids),
+                      "completion": out.text[:MAX_STORED_CHARS]}
             per_problem[problem.id].append(sample)
             if parsed.code is not None:
                 candidates.append(problem.candidate(parsed.code))
                 owners.append(sample)
-        for sample, verdict in zip(owners, backend.judge(candidates) if candidates else [],
+        for sample, verdict in zip(owners, fleet.sandboxes.judge(candidates) if candidates else [],
                                    strict=True):
             sample["status"] = verdict.status
         for problem, ok in zip(batch, fits, strict=True):

@@ -263,9 +263,10 @@ def actors_step(
     writing everything into the run's curriculum."""
     import random
 
-    from zeroplay.actors.session import RolloutSession
+    from zeroplay.actors.fleet import Fleet
     from zeroplay.curricula.store import CurriculumStore
     from zeroplay.errors import RunDirError
+    from zeroplay.selfplay import selfplay_step
 
     path = run_dir / "curriculum.sqlite"
     if not path.is_file():
@@ -277,10 +278,11 @@ def actors_step(
     with CurriculumStore.open(path) as store:
         first = max((s for s, _, _ in store.steps()), default=0) + 1
         with progress_display("starting Ray actors (policy, sandbox)") as progress, \
-                RolloutSession(cfg) as session:
+                Fleet.on_ray(cfg) as fleet:
             for step in range(first, first + rounds):
                 progress(f"self-play round {step}")
-                result = session.round(store, step, random.Random(cfg.run.seed * 7919 + step),
+                result = selfplay_step(store, fleet.rollouts, fleet.sandboxes, cfg, step=step,
+                                       rng=random.Random(cfg.run.seed * 7919 + step),
                                        run_id=run_dir.name)
                 s = result.summary
                 console.print(Text(

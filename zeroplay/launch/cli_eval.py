@@ -65,7 +65,7 @@ def eval_model(
     import contextlib
     import time
 
-    from zeroplay.eval.backends import local_backend, ray_backend
+    from zeroplay.actors.fleet import Fleet
     from zeroplay.eval.benchmarks import (
         check_benchmark,
         check_limit,
@@ -84,18 +84,18 @@ def eval_model(
         with progress_display(f"loading {ref.source} and the sandbox") as progress:
             if ray:
                 progress("starting the rollout and sandbox actors on Ray")
-                backend = stack.enter_context(ray_backend(cfg))
+                fleet = stack.enter_context(Fleet.on_ray(cfg, restarts=0, prefix="eval-"))
             else:
                 pool = stack.enter_context(sandbox_pool(cfg))
                 progress(f"loading {ref.source}")
-                backend = stack.enter_context(local_backend(cfg, pool))
+                fleet = stack.enter_context(Fleet.in_process(cfg, pool))
             if benchmark == "humaneval":
                 problems = humaneval_problems(limit)
             else:
                 progress("preparing the held-out synthetic tasks")
-                problems = heldout_problems(cfg, backend.validate, run, limit)
+                problems = heldout_problems(cfg, fleet.sandboxes.validate, run, limit)
         with progress_bar(f"{benchmark}: {samples} samples per problem", len(problems)) as tick:
-            report = evaluate(problems, backend, samples, cfg.rollout.max_prompt_tokens,
+            report = evaluate(problems, fleet, samples, cfg.rollout.max_prompt_tokens,
                               tick=tick)
     meta = {"benchmark": benchmark, "model": ref.source, "checkpoint_step": ref.step,
             "policy_version": ref.policy_version, "temperature": temperature,

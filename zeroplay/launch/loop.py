@@ -29,6 +29,7 @@ from typing import Any
 
 from zeroplay import metrics
 from zeroplay.errors import ZeroplayError
+from zeroplay.handoff import LearnerStatus
 from zeroplay.launch.rundir import RunDir
 from zeroplay.learner.checkpoint import latest_checkpoint, read_state
 
@@ -91,26 +92,26 @@ class SelfPlayLoop:
         self.cache_dir = cache_dir
 
     def run(self) -> RunSummary:
-        from zeroplay.actors.ray_actors import make_actor
-        from zeroplay.actors.session import RolloutSession
+        from zeroplay.actors.fleet import Fleet
+        from zeroplay.actors.group import make_actor
         from zeroplay.curricula.store import CurriculumStore
         from zeroplay.learner.actor import LearnerActor
 
         cfg, run = self.cfg, self.run_dir
         resume_from = latest_checkpoint(run.checkpoints_dir)
         self._phase("starting Ray actors (policy, sandbox)")
-        with RolloutSession(cfg, self.cache_dir, with_learner=True) as session, \
+        with Fleet.on_ray(cfg, self.cache_dir, with_learner=True) as fleet, \
                 CurriculumStore.open(run.curriculum_path, create=True,
                                      run_id=run.path.name) as store:
             summary = RunSummary(run.path, 1, 0)
             learner = None
             try:
-                self._seed(store, session)
+                self._seed(store, fleet)
                 self._phase("starting the learner" + (f" from {resume_from.name}"
                                                       if resume_from else ""))
                 learner = make_actor(LearnerActor, cfg.cluster.learner, "learner", restarts=0
-                                     ).remote(cfg.model_dump(mode="json"), session.weights_name,
-                                              session.rollout_names, str(run.path),
+                                     ).remote(cfg.model_dump(mode="json"), fleet.weights_name,
+                                              fleet.rollout_names, str(run.path),
                                               self.cache_dir, str(resume_from) if resume_from
                                               else None)
                 if resume_from is None:
@@ -119,7 +120,7 @@ class SelfPlayLoop:
                 done = max(store.steps()[-1][0],
                            read_state(resume_from)["loop"]["step"] if resume_from else 0)
                 summary = RunSummary(run.path, done + 1, done)
-                self._steps(store, session, learner, summary)
+                self._steps(store, fleet, learner, summary)
             except KeyboardInterrupt:
                 summary.interrupted = True
                 self._phase("interrupted: stopping cleanly")
@@ -159,7 +160,7 @@ class SelfPlayLoop:
         log.info(text)
         self.events("phase", {"text": text})
 
-    def _seed(self, store, session) -> None:
+    def _seed(self, store, fleet) -> None:
         cur = self.cfg.curriculum
         if store.steps():  # seeded before (the seed is step 0)
             return
@@ -167,7 +168,7 @@ class SelfPlayLoop:
 
         self._phase(f"seeding the curriculum: {cur.seed_tasks} tasks + {cur.heldout_tasks} "
                     "held out, validated in the sandbox")
-        train, held = seed_curriculum(store, session.remote(0).validate, self.cfg,
+        train, held = seed_curriculum(store, fleet.sandboxes.validate, self.cfg,
                                       n=cur.seed_tasks, heldout=cur.heldout_tasks,
                                       seed=self.cfg.run.seed, run_id=self.run_dir.path.name)
         self._phase(f"seeded {train.valid} training and {held.valid} held-out tasks")
@@ -188,13 +189,16 @@ class SelfPlayLoop:
         record_warm_start(store, report, tasks)
         self._phase(f"warm start done: loss {report.first_loss:.2f} -> {report.last_loss:.2f}")
 
-    def _steps(self, store, session, learner, summary: RunSummary) -> None:
+    def _steps(self, store, fleet, learner, summary: RunSummary) -> None:
+        from zeroplay.selfplay import selfplay_step
+
         cfg = self.cfg
         log_index = 0
         for step in range(summary.first_step, cfg.run.steps + 1):
             start = time.monotonic()
             rng = random.Random(cfg.run.seed * 7919 + step)
-            result = session.round(store, step, rng, run_id=self.run_dir.path.name)
+            result = selfplay_step(store, fleet.rollouts, fleet.sandboxes, cfg, step=step,
+                                   rng=rng, run_id=self.run_dir.path.name)
             groups = result.groups()
             _get(learner.submit.remote(groups))
             waited = time.monotonic()
@@ -202,11 +206,11 @@ class SelfPlayLoop:
                 status = _get(learner.wait_pending.remote(len(groups), LEARNER_TIMEOUT_S))
             else:
                 status = _get(learner.wait_drained.remote(LEARNER_TIMEOUT_S))
-            if status["error"]:
-                raise LearnerFailed(status["error"])
+            if status.error:
+                raise LearnerFailed(status.error)
             result.seconds["learn_wait"] = time.monotonic() - waited
             status = _get(learner.status.remote(log_index))
-            log_index = status["log_index"]
+            log_index = status.log_index
             row = step_row(step, result, status, time.monotonic() - start,
                            store.count("status = 'valid' AND heldout = 0"))
             self._record(row, result.seconds)
@@ -243,8 +247,8 @@ class SelfPlayLoop:
             if not summary.interrupted and summary.stopped is None:
                 self._phase("training on the last round")
                 status = _get(learner.wait_drained.remote(LEARNER_TIMEOUT_S))
-                if status["error"]:
-                    raise LearnerFailed(status["error"])
+                if status.error:
+                    raise LearnerFailed(status.error)
             self._phase(f"writing checkpoint step-{summary.last_step}")
             return Path(_get(learner.checkpoint.remote(summary.last_step,
                                                        {"step": summary.last_step})))
@@ -286,7 +290,7 @@ def _get(ref):
                             ) from None
 
 
-def step_row(step: int, result, status: dict[str, Any], seconds: float,
+def step_row(step: int, result, status: LearnerStatus, seconds: float,
              curriculum_tasks: int) -> dict[str, Any]:
     """One metrics.jsonl line: what the round did and what the learner reported."""
     by_role: dict[str, list[float]] = {"proposer": [], "solver": []}
@@ -297,11 +301,11 @@ def step_row(step: int, result, status: dict[str, Any], seconds: float,
     n_proposals = sum(proposals.values())
     solutions = s.get("solutions", {})
     n_solutions = sum(solutions.values())
-    logs = status.get("logs", [])
+    logs = status.logs
     learner: dict[str, Any] = {
-        "optimizer_step": status["step"], "version": status["version"],
-        "dropped_stale": status["dropped_stale"], "pending": status["pending"],
-        "staleness": status["staleness"], "updates": len(logs)}
+        "optimizer_step": status.step, "version": status.version,
+        "dropped_stale": status.dropped_stale, "pending": status.pending,
+        "staleness": status.staleness, "updates": len(logs)}
     for key, name in (("loss", "loss"), ("kl", "kl"), ("entropy", "entropy"),
                       ("clip_ratio/region_mean", "clip_ratio"), ("reward", "reward")):
         values = [h[key] for h in logs if key in h]

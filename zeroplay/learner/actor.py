@@ -1,12 +1,12 @@
 """The learner as a Ray actor: trains on submitted groups, publishes weights to the actors.
 
     learner = make_actor(LearnerActor, cfg.cluster.learner, "learner", restarts=0).remote(
-        cfg_json, "weights-<run>", ["proposer-0"], run_dir)
+        cfg_json, "weights-<run>", ["rollout-0"], run_dir)
     ray.get(learner.warm_start.remote(tasks_json, steps))  # optional SFT, published
     ray.get(learner.start.remote())               # GRPO from here on
     ray.get(learner.submit.remote(groups))        # lists of G RolloutSamples
     ray.get(learner.checkpoint.remote(step, loop_state))   # between two optimizer steps
-    ray.get(learner.status.remote())              # step, version, dropped_stale, pending, ...
+    ray.get(learner.status.remote())              # a LearnerStatus
 
 TRL's trainer runs in a background thread of the actor and blocks in `rollout_func`
 until groups arrive. Every `learner.sync_every` optimizer steps the weights get a new
@@ -30,6 +30,7 @@ from transformers import TrainerCallback
 
 from zeroplay import metrics
 from zeroplay.config import Config
+from zeroplay.handoff import LearnerStatus
 from zeroplay.learner.checkpoint import (
     PublishCallback,
     cpu_weights,
@@ -119,10 +120,16 @@ class LearnerActor:
 
         box = [ray.put(weights)]
         ray.get(ray.get_actor(self.weights_name).publish.remote(version, box))
-        for name in self.rollout_names:
+        updates = {}
+        for name in self.rollout_names:  # all at once; each loads between its generate calls
             try:
-                ray.get(ray.get_actor(name).update_weights.remote(version, box))
-            except (RayActorError, ActorUnavailableError, ValueError) as exc:
+                updates[name] = ray.get_actor(name).update_weights.remote(version, box)
+            except ValueError as exc:  # no such actor right now (restarting)
+                log.warning("rollout actor %s missed weights v%d: %s", name, version, exc)
+        for name, ref in updates.items():
+            try:
+                ray.get(ref)
+            except (RayActorError, ActorUnavailableError) as exc:
                 # Restarting (or gone): a restarted actor loads the WeightStore's newest.
                 log.warning("rollout actor %s missed weights v%d: %s", name, version, exc)
         self.version = version
@@ -146,16 +153,16 @@ class LearnerActor:
                        "optimizer_step": self.trainer.state.global_step})
         return str(path)
 
-    def status(self, since: int = 0) -> dict[str, Any]:
+    def status(self, since: int = 0) -> LearnerStatus:
         """Progress, and the trainer's log entries from index `since` on."""
         state = self.trainer.state if self.trainer is not None else None
         history = state.log_history if state is not None else []
-        return {"step": state.global_step if state else 0, "version": self.version,
-                "dropped_stale": self.feed.dropped_stale, "pending": self.feed.pending(),
-                "staleness": self.feed.last_staleness, "error": self.error,
-                "logs": [h for h in history[since:] if "loss" in h], "log_index": len(history)}
+        return LearnerStatus(state.global_step if state else 0, self.version,
+                             self.feed.dropped_stale, self.feed.pending(),
+                             self.feed.last_staleness, self.error,
+                             [h for h in history[since:] if "loss" in h], len(history))
 
-    def wait_for_step(self, step: int, timeout: float = 300.0) -> dict[str, Any]:
+    def wait_for_step(self, step: int, timeout: float = 300.0) -> LearnerStatus:
         deadline = time.monotonic() + timeout
         while self.error is None and (self.trainer is None or
                                       self.trainer.state.global_step < step):
@@ -164,7 +171,7 @@ class LearnerActor:
             time.sleep(0.05)
         return self.status()
 
-    def wait_pending(self, at_most: int, timeout: float) -> dict[str, Any]:
+    def wait_pending(self, at_most: int, timeout: float) -> LearnerStatus:
         """Wait until no more than `at_most` groups wait to be trained (or an error)."""
         deadline = time.monotonic() + timeout
         while self.error is None and self.feed.pending() > at_most:
@@ -173,7 +180,7 @@ class LearnerActor:
             time.sleep(0.05)
         return self.status()
 
-    def wait_drained(self, timeout: float) -> dict[str, Any]:
+    def wait_drained(self, timeout: float) -> LearnerStatus:
         """Wait until every full batch that was submitted has been trained on."""
         deadline = time.monotonic() + timeout
         while self.error is None and not self.feed.wait_drained(0.2):

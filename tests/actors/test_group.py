@@ -1,0 +1,84 @@
+"""Actor groups: batches sharded over every member, results in input order, members on
+every node that offers a custom resource."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from zeroplay.actors.fleet import Fleet
+from zeroplay.actors.group import ActorGroup, shard_bounds
+from zeroplay.actors.prompts import prompt_text, solver_messages
+from zeroplay.config import load_config
+
+from ..curricula.conftest import make_task
+
+
+@pytest.mark.parametrize("n", [0, 1, 3, 8, 11])
+@pytest.mark.parametrize("k", [1, 2, 4])
+def test_shards_cover_items_in_order_with_even_sizes(n, k):
+    bounds = shard_bounds(n, k)
+    covered = [i for a, b in bounds for i in range(a, b)]
+    assert covered == list(range(n))
+    sizes = [b - a for a, b in bounds]
+    assert len(bounds) == min(n, k) and (not sizes or max(sizes) - min(sizes) <= 1)
+
+
+class Doubler:
+    def __init__(self):
+        self.seen = []
+
+    def double(self, items, extra):
+        self.seen.append(list(items))
+        return [2 * x + extra for x in items]
+
+
+def test_in_process_group_of_one_calls_the_instance():
+    member = Doubler()
+    group = ActorGroup.local(member)
+    assert group.map("double", [1, 2, 3], 1) == [(0, [3, 5, 7])]
+    assert group.flat_map("double", [], 1) == [] and member.seen == [[1, 2, 3]]
+    with pytest.raises(TypeError, match="no ObjectRefs"):
+        group.refs("double", [1], 0)
+
+
+@pytest.mark.slow
+@pytest.mark.docker
+def test_four_rollout_actors_share_one_rounds_prompts_in_order(ray_local, tiny_cache):
+    cfg = load_config(None, ["rollout.num_actors=4", "cluster.rollout.num_cpus=0.25",
+                             "rollout.max_new_tokens=8", "sandbox.pool_size=1"])
+    tasks = [make_task(i) for i in range(8)]
+    prompts = [solver_messages(t) for t in tasks]
+    with Fleet.on_ray(cfg, str(tiny_cache), prefix="grp-") as fleet:
+        assert len(fleet.rollouts.group) == 4
+        outs = fleet.rollouts.generate(prompts, 2, "solver")
+        stats = fleet.rollouts.group.call("stats")
+    assert [s["prompts"] for s in stats] == [2, 2, 2, 2]  # every actor got its share
+    assert [o.prompt_index for o in outs] == [i for i in range(8) for _ in range(2)]
+    from zeroplay.actors.policy import load_policy
+
+    _, tokenizer = load_policy(cfg.policy, cache_dir=tiny_cache)
+    for out in outs:  # each completion continues the prompt it is numbered with
+        text = prompt_text(tokenizer, prompts[out.prompt_index])
+        assert out.prompt_ids == tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+@pytest.mark.slow
+@pytest.mark.docker
+def test_judging_reaches_the_sandbox_actor_of_each_sandbox_node(sandbox_image, tmp_path):
+    """Two Ray nodes on loopback offer `zeroplay_sandbox`, a third does not: one sandbox
+    actor lands on each of the two, and one batch's judge jobs reach both."""
+    script = Path(__file__).with_name("two_node_judge.py")
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=600, env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert len(report["sandbox_nodes"]) == 2
+    assert set(report["sandbox_nodes"]) <= set(report["offering_nodes"])
+    assert report["plain_node"] not in report["sandbox_nodes"]
+    assert all(n > 0 for n in report["judged"]) and sum(report["judged"]) == 8
+    assert report["statuses"] == ["pass", "fail"] * 4  # results in input order

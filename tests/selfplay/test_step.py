@@ -1,0 +1,112 @@
+"""A whole self-play step without learning: real Ray, real Docker, the tiny model."""
+
+import random
+
+import pytest
+
+from zeroplay.actors.fleet import Fleet, Sandboxes
+from zeroplay.actors.group import ActorGroup
+from zeroplay.actors.prompts import render_proposal, render_solution
+from zeroplay.actors.ray_actors import SandboxActor
+from zeroplay.config import load_config
+from zeroplay.curricula.admit import pool_validator, seed_curriculum
+from zeroplay.curricula.store import CurriculumStore
+from zeroplay.handoff import Completion
+from zeroplay.selfplay import selfplay_step
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+CFG = load_config(None, ["rollout.max_new_tokens=48", "rollout.proposals_per_step=2",
+                         "rollout.solver_tasks_per_step=2", "rollout.num_generations=3",
+                         "sandbox.job_timeout_s=3", "sandbox.cpu_seconds=2",
+                         "sandbox.pool_size=1"])
+
+
+@pytest.fixture
+def store(tmp_path, pool):
+    with CurriculumStore.open(tmp_path / "curriculum.sqlite", create=True, run_id="sp") as s:
+        seed_curriculum(s, pool_validator(pool, CFG), CFG, n=12, heldout=3, seed=1, run_id="sp")
+        yield s
+
+
+@pytest.fixture(scope="module")
+def fleet(ray_local, tiny_cache):
+    with Fleet.on_ray(CFG, str(tiny_cache), prefix="sp-") as started:
+        yield started
+
+
+def _step(store, fleet, step):
+    return selfplay_step(store, fleet.rollouts, fleet.sandboxes, CFG, step=step,
+                         rng=random.Random(step), run_id="sp")
+
+
+def test_step_with_the_random_tiny_model_records_everything(store, fleet):
+    result = _step(store, fleet, 1)
+    proposers = [s for s in result.samples if s.role == "proposer"]
+    solvers = [s for s in result.samples if s.role == "solver"]
+    g = CFG.rollout.num_generations
+    assert len(proposers) == 2 * g and len(solvers) >= 2 * g
+    for group in result.groups():  # whole groups: one prompt, role and version each
+        assert len(group) == g
+        assert len({(tuple(s.prompt_ids), s.role, s.policy_version) for s in group}) == 1
+    assert all(len(s.logprobs) == len(s.completion_ids) for s in result.samples)
+    # A random model writes no valid format: counted by reason, penalised, not hidden.
+    assert all(s.reward == CFG.rollout.format_penalty for s in proposers
+               if s.status.startswith("format"))
+    summary = store.steps()[-1][2]
+    assert store.steps()[-1][0] == 1 and sum(summary["proposals"].values()) == 2 * g
+    assert sum(store.filter_counts().get(("format", r), 0) for r in summary["format_reasons"]) \
+        == sum(summary["format_reasons"].values())
+    attempts = sum(t.stats.attempts for t in store.tasks(status="valid"))
+    assert attempts == len(solvers)
+    assert set(result.seconds) == {"propose", "validate", "solve", "judge", "record"}
+
+
+def test_dead_rollout_actor_mid_step_is_retried(store, fleet, ray_local):
+    ray_local.kill(fleet.rollouts.group.members[0], no_restart=False)
+    result = _step(store, fleet, 2)
+    assert len(result.samples) >= 4 * CFG.rollout.num_generations
+    assert store.steps()[-1][0] == 2
+
+
+class ScriptedRollouts:
+    """Generation replaced by fixed text (what a trained policy would write)."""
+
+    def __init__(self, proposals, solutions):
+        self.texts = {"proposer": proposals, "solver": solutions}
+
+    def prompt_tokens(self, prompts):
+        return [10] * len(prompts)
+
+    def generate(self, prompts, n, role):
+        texts = self.texts[role]
+        return [Completion(i, [1], [2, 3], [-0.5, -0.5], texts[(i * n + j) % len(texts)],
+                           "stop", 4)
+                for i in range(len(prompts)) for j in range(n)]
+
+
+def test_scoring_of_valid_invalid_and_malformed_proposals(store, pool):
+    """Validation and judging are real, in the sandbox, through an in-process group."""
+    learnable = render_proposal("Add one to x.", "def f(x: int) -> int:\n    return x + 1\n",
+                                "st.integers(-5, 5)")
+    trivial = render_proposal("Always seven.", "def f(x: int) -> int:\n    return 7\n",
+                              "st.integers(-5, 5)")
+    rollouts = ScriptedRollouts([learnable, trivial, "no tags at all"],
+                                [render_solution("def f(x):\n    return x + 1\n"),
+                                 render_solution("def f(x):\n    return x - 1\n"), "garbage"])
+    sandboxes = Sandboxes(ActorGroup.local(SandboxActor(CFG.model_dump(mode="json"), pool)))
+    result = selfplay_step(store, rollouts, sandboxes, CFG, step=3, rng=random.Random(1),
+                           run_id="sp")
+    by_status = {}
+    for s in result.samples:
+        if s.role == "proposer":
+            by_status.setdefault(s.status, set()).add(s.reward)
+    assert [round(r, 6) for r in by_status["valid"]] == [round(2 / 3, 6)]  # 1 of 3 pass
+    assert by_status["rejected:trivial"] == {CFG.rollout.invalid_penalty}
+    assert by_status["format:no_format"] == {CFG.rollout.format_penalty}
+    new = store.tasks(status="valid", origin="policy")
+    assert len(new) == 1 and new[0].provenance.policy_version == 4
+    assert len(new[0].provenance.parent_task_ids) > 0
+    assert [t.reason for t in store.tasks(status="rejected", origin="policy")] == ["trivial"]
+    assert store.filter_counts()[("format", "no_format")] >= 1
+    solver = [s for s in result.samples if s.role == "solver"]
+    assert {s.reward for s in solver} <= {0.0, 1.0} and any(s.reward == 1.0 for s in solver)

@@ -1,0 +1,142 @@
+"""The rollout side of a run as two typed groups: policy copies that generate, sandboxes that judge.
+
+    with Fleet.on_ray(cfg, cache_dir) as fleet:             # joins or starts Ray
+        outs = fleet.rollouts.generate(prompts, n=4, role="solver")   # over every actor
+        verdicts = fleet.sandboxes.judge(candidates)        # over every sandbox node
+    with Fleet.in_process(cfg, pool, cache_dir) as fleet:   # the same calls, no Ray
+
+`Rollouts` shards prompts evenly over `rollout.num_actors` RolloutActors (named
+`rollout-<i>`, `cluster.rollout` resources) and renumbers each completion's
+`prompt_index` to the caller's prompt list. `Sandboxes` shards drafts and candidates over
+one SandboxActor per node that offers `cluster.sandbox`'s resources. Results always come
+back in input order. On Ray a WeightStore (named `weights-<id>`) holds the newest
+published weights for actors that restart. `close` removes what the fleet started, and
+shuts Ray down only if it started it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from zeroplay.actors.group import ActorGroup
+from zeroplay.config import Config
+from zeroplay.handoff import Completion, Validation, Verdict
+
+Messages = list[dict[str, str]]
+
+
+class Rollouts:
+    """Generation over a group of RolloutActors."""
+
+    def __init__(self, group: ActorGroup):
+        self.group = group
+
+    def generate(self, prompts: Sequence[Messages], n: int, role: str) -> list[Completion]:
+        """n completions per prompt, consecutive, `prompt_index` into `prompts`."""
+        return [dataclasses.replace(out, prompt_index=offset + out.prompt_index)
+                for offset, outs in self.group.map("generate", prompts, n, role)
+                for out in outs]
+
+    def prompt_tokens(self, prompts: Sequence[Messages]) -> list[int]:
+        return self.group.flat_map("prompt_tokens", prompts)
+
+    def versions(self) -> list[int]:
+        return self.group.call("version")
+
+    def digests(self) -> list[str]:
+        return self.group.call("weights_digest")
+
+
+class Sandboxes:
+    """Validation and judging over one SandboxActor per sandbox node."""
+
+    def __init__(self, group: ActorGroup):
+        self.group = group
+
+    def validate(self, drafts: Sequence[Any], seed: int) -> list[Validation]:
+        return self.group.flat_map("validate", drafts, seed)
+
+    def judge(self, candidates: Sequence[Any]) -> list[Verdict]:
+        return self.group.flat_map("judge", candidates)
+
+    def close(self) -> None:
+        try:
+            self.group.call("close")
+        except Exception:  # gone already; its containers are labelled and reaped later
+            pass
+
+
+class Fleet:
+    def __init__(self, rollouts: Rollouts, sandboxes: Sandboxes, *, weights: Any = None,
+                 weights_name: str | None = None, started_ray: bool = False):
+        self.rollouts, self.sandboxes = rollouts, sandboxes
+        self.weights, self.weights_name = weights, weights_name
+        self.started_ray = started_ray
+
+    @classmethod
+    def on_ray(cls, cfg: Config, cache_dir: str | None = None, *, with_learner: bool = False,
+               restarts: int | None = None, prefix: str = "") -> Fleet:
+        """Start the groups on Ray (`with_learner`: leave room for the caller's learner;
+        `restarts`: None keeps the default; `prefix` keeps names apart, e.g. "eval-")."""
+        import ray
+
+        from zeroplay.actors.group import MAX_RESTARTS
+        from zeroplay.actors.ray_actors import RolloutActor, SandboxActor, WeightStore
+        from zeroplay.actors.runtime import init_ray
+
+        restarts = MAX_RESTARTS if restarts is None else restarts
+        started = init_ray(cfg, with_learner=with_learner)
+        cfg_json = cfg.model_dump(mode="json")
+        tag = uuid.uuid4().hex[:8]
+        weights_name = f"{prefix}weights-{tag}"
+        weights = ray.remote(WeightStore).options(num_cpus=0, name=weights_name).remote()
+        names = [f"{prefix}rollout-{i}" + (f"-{tag}" if prefix else "")
+                 for i in range(cfg.rollout.num_actors)]
+        fleet = cls(Rollouts(ActorGroup.start(RolloutActor, cfg.cluster.rollout, names,
+                                              cfg_json, weights_name, cache_dir,
+                                              restarts=restarts)),
+                    Sandboxes(ActorGroup.per_node(SandboxActor, cfg.cluster.sandbox,
+                                                  f"{prefix}sandbox", cfg_json,
+                                                  restarts=restarts)),
+                    weights=weights, weights_name=weights_name, started_ray=started)
+        try:
+            fleet.rollouts.versions()  # wait until loaded; surfaces a load error now
+        except BaseException:
+            fleet.close()
+            raise
+        return fleet
+
+    @classmethod
+    def in_process(cls, cfg: Config, pool: Any, cache_dir: str | None = None) -> Fleet:
+        """A RolloutActor and a SandboxActor over the caller's `pool`, in this process."""
+        from zeroplay.actors.ray_actors import RolloutActor, SandboxActor
+
+        cfg_json = cfg.model_dump(mode="json")
+        return cls(Rollouts(ActorGroup.local(RolloutActor(cfg_json, None, cache_dir))),
+                   Sandboxes(ActorGroup.local(SandboxActor(cfg_json, pool))))
+
+    @property
+    def rollout_names(self) -> list[str]:
+        return self.rollouts.group.names
+
+    def close(self) -> None:
+        self.sandboxes.close()
+        self.rollouts.group.kill()
+        self.sandboxes.group.kill()
+        if self.weights is not None:
+            import ray
+
+            ray.kill(self.weights)
+        if self.started_ray:
+            import ray
+
+            ray.shutdown()
+
+    def __enter__(self) -> Fleet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
