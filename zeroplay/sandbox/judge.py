@@ -3,91 +3,21 @@
     verdict = judge(pool, code, "f", tests, cfg)   # Verdict(reward=1.0, status="pass", ...)
 
 The sandbox only reports values; this module decides. Comparison is strict by
-type-tagged value: bool is not int, tuple is not list, a set is not a list; floats agree
-within `float_tolerance` (relative and absolute), and NaN equals NaN. Exit codes, output
-and anything the candidate prints never enter a verdict. Reward counts hidden tests
-only: 1.0 if all pass (or the pass fraction, by config).
+type-tagged value (`codec.values_equal`): bool is not int, tuple is not list, a set is not
+a list; floats agree within `float_tolerance` (relative and absolute), and NaN equals NaN.
+A returned value that is not well-formed (`codec.is_tagged`) fails its test. Exit codes,
+output and anything the candidate prints never enter a verdict. Reward counts hidden
+tests only: 1.0 if all pass (or the pass fraction, by config).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from zeroplay.config import SandboxConfig
 from zeroplay.handoff import VERDICT_STATUSES, TestCase, Verdict
+from zeroplay.sandbox.codec import is_tagged, to_tagged, values_equal
 from zeroplay.sandbox.pool import Job, JobResult, SandboxPool
-from zeroplay.sandbox.supervisor import MAX_DEPTH
-
-_SCALARS = {"b": bool, "i": int, "s": str}
-_SEQUENCES = ("l", "t", "S", "F")
-
-
-def is_tagged(value: object, depth: int = 0) -> bool:
-    """True if `value` is a well-formed tagged value (results from a sandbox are untrusted)."""
-    if depth > MAX_DEPTH or not isinstance(value, list) or not value:
-        return False
-    tag = value[0]
-    if tag == "N":
-        return len(value) == 1
-    if len(value) != 2:
-        return False
-    payload = value[1]
-    if tag in _SCALARS:
-        return type(payload) is _SCALARS[tag]
-    if tag == "f":
-        return type(payload) in (int, float) or payload in ("nan", "inf", "-inf")
-    if tag in _SEQUENCES:
-        return isinstance(payload, list) and all(is_tagged(x, depth + 1) for x in payload)
-    if tag == "d":
-        return isinstance(payload, list) and all(
-            isinstance(p, list) and len(p) == 2 and is_tagged(p[0], depth + 1)
-            and is_tagged(p[1], depth + 1) for p in payload
-        )
-    return False
-
-
-def values_equal(a: list, b: list, tol: float = 0.0) -> bool:
-    """Strict equality of two well-formed tagged values.
-
-    >>> values_equal(["i", 1], ["b", True])
-    False
-    >>> values_equal(["f", 0.1 + 0.2], ["f", 0.3], tol=1e-9)
-    True
-    >>> values_equal(["f", "nan"], ["f", "nan"])
-    True
-    """
-    try:
-        return _equal(a, b, tol)
-    except (RecursionError, TypeError, ValueError, IndexError):
-        return False
-
-
-def _equal(a: list, b: list, tol: float) -> bool:
-    if a[0] != b[0]:
-        return False
-    tag = a[0]
-    if tag == "N":
-        return True
-    if tag == "f":
-        x, y = float(a[1]), float(b[1])
-        if math.isnan(x) or math.isnan(y):
-            return math.isnan(x) and math.isnan(y)
-        return x == y or math.isclose(x, y, rel_tol=tol, abs_tol=tol)
-    if tag in _SEQUENCES or tag == "d":
-        xs, ys = a[1], b[1]
-        if len(xs) != len(ys):
-            return False
-        if tag in ("S", "F", "d"):  # unordered: compare in canonical order
-            from zeroplay.sandbox.supervisor import canonical
-
-            key = (lambda p: canonical(p[0])) if tag == "d" else canonical
-            xs, ys = sorted(xs, key=key), sorted(ys, key=key)
-        if tag == "d":
-            return all(_equal(p[0], q[0], tol) and _equal(p[1], q[1], tol)
-                       for p, q in zip(xs, ys, strict=True))
-        return all(_equal(x, y, tol) for x, y in zip(xs, ys, strict=True))
-    return type(a[1]) is type(b[1]) and a[1] == b[1]
 
 
 def judge(pool: SandboxPool, code: str, entry_point: str, tests: Sequence[TestCase],
@@ -149,7 +79,6 @@ def find_disagreement(pool: SandboxPool, entry_point: str, reference: str, candi
     return the first input where the candidate disagrees with a deterministic reference
     answer, as a new hidden test for the task. None if they agree everywhere tried."""
     from zeroplay.sandbox.strategies import StrategyError, draw_inputs, parse_strategy
-    from zeroplay.sandbox.supervisor import to_tagged
 
     try:
         spec = parse_strategy(strategy, cfg.max_collection_size)

@@ -19,10 +19,9 @@ import ast
 
 from zeroplay.config import SandboxConfig
 from zeroplay.handoff import REJECT_REASONS, TestCase, Validation
-from zeroplay.sandbox.judge import is_tagged
+from zeroplay.sandbox.codec import canonical, is_tagged, to_tagged
 from zeroplay.sandbox.pool import Job, JobResult, SandboxPool
 from zeroplay.sandbox.strategies import StrategyError, StrategySpec, draw_inputs, parse_strategy
-from zeroplay.sandbox.supervisor import canonical, to_tagged
 
 ALLOWED_DUNDERS = {"__init__", "__name__", "__len__", "__eq__", "__lt__", "__hash__", "__repr__"}
 
