@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from zeroplay.config import SandboxConfig
 from zeroplay.handoff import VERDICT_STATUSES, TestCase, Verdict
 from zeroplay.sandbox.codec import is_tagged, to_tagged, values_equal
-from zeroplay.sandbox.pool import Job, JobResult, SandboxPool
+from zeroplay.sandbox.pool import Job, JobResult, SandboxPool, exc_text, triage
 
 
 def judge(pool: SandboxPool, code: str, entry_point: str, tests: Sequence[TestCase],
@@ -33,14 +33,10 @@ def job_for(code: str, entry_point: str, tests: Sequence[TestCase]) -> Job:
 def verdict_for(result: JobResult, tests: Sequence[TestCase], cfg: SandboxConfig) -> Verdict:
     """Turn one job's result into a verdict against the tests it ran."""
     total = len(tests)
-    if result.status != "ok":
-        status = result.status if result.status in VERDICT_STATUSES else "error"
-        return Verdict(0.0, status, 0, total, {"error": result.detail})
-    if result.anomalies:
-        unclean = "the job left the sandbox unclean: " + ", ".join(result.anomalies)
-        return Verdict(0.0, "error", 0, total, {"error": unclean})
-    if result.load_error is not None:
-        return Verdict(0.0, "error", 0, total, {"error": _exc_text(result.load_error)})
+    failure = triage(result)
+    if failure is not None:
+        status = failure.kind if failure.kind in VERDICT_STATUSES else "error"
+        return Verdict(0.0, status, 0, total, {"error": failure.detail})
     assert result.results is not None
     passed, hidden, hidden_passed, first_failure, memory = 0, 0, 0, None, False
     for test, got in zip(tests, result.results, strict=True):
@@ -55,7 +51,7 @@ def verdict_for(result: JobResult, tests: Sequence[TestCase], cfg: SandboxConfig
             memory = memory or (isinstance(exc, list) and exc[:1] == ["MemoryError"])
             if first_failure is None:
                 first_failure = {"args": test.args, "expected": test.expected,
-                                 "got": got.get("ok"), "error": _exc_text(exc) if exc else None}
+                                 "got": got.get("ok"), "error": exc_text(exc) if exc else None}
     if memory:
         return Verdict(0.0, "memory", passed, total, first_failure or {})
     if cfg.reward == "pass_fraction":
@@ -64,12 +60,6 @@ def verdict_for(result: JobResult, tests: Sequence[TestCase], cfg: SandboxConfig
         reward = 1.0 if hidden and hidden_passed == hidden else 0.0
     status = "pass" if passed == total else "fail"
     return Verdict(reward, status, passed, total, first_failure or {})
-
-
-def _exc_text(exc: object) -> str:
-    if isinstance(exc, list) and len(exc) == 2:
-        return f"{exc[0]}: {exc[1]}"[:300]
-    return str(exc)[:300]
 
 
 def find_disagreement(pool: SandboxPool, entry_point: str, reference: str, candidate: str,
@@ -88,7 +78,7 @@ def find_disagreement(pool: SandboxPool, entry_point: str, reference: str, candi
     jobs = [Job(reference, entry_point, inputs), Job(reference, entry_point, inputs),
             Job(candidate, entry_point, inputs)]
     ref_a, ref_b, cand = (r for _, r in sorted(pool.map(jobs)))
-    if any(r.status != "ok" or r.results is None or r.anomalies for r in (ref_a, ref_b)):
+    if any(triage(r) is not None or r.results is None for r in (ref_a, ref_b)):
         return None
     cand_results = cand.results if cand.status == "ok" and cand.results else [{}] * len(inputs)
     for args, a, b, c in zip(inputs, ref_a.results, ref_b.results, cand_results, strict=True):
