@@ -28,10 +28,9 @@ from pathlib import Path
 
 from zeroplay.config import Config
 from zeroplay.sandbox.batch import Draft, judge_many, validate_many
-from zeroplay.sandbox.image import build_image
+from zeroplay.sandbox.image import SUPERVISOR, build_image
 from zeroplay.sandbox.judge import verdict_for
 from zeroplay.sandbox.pool import JobResult, SandboxPool
-from zeroplay.sandbox.supervisor import __file__ as SUPERVISOR_PATH
 
 # (entry point source, strategy, failing variants)
 TASKS = [
@@ -64,8 +63,9 @@ TASKS = [
      ["def f(xs):\n    return [sum(xs[:i]) for i in range(len(xs))]\n"]),
 ]
 
-RUNNER = (
-    "import importlib.util, json, sys\n"
+RUNNER = (  # loads the supervisor the way the image does: codec.py importable beside it
+    "import importlib.util, json, os, sys\n"
+    "sys.path.insert(0, os.path.dirname(sys.argv[1]))\n"
     "spec = importlib.util.spec_from_file_location('supervisor', sys.argv[1])\n"
     "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
     "print(json.dumps(m._run_job(json.loads(sys.stdin.read()))))\n"
@@ -104,7 +104,7 @@ def run_unisolated(candidates, workers: int):
     def one(candidate):
         code, entry, tests = candidate
         job = {"code": code, "entry_point": entry, "inputs": [t.args for t in tests]}
-        out = subprocess.run([sys.executable, "-I", "-S", "-c", RUNNER, SUPERVISOR_PATH],
+        out = subprocess.run([sys.executable, "-I", "-S", "-c", RUNNER, str(SUPERVISOR)],
                              input=json.dumps(job), capture_output=True, text=True, check=True)
         return json.loads(out.stdout)
 

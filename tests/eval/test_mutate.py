@@ -7,8 +7,8 @@ import pytest
 
 from zeroplay.eval.humaneval import canonical_program, load_problems
 from zeroplay.eval.mutate import OPERATORS, mutate
+from zeroplay.sandbox.codec import to_tagged
 from zeroplay.sandbox.pool import Job
-from zeroplay.sandbox.supervisor import to_tagged
 
 SOURCE = '''def f(xs, k):
     """Docstring 1 + 1 stays."""

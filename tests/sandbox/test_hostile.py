@@ -5,6 +5,8 @@ import threading
 
 import pytest
 
+from zeroplay.sandbox.codec import from_tagged
+from zeroplay.sandbox.pool import Job, SandboxPool
 from zeroplay.sandbox.selftest import CASES, host_listener, run_case
 
 pytestmark = pytest.mark.docker
@@ -71,10 +73,34 @@ def test_hostile_case_is_contained(case, pool, fast_sandbox_cfg, docker_client, 
     assert not stray, f"sandbox-user processes outside live containers: {stray}"
 
 
-def test_secrets_of_the_host_are_not_visible(pool, fast_sandbox_cfg, monkeypatch):
+ENV_PROBE = """
+import os
+def f(x):
+    seen = [repr(dict(os.environ))]
+    for path in ('/proc/self/environ', '/proc/1/environ'):
+        try:
+            with open(path, 'rb') as src:
+                seen.append(src.read().decode('latin-1'))
+        except OSError:
+            pass
+    return [os.environ.get('ZEROPLAY_TEST_SECRET'), '\\n'.join(seen)]
+"""
+
+
+def test_secrets_of_the_host_are_not_visible(sandbox_image, fast_sandbox_cfg, monkeypatch):
+    # The variable is set before this test's own pool starts its containers, so a pool that
+    # forwarded the host's environment would hand it to them (the shared pool is older).
     monkeypatch.setenv("ZEROPLAY_TEST_SECRET", "s3cr3t-value")
+    cfg = fast_sandbox_cfg.model_copy(update={"pool_size": 1})
     case = next(c for c in CASES if c.name == "read secrets")
-    row = run_case(pool, case, fast_sandbox_cfg, 1)
+    with SandboxPool(cfg, sandbox_image.tag) as own:
+        probe = own.run(Job(ENV_PROBE, "f", [[["i", 0]]]))
+        row = run_case(own, case, cfg, 1)
+    assert probe.status == "ok" and probe.results is not None, probe.detail
+    variable, environment = from_tagged(probe.results[0]["ok"])
+    assert "PATH=" in environment  # the probe did read the container's environment
+    assert variable is None
+    assert "s3cr3t-value" not in environment
     seen = str(row.verdicts[0].detail.get("got"))
     assert "s3cr3t-value" not in seen
     assert "root:" not in seen  # /etc/shadow was not readable

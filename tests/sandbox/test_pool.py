@@ -4,7 +4,15 @@ import threading
 
 import pytest
 
-from zeroplay.sandbox.pool import LABEL, OWNER_LABEL, Job, SandboxPool, remove_orphans
+from zeroplay.sandbox.pool import (
+    LABEL,
+    OWNER_LABEL,
+    Job,
+    JobResult,
+    SandboxPool,
+    remove_orphans,
+    triage,
+)
 
 pytestmark = pytest.mark.docker
 HONEST = Job("def f(x):\n    return x + 1\n", "f", [[["i", i]] for i in range(3)])
@@ -141,3 +149,23 @@ def test_unknown_runtime_is_a_clear_error(sandbox_image, fast_sandbox_cfg):
     cfg = fast_sandbox_cfg.model_copy(update={"runtime": "no-such-runtime"})
     with pytest.raises(SandboxError, match="not a runtime of this Docker engine.*sandbox.runtime=runc"):
         SandboxPool(cfg, sandbox_image.tag)
+
+
+@pytest.mark.parametrize(
+    ("result", "kind"),
+    [
+        (JobResult("ok", results=[{"ok": ["i", 1]}]), None),
+        (JobResult("ok", results=[{"exc": ["ValueError", "no"]}]), None),
+        (JobResult("timeout", detail="wall"), "timeout"),
+        (JobResult("crash", anomalies=["broken_reply"]), "crash"),  # the status wins
+        (JobResult("ok", results=[], anomalies=["tmp_not_empty"]), "unclean"),
+        (JobResult("ok", load_error=["SyntaxError", "bad"], anomalies=["ipc_objects"]),
+         "unclean"),
+        (JobResult("ok", load_error=["SyntaxError", "bad"]), "load_error"),
+        (JobResult("ok", load_error=[]), "load_error"),  # forged by the job: still one line
+    ],
+)
+def test_triage_reads_status_then_anomalies_then_load_error(result, kind):
+    failure = triage(result)
+    assert (failure and failure.kind) == kind
+    assert failure is None or failure.detail

@@ -4,7 +4,8 @@ import pytest
 
 from zeroplay.config import Config
 from zeroplay.handoff import REJECT_REASONS
-from zeroplay.sandbox.validate import DraftRejected, prepare, validate_draft
+from zeroplay.sandbox.pool import JobResult
+from zeroplay.sandbox.validate import DraftRejected, freeze, prepare, validate_draft
 
 CFG = Config().sandbox
 INTS = "st.integers(-50, 50)"
@@ -70,6 +71,29 @@ def test_valid_draft_becomes_frozen_tests(pool, fast_sandbox_cfg):
                            "st.lists(st.integers(-9, 9), max_size=8), st.integers(0, 3)",
                            fast_sandbox_cfg, seed=3)
     assert again.tests == v.tests  # reproducible for a seed
+
+
+@pytest.mark.parametrize(
+    ("run", "reason"),
+    [
+        (JobResult("timeout", detail="wall"), "timeout"),
+        (JobResult("memory"), "memory"),
+        (JobResult("output_limit"), "output_limit"),
+        (JobResult("crash", anomalies=["broken_reply"]), "crash"),
+        (JobResult("error", detail="no nonce"), "sandbox_error"),
+        (JobResult("ok", results=[{"ok": ["i", 1]}] * 2, anomalies=["tmp_not_empty"]),
+         "sandbox_error"),
+        (JobResult("ok", load_error=["NameError", "x"]), "load_error"),
+        (JobResult("ok", load_error=[]), "load_error"),  # forged by the job: rejected, not raised
+    ],
+)
+def test_a_failed_reference_run_is_rejected(run, reason):
+    inputs = [[["i", 1]], [["i", 2]]]
+    honest = JobResult("ok", results=[{"ok": ["i", 1]}, {"ok": ["i", 2]}])
+    for first, second in ((run, honest), (honest, run)):
+        v = freeze(inputs, first, second, CFG)
+        assert (v.valid, v.reason) == (False, reason)
+        assert v.detail
 
 
 @pytest.mark.docker

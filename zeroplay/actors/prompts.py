@@ -63,7 +63,7 @@ def proposer_messages(references: list[Task]) -> list[dict[str, str]]:
 
 
 def solver_messages(task: Task) -> list[dict[str, str]]:
-    from zeroplay.sandbox.supervisor import from_tagged
+    from zeroplay.sandbox.codec import from_tagged
 
     lines = []
     for test in task.public_tests:

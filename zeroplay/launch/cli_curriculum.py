@@ -100,7 +100,7 @@ def curriculum_show(
 
     from rich.syntax import Syntax
 
-    from zeroplay.sandbox.supervisor import from_tagged
+    from zeroplay.sandbox.codec import from_tagged
 
     store, window = _open_run(run_dir)
     with store:

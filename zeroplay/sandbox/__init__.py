@@ -5,7 +5,8 @@
         verdict = judge(pool, candidate, "f", v.tests, cfg.sandbox)
 
 Modules: `image` (offline image build), `engine` (Docker connection), `pool` (warm
-hardened containers), `supervisor` (what runs inside them), `strategies` (the input DSL,
+hardened containers), `supervisor` (what runs inside them), `codec` (type-tagged values
+and their strict comparison, shared by host and container), `strategies` (the input DSL,
 drawn on the host), `validate` (task drafts), `judge` (host-side verdicts), `batch`
 (many at once), `selftest` (the adversarial suite).
 
@@ -15,8 +16,9 @@ are drawn and outputs judged on the host; the container only returns values.
 """
 
 from zeroplay.sandbox.batch import Draft, judge_many, validate_many
+from zeroplay.sandbox.codec import values_equal
 from zeroplay.sandbox.image import BuiltImage, build_image
-from zeroplay.sandbox.judge import find_disagreement, judge, values_equal
+from zeroplay.sandbox.judge import find_disagreement, judge
 from zeroplay.sandbox.pool import Job, JobResult, SandboxError, SandboxPool
 from zeroplay.sandbox.strategies import StrategyError, draw_inputs, parse_strategy
 from zeroplay.sandbox.validate import validate_draft

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 DOCKERFILE = Path(__file__).with_name("Dockerfile")
 SUPERVISOR = Path(__file__).with_name("supervisor.py")  # the image's entry point
+CODEC = Path(__file__).with_name("codec.py")  # imported by the supervisor, from beside it
 SITE_PACKAGES = ("hypothesis",)  # installed into the image with their dependencies
 SANDBOX_UID = 10001
 BASE_REPOSITORY = "zeroplay-base"
@@ -247,10 +248,12 @@ def _import_rootfs(client, rootfs: Path, tarball: Path, tag: str) -> None:
 
 
 def _fill_context(context: Path, base_id: str) -> str:
-    """Copy the Dockerfile, the supervisor and site/ into `context`; return their content hash."""
+    """Copy the Dockerfile, the supervisor with its codec, and site/ into `context`; return
+    their content hash."""
     digest = hashlib.sha256()
     digest.update(f"base {base_id}\n".encode())
-    for source, name in ((DOCKERFILE, "Dockerfile"), (SUPERVISOR, "supervisor.py")):
+    for source, name in ((DOCKERFILE, "Dockerfile"), (SUPERVISOR, "supervisor.py"),
+                         (CODEC, "codec.py")):
         shutil.copy(source, context / name)
         digest.update(f"{name} {_sha(source.read_bytes())}\n".encode())
     for rel, source in sorted(site_files().items()):

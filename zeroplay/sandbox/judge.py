@@ -3,91 +3,21 @@
     verdict = judge(pool, code, "f", tests, cfg)   # Verdict(reward=1.0, status="pass", ...)
 
 The sandbox only reports values; this module decides. Comparison is strict by
-type-tagged value: bool is not int, tuple is not list, a set is not a list; floats agree
-within `float_tolerance` (relative and absolute), and NaN equals NaN. Exit codes, output
-and anything the candidate prints never enter a verdict. Reward counts hidden tests
-only: 1.0 if all pass (or the pass fraction, by config).
+type-tagged value (`codec.values_equal`): bool is not int, tuple is not list, a set is not
+a list; floats agree within `float_tolerance` (relative and absolute), and NaN equals NaN.
+A returned value that is not well-formed (`codec.is_tagged`) fails its test. Exit codes,
+output and anything the candidate prints never enter a verdict. Reward counts hidden
+tests only: 1.0 if all pass (or the pass fraction, by config).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from zeroplay.config import SandboxConfig
 from zeroplay.handoff import VERDICT_STATUSES, TestCase, Verdict
-from zeroplay.sandbox.pool import Job, JobResult, SandboxPool
-from zeroplay.sandbox.supervisor import MAX_DEPTH
-
-_SCALARS = {"b": bool, "i": int, "s": str}
-_SEQUENCES = ("l", "t", "S", "F")
-
-
-def is_tagged(value: object, depth: int = 0) -> bool:
-    """True if `value` is a well-formed tagged value (results from a sandbox are untrusted)."""
-    if depth > MAX_DEPTH or not isinstance(value, list) or not value:
-        return False
-    tag = value[0]
-    if tag == "N":
-        return len(value) == 1
-    if len(value) != 2:
-        return False
-    payload = value[1]
-    if tag in _SCALARS:
-        return type(payload) is _SCALARS[tag]
-    if tag == "f":
-        return type(payload) in (int, float) or payload in ("nan", "inf", "-inf")
-    if tag in _SEQUENCES:
-        return isinstance(payload, list) and all(is_tagged(x, depth + 1) for x in payload)
-    if tag == "d":
-        return isinstance(payload, list) and all(
-            isinstance(p, list) and len(p) == 2 and is_tagged(p[0], depth + 1)
-            and is_tagged(p[1], depth + 1) for p in payload
-        )
-    return False
-
-
-def values_equal(a: list, b: list, tol: float = 0.0) -> bool:
-    """Strict equality of two well-formed tagged values.
-
-    >>> values_equal(["i", 1], ["b", True])
-    False
-    >>> values_equal(["f", 0.1 + 0.2], ["f", 0.3], tol=1e-9)
-    True
-    >>> values_equal(["f", "nan"], ["f", "nan"])
-    True
-    """
-    try:
-        return _equal(a, b, tol)
-    except (RecursionError, TypeError, ValueError, IndexError):
-        return False
-
-
-def _equal(a: list, b: list, tol: float) -> bool:
-    if a[0] != b[0]:
-        return False
-    tag = a[0]
-    if tag == "N":
-        return True
-    if tag == "f":
-        x, y = float(a[1]), float(b[1])
-        if math.isnan(x) or math.isnan(y):
-            return math.isnan(x) and math.isnan(y)
-        return x == y or math.isclose(x, y, rel_tol=tol, abs_tol=tol)
-    if tag in _SEQUENCES or tag == "d":
-        xs, ys = a[1], b[1]
-        if len(xs) != len(ys):
-            return False
-        if tag in ("S", "F", "d"):  # unordered: compare in canonical order
-            from zeroplay.sandbox.supervisor import canonical
-
-            key = (lambda p: canonical(p[0])) if tag == "d" else canonical
-            xs, ys = sorted(xs, key=key), sorted(ys, key=key)
-        if tag == "d":
-            return all(_equal(p[0], q[0], tol) and _equal(p[1], q[1], tol)
-                       for p, q in zip(xs, ys, strict=True))
-        return all(_equal(x, y, tol) for x, y in zip(xs, ys, strict=True))
-    return type(a[1]) is type(b[1]) and a[1] == b[1]
+from zeroplay.sandbox.codec import is_tagged, to_tagged, values_equal
+from zeroplay.sandbox.pool import Job, JobResult, SandboxPool, exc_text, triage
 
 
 def judge(pool: SandboxPool, code: str, entry_point: str, tests: Sequence[TestCase],
@@ -103,14 +33,10 @@ def job_for(code: str, entry_point: str, tests: Sequence[TestCase]) -> Job:
 def verdict_for(result: JobResult, tests: Sequence[TestCase], cfg: SandboxConfig) -> Verdict:
     """Turn one job's result into a verdict against the tests it ran."""
     total = len(tests)
-    if result.status != "ok":
-        status = result.status if result.status in VERDICT_STATUSES else "error"
-        return Verdict(0.0, status, 0, total, {"error": result.detail})
-    if result.anomalies:
-        unclean = "the job left the sandbox unclean: " + ", ".join(result.anomalies)
-        return Verdict(0.0, "error", 0, total, {"error": unclean})
-    if result.load_error is not None:
-        return Verdict(0.0, "error", 0, total, {"error": _exc_text(result.load_error)})
+    failure = triage(result)
+    if failure is not None:
+        status = failure.kind if failure.kind in VERDICT_STATUSES else "error"
+        return Verdict(0.0, status, 0, total, {"error": failure.detail})
     assert result.results is not None
     passed, hidden, hidden_passed, first_failure, memory = 0, 0, 0, None, False
     for test, got in zip(tests, result.results, strict=True):
@@ -125,7 +51,7 @@ def verdict_for(result: JobResult, tests: Sequence[TestCase], cfg: SandboxConfig
             memory = memory or (isinstance(exc, list) and exc[:1] == ["MemoryError"])
             if first_failure is None:
                 first_failure = {"args": test.args, "expected": test.expected,
-                                 "got": got.get("ok"), "error": _exc_text(exc) if exc else None}
+                                 "got": got.get("ok"), "error": exc_text(exc) if exc else None}
     if memory:
         return Verdict(0.0, "memory", passed, total, first_failure or {})
     if cfg.reward == "pass_fraction":
@@ -136,12 +62,6 @@ def verdict_for(result: JobResult, tests: Sequence[TestCase], cfg: SandboxConfig
     return Verdict(reward, status, passed, total, first_failure or {})
 
 
-def _exc_text(exc: object) -> str:
-    if isinstance(exc, list) and len(exc) == 2:
-        return f"{exc[0]}: {exc[1]}"[:300]
-    return str(exc)[:300]
-
-
 def find_disagreement(pool: SandboxPool, entry_point: str, reference: str, candidate: str,
                       strategy: str, cfg: SandboxConfig, seed: int, n: int = 100
                       ) -> TestCase | None:
@@ -149,7 +69,6 @@ def find_disagreement(pool: SandboxPool, entry_point: str, reference: str, candi
     return the first input where the candidate disagrees with a deterministic reference
     answer, as a new hidden test for the task. None if they agree everywhere tried."""
     from zeroplay.sandbox.strategies import StrategyError, draw_inputs, parse_strategy
-    from zeroplay.sandbox.supervisor import to_tagged
 
     try:
         spec = parse_strategy(strategy, cfg.max_collection_size)
@@ -159,7 +78,7 @@ def find_disagreement(pool: SandboxPool, entry_point: str, reference: str, candi
     jobs = [Job(reference, entry_point, inputs), Job(reference, entry_point, inputs),
             Job(candidate, entry_point, inputs)]
     ref_a, ref_b, cand = (r for _, r in sorted(pool.map(jobs)))
-    if any(r.status != "ok" or r.results is None or r.anomalies for r in (ref_a, ref_b)):
+    if any(triage(r) is not None or r.results is None for r in (ref_a, ref_b)):
         return None
     cand_results = cand.results if cand.status == "ok" and cand.results else [{}] * len(inputs)
     for args, a, b, c in zip(inputs, ref_a.results, ref_b.results, cand_results, strict=True):

@@ -80,6 +80,48 @@ class JobResult:
     anomalies: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class JobFailure:
+    """Why a job gave no values to judge.
+
+    `kind`: the job's status when not ok (timeout | memory | crash | output_limit | error),
+    "unclean" when it left the sandbox with anomalies, or "load_error" when the code failed
+    to load. `detail` is for people, never for decisions.
+    """
+
+    kind: str
+    detail: str
+
+
+def triage(result: JobResult) -> JobFailure | None:
+    """The one reading of a job's status and anomalies: None when its per-input results
+    can be judged, else why not. Validation and judging both start here and map the kind
+    to their own outcome; a bad status wins over anomalies, anomalies over a load error.
+
+    >>> triage(JobResult("ok", results=[{"ok": ["i", 1]}])) is None
+    True
+    >>> triage(JobResult("ok", results=[], anomalies=["tmp_not_empty"])).kind
+    'unclean'
+    >>> triage(JobResult("ok", load_error=["NameError", "no f"]))
+    JobFailure(kind='load_error', detail='NameError: no f')
+    """
+    if result.status != "ok":
+        return JobFailure(result.status, result.detail or f"the job ended: {result.status}")
+    if result.anomalies:
+        return JobFailure("unclean", "the job left the sandbox unclean: "
+                          + ", ".join(result.anomalies))
+    if result.load_error is not None:
+        return JobFailure("load_error", exc_text(result.load_error))
+    return None
+
+
+def exc_text(exc: object) -> str:
+    """An exception as a job reports it ([type, message]) in one line for people."""
+    if isinstance(exc, list) and len(exc) == 2:
+        return f"{exc[0]}: {exc[1]}"[:300]
+    return str(exc)[:300]
+
+
 class _Broken(Exception):
     """A container's reply stream can no longer be trusted; `status` is the job's."""
 

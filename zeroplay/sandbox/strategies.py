@@ -206,7 +206,7 @@ def draw_inputs(spec: StrategySpec, n: int, seed: int) -> list[tuple]:
     from hypothesis import strategies as st
     from hypothesis.errors import HypothesisException
 
-    from zeroplay.sandbox.supervisor import Unserializable, canonical, to_tagged
+    from zeroplay.sandbox.codec import Unserializable, canonical, to_tagged
 
     drawn: list[tuple] = []
     seen: set[str] = set()

@@ -21,22 +21,27 @@ After every job the supervisor kills every process that is not part of the machi
 recycles the container. Results are values only: the host compares them with expected
 values; nothing a job prints or returns is trusted to decide a verdict.
 
-This module is also imported on the host for the value codec (`to_tagged`,
-`from_tagged`) and the framing, so both sides share one definition. What it does not
-guarantee: job code can still kill the supervisor (same user) or write junk into the
-container's stdout through /proc/1/fd; both end the container, and the host treats a
-frame without the right nonce as a failed job.
+Values cross in the type-tagged form of `codec.py`, which the image ships beside this
+file; the supervisor runs with the standard library and that file only. The host imports
+this module for the framing alone (`encode_frame`, `MAX_FRAME`), so both sides share one
+definition. What it does not guarantee: job code can still kill the supervisor (same
+user) or write junk into the container's stdout through /proc/1/fd; both end the
+container, and the host treats a frame without the right nonce as a failed job.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
 import signal
 import struct
 import sys
 import time
+
+if __package__:  # imported on the host as part of zeroplay
+    from zeroplay.sandbox.codec import Unserializable, from_tagged, to_tagged
+else:  # run as a script in the container, where codec.py lies beside this file
+    from codec import Unserializable, from_tagged, to_tagged
 
 MAX_FRAME = 32 * 2**20
 RESULT_FD_SLOT = 3
@@ -54,83 +59,6 @@ PRELOAD = (
     "math", "itertools", "functools", "collections", "re", "string", "heapq", "bisect",
     "operator", "typing", "fractions", "decimal", "statistics", "dataclasses", "json",
 )
-
-# --- type-tagged values ------------------------------------------------------------------
-# A value is a JSON list [tag, payload]: ["N"], ["b", true], ["i", 3], ["f", 1.5 | "nan" |
-# "inf" | "-inf"], ["s", "x"], ["l", [...]], ["t", [...]], ["S", [...]] (set),
-# ["F", [...]] (frozenset), ["d", [[k, v], ...]]. Exact types only: a subclass of int or
-# an object with a custom __eq__ is not a value, so it cannot pass a comparison.
-
-MAX_DEPTH = 32
-MAX_NODES = 200_000
-
-
-class Unserializable(ValueError):
-    """A result that is not a plain value (or is too big or too deep to be one)."""
-
-
-def to_tagged(value: object) -> list:
-    budget = [MAX_NODES]
-    return _tag(value, 0, budget)
-
-
-def _tag(v: object, depth: int, budget: list[int]) -> list:
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise Unserializable("value too large")
-    if depth > MAX_DEPTH:
-        raise Unserializable("value nested too deeply")
-    t = type(v)
-    if v is None:
-        return ["N"]
-    if t is bool:
-        return ["b", v]
-    if t is int:
-        return ["i", v]
-    if t is float:
-        if math.isnan(v):
-            return ["f", "nan"]
-        if math.isinf(v):
-            return ["f", "inf" if v > 0 else "-inf"]
-        return ["f", v]
-    if t is str:
-        return ["s", v]
-    if t is list or t is tuple:
-        return ["l" if t is list else "t", [_tag(x, depth + 1, budget) for x in v]]
-    if t is set or t is frozenset:
-        items = sorted((_tag(x, depth + 1, budget) for x in v), key=canonical)
-        return ["S" if t is set else "F", items]
-    if t is dict:
-        pairs = [[_tag(k, depth + 1, budget), _tag(x, depth + 1, budget)] for k, x in v.items()]
-        return ["d", sorted(pairs, key=lambda p: canonical(p[0]))]
-    raise Unserializable(f"not a plain value: {t.__name__}")
-
-
-def canonical(tagged: object) -> str:
-    """A total order for tagged values (sets and dict keys are sorted by it)."""
-    return json.dumps(tagged, sort_keys=True, separators=(",", ":"))
-
-
-def from_tagged(t: list) -> object:
-    tag = t[0]
-    if tag == "N":
-        return None
-    if tag in ("b", "i", "s"):
-        return t[1]
-    if tag == "f":
-        return float(t[1])
-    if tag == "l":
-        return [from_tagged(x) for x in t[1]]
-    if tag == "t":
-        return tuple(from_tagged(x) for x in t[1])
-    if tag == "S":
-        return {from_tagged(x) for x in t[1]}
-    if tag == "F":
-        return frozenset(from_tagged(x) for x in t[1])
-    if tag == "d":
-        return {from_tagged(k): from_tagged(v) for k, v in t[1]}
-    raise ValueError(f"unknown value tag {tag!r}")
-
 
 # --- framing -----------------------------------------------------------------------------
 

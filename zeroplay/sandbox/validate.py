@@ -19,10 +19,9 @@ import ast
 
 from zeroplay.config import SandboxConfig
 from zeroplay.handoff import REJECT_REASONS, TestCase, Validation
-from zeroplay.sandbox.judge import is_tagged
-from zeroplay.sandbox.pool import Job, JobResult, SandboxPool
+from zeroplay.sandbox.codec import canonical, is_tagged, to_tagged
+from zeroplay.sandbox.pool import Job, JobResult, SandboxPool, triage
 from zeroplay.sandbox.strategies import StrategyError, StrategySpec, draw_inputs, parse_strategy
-from zeroplay.sandbox.supervisor import canonical, to_tagged
 
 ALLOWED_DUNDERS = {"__init__", "__name__", "__len__", "__eq__", "__lt__", "__hash__", "__repr__"}
 
@@ -112,14 +111,10 @@ def freeze(inputs: list[list], first: JobResult, second: JobResult,
            cfg: SandboxConfig) -> Validation:
     """Judge the two reference runs and freeze their agreed outputs into test cases."""
     for run in (first, second):
-        if run.status != "ok":
-            reason = run.status if run.status in REJECT_REASONS else "sandbox_error"
-            return Validation.reject(reason, run.detail or f"the reference run ended: {run.status}")
-        if run.anomalies:
-            return Validation.reject("sandbox_error", "the reference left the sandbox unclean: "
-                                     + ", ".join(run.anomalies))
-        if run.load_error is not None:
-            return Validation.reject("load_error", f"{run.load_error[0]}: {run.load_error[1]}")
+        failure = triage(run)
+        if failure is not None:
+            reason = failure.kind if failure.kind in REJECT_REASONS else "sandbox_error"
+            return Validation.reject(reason, failure.detail)
     assert first.results is not None and second.results is not None
     kept: list[tuple[list, list]] = []
     errors = 0

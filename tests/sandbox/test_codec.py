@@ -1,13 +1,24 @@
 """The type-tagged value codec shared by host and container, and strict comparison."""
 
+import ast
 import math
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from zeroplay.sandbox.judge import is_tagged, values_equal
-from zeroplay.sandbox.supervisor import Unserializable, canonical, from_tagged, to_tagged
+from zeroplay.sandbox import codec
+from zeroplay.sandbox.codec import (
+    MAX_DEPTH,
+    Unserializable,
+    canonical,
+    from_tagged,
+    is_tagged,
+    to_tagged,
+    values_equal,
+)
 
 plain = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
@@ -113,3 +124,22 @@ def test_malformed_tagged_values_are_detected(bad):
 def test_canonical_orders_mixed_values():
     items = [to_tagged(x) for x in (3, "a", None, 1.5, (1, 2))]
     assert sorted(items, key=canonical) == sorted(reversed(items), key=canonical)
+
+
+def test_values_deeper_than_the_limit_are_malformed():
+    deep = ["N"]
+    for _ in range(MAX_DEPTH + 1):
+        deep = ["l", [deep]]
+    assert not is_tagged(deep)
+    assert is_tagged(deep[1][0])
+
+
+def test_codec_imports_only_the_standard_library():
+    # The supervisor imports codec.py inside the container, where zeroplay is not installed.
+    tree = ast.parse(Path(codec.__file__).read_text())
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree)
+                if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and node.module and not node.level}
+    assert imported - {"__future__"} <= set(sys.stdlib_module_names)
+    assert not any(isinstance(node, ast.ImportFrom) and node.level for node in ast.walk(tree))
