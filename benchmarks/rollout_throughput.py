@@ -65,12 +65,13 @@ def main() -> None:
 
     import ray
 
-    from zeroplay.actors.ray_actors import RolloutActor, WeightStore, make_actor
+    from zeroplay.actors.group import make_actor
+    from zeroplay.actors.ray_actors import RolloutActor, WeightStore
 
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         store = ray.remote(WeightStore).options(name="weights-bench").remote()
-        actor = make_actor(RolloutActor, cfg.cluster.rollout, "proposer-bench").remote(
+        actor = make_actor(RolloutActor, cfg.cluster.rollout, "rollout-bench").remote(
             cfg.model_dump(mode="json"), "weights-bench", str(cache))
         ray.get(actor.version.remote())
         times = []

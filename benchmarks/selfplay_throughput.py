@@ -1,6 +1,8 @@
-"""End-to-end self-play: the overlapped loop against a synchronous one, and peak memory.
+"""End-to-end self-play: the overlapped loop against a synchronous one, and peak memory;
+or generation-only rounds over 1, 2, ... rollout actors.
 
     .venv/bin/python benchmarks/selfplay_throughput.py [--steps 8] [--set KEY=VALUE ...]
+    .venv/bin/python benchmarks/selfplay_throughput.py --rollout-actors 1 2 [--steps 4]
 
 Runs `zeroplay run`'s loop twice in one process with the same config and seed: once with
 `run.overlap=true` (step t+1 is generated and judged while the learner trains on step t)
@@ -9,6 +11,12 @@ samples per second of the self-play steps for both, their ratio, and where each 
 time goes. A sampler adds up the memory of every process of the run (driver, Ray
 services, actors; PSS, so shared pages count once) and of its sandbox containers (their
 cgroup usage) every half second; the peak is the laptop budget (target < 6 GiB).
+
+With `--rollout-actors`, the learner is off: each count gets a fresh local Ray runtime
+with 2 CPUs, rollout actors of one CPU (so one torch thread) each, and runs the same
+self-play steps (same seed, same seeded curriculum) with the random tiny model; it
+prints generated completions per second of the propose and solve stages for each count
+and the ratio to one actor.
 """
 
 from __future__ import annotations
@@ -77,11 +85,69 @@ def run_once(overrides: list[str], overlap: bool, root: Path) -> list[dict]:
     return SelfPlayLoop(run).run().rows
 
 
+def generation_rounds(actors: int, steps: int, overrides: list[str], root: Path) -> tuple:
+    """Completions and seconds spent in the propose and solve stages of `steps` rounds."""
+    import random
+
+    import ray
+
+    from zeroplay.actors.fleet import Fleet
+    from zeroplay.curricula.admit import seed_curriculum
+    from zeroplay.curricula.store import CurriculumStore
+    from zeroplay.selfplay import selfplay_step
+
+    cfg = load_config(None, [f"rollout.num_actors={actors}", "cluster.rollout.num_cpus=1",
+                             "cluster.local_num_cpus=2", "cluster.dashboard=false",
+                             *overrides])
+    path = root / f"actors-{actors}.sqlite"
+    with Fleet.on_ray(cfg) as fleet, \
+            CurriculumStore.open(path, create=True, run_id="bench") as store:
+        threads = ray.get([m.__ray_call__.remote(_torch_threads)
+                           for m in fleet.rollouts.group.members])
+        seed_curriculum(store, fleet.sandboxes.validate, cfg, n=cfg.curriculum.seed_tasks,
+                        heldout=0, seed=cfg.run.seed, run_id="bench")
+        completions, seconds = 0, 0.0
+        for step in range(1, steps + 1):
+            result = selfplay_step(store, fleet.rollouts, fleet.sandboxes, cfg, step=step,
+                                   rng=random.Random(step), run_id="bench")
+            completions += len(result.samples)
+            seconds += result.seconds["propose"] + result.seconds["solve"]
+    return completions, seconds, threads
+
+
+def _torch_threads(_actor) -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
+def compare_rollout_actors(counts: list[int], steps: int, overrides: list[str]) -> None:
+    root = Path(tempfile.mkdtemp(prefix="zeroplay-bench-"))
+    rates = {}
+    for actors in counts:
+        completions, seconds, threads = generation_rounds(actors, steps, overrides, root)
+        rates[actors] = completions / seconds
+        print(f"{actors} rollout actor(s) (torch threads {threads}): {completions} completions "
+              f"in {seconds:.1f} s of generation = {rates[actors]:.2f} completions/s")
+    base = rates[counts[0]]
+    for actors in counts[1:]:
+        print(f"{actors} / {counts[0]} rollout actors, generation throughput: "
+              f"{rates[actors] / base:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--rollout-actors", type=int, nargs="+", metavar="N",
+                        help="compare generation-only rounds over these actor counts")
     args = parser.parse_args()
+    if args.rollout_actors:
+        compare_rollout_actors(args.rollout_actors, args.steps,
+                               ["curriculum.seed_tasks=40", "rollout.proposals_per_step=8",
+                                "rollout.solver_tasks_per_step=8", "sandbox.pool_size=1",
+                                *args.set])
+        return
     overrides = [f"run.steps={args.steps}", "curriculum.seed_tasks=60",
                  "curriculum.heldout_tasks=10", "learner.warm_start_steps=100",
                  "cluster.dashboard=false", *args.set]

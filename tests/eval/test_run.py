@@ -7,11 +7,14 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
+from zeroplay.actors.fleet import Fleet, Sandboxes
+from zeroplay.actors.group import ActorGroup
+from zeroplay.actors.ray_actors import SandboxActor
 from zeroplay.config import Config, load_config
-from zeroplay.eval.backends import LocalBackend
 from zeroplay.eval.benchmarks import heldout_problems, humaneval_problems
 from zeroplay.eval.humaneval import load_problems
 from zeroplay.eval.run import evaluate, resolve_model, summary_path
+from zeroplay.handoff import Completion
 from zeroplay.launch.cli import app
 
 runner = CliRunner()
@@ -48,23 +51,24 @@ def test_tiny_checkpoint_eval_end_to_end_on_humaneval(tiny_checkpoint, sandbox_i
     assert "pass@1" in result.output
 
 
-class ScriptedBackend(LocalBackend):
-    """The real sandbox judges; the answers come from a script instead of a policy."""
+class ScriptedRollouts:
+    """Answers from a script instead of a policy."""
 
-    def __init__(self, cfg, pool, answers):
-        self.cfg, self.pool, self.answers = cfg, pool, answers
+    def __init__(self, answers):
+        self.answers = answers
 
-    def prompt_tokens(self, messages):
-        return 10
+    def prompt_tokens(self, prompts):
+        return [10] * len(prompts)
 
-    def generate(self, role, messages, n):
-        outs = []
-        for i, m in enumerate(messages):
-            for j in range(n):
-                text = self.answers[m[-1]["content"]][j]
-                outs.append({"prompt_index": i, "text": text, "finish_reason": "stop",
-                             "completion_ids": [0]})
-        return outs
+    def generate(self, prompts, n, role):
+        return [Completion(i, [0], [0], [0.0], self.answers[m[-1]["content"]][j], "stop", 0)
+                for i, m in enumerate(prompts) for j in range(n)]
+
+
+def scripted(cfg, pool, answers):
+    """The real sandbox judges, in process; the policy is replaced by a script."""
+    sandboxes = Sandboxes(ActorGroup.local(SandboxActor(cfg.model_dump(mode="json"), pool)))
+    return Fleet(ScriptedRollouts(answers), sandboxes)
 
 
 def test_scripted_answers_are_judged_in_the_sandbox(pool):
@@ -75,7 +79,7 @@ def test_scripted_answers_are_judged_in_the_sandbox(pool):
     wrong = f"<function>\ndef {p1.entry_point}(paren_string):\n    return []\n</function>"
     answers = {problems[0].messages[-1]["content"]: [right, "no tags", right],
                problems[1].messages[-1]["content"]: [wrong] * 3}
-    report = evaluate(problems, ScriptedBackend(cfg, pool, answers), samples=3,
+    report = evaluate(problems, scripted(cfg, pool, answers), samples=3,
                       max_prompt_tokens=768)
     assert [r.correct for r in report.results] == [2, 0]
     assert [s["status"] for s in report.results[0].samples] == ["pass", "unparsed", "pass"]
@@ -86,16 +90,16 @@ def test_scripted_answers_are_judged_in_the_sandbox(pool):
 
 def test_heldout_split_regenerated_and_from_a_run_are_judged(pool, seeded_run):
     cfg = Config().model_copy(update={"sandbox": pool.cfg})
-    backend = ScriptedBackend(cfg, pool, {})
-    regenerated = heldout_problems(cfg, backend.validate, limit=3)
+    fleet = scripted(cfg, pool, {})
+    regenerated = heldout_problems(cfg, fleet.sandboxes.validate, limit=3)
     run_dir, _, held = seeded_run
-    stored = heldout_problems(cfg, backend.validate, run_dir=run_dir)
+    stored = heldout_problems(cfg, fleet.sandboxes.validate, run_dir=run_dir)
     assert len(regenerated) == 3 and len(stored) == held.valid
     assert all(p.task is not None and p.task.heldout for p in regenerated + stored)
     problems = regenerated[:2] + stored[:1]
-    backend.answers = {p.messages[-1]["content"]: [f"<function>\n{p.task.reference}</function>"]
-                       for p in problems}
-    report = evaluate(problems, backend, samples=1, max_prompt_tokens=768)
+    fleet.rollouts.answers = {p.messages[-1]["content"]:
+                              [f"<function>\n{p.task.reference}</function>"] for p in problems}
+    report = evaluate(problems, fleet, samples=1, max_prompt_tokens=768)
     assert [r.correct for r in report.results] == [1, 1, 1]
 
 
@@ -118,13 +122,11 @@ def test_resolve_model_takes_the_newest_checkpoint_of_a_run(tiny_checkpoint):
 
 def test_eval_on_ray_actors_uses_the_same_loop(ray_local, tiny_cache, sandbox_image):
     """The cluster path: generation in a RolloutActor, judging in a SandboxActor."""
-    from zeroplay.eval.backends import ray_backend
-
     cfg = load_config(None, ["rollout.max_new_tokens=8", "sandbox.pool_size=1",
                              "cluster.rollout.num_cpus=0.5"])
     problems = humaneval_problems(limit=2)
-    with ray_backend(cfg, str(tiny_cache)) as backend:
-        report = evaluate(problems, backend, samples=2,
+    with Fleet.on_ray(cfg, str(tiny_cache), restarts=0, prefix="eval-") as fleet:
+        report = evaluate(problems, fleet, samples=2,
                           max_prompt_tokens=cfg.rollout.max_prompt_tokens)
     assert [r.id for r in report.results] == ["HumanEval/0", "HumanEval/1"]
     assert all(r.n == 2 and 0 <= r.correct <= 2 for r in report.results)

@@ -4,8 +4,9 @@ publishes weights that the actor then generates with."""
 import time
 from pathlib import Path
 
+from zeroplay.actors.group import make_actor
 from zeroplay.actors.prompts import solver_messages
-from zeroplay.actors.ray_actors import RolloutActor, WeightStore, make_actor, state_digest
+from zeroplay.actors.ray_actors import RolloutActor, WeightStore, state_digest
 from zeroplay.config import load_config
 from zeroplay.handoff import RolloutSample
 from zeroplay.learner.actor import LearnerActor
@@ -21,10 +22,10 @@ CFG = load_config(None, ["rollout.num_generations=4", "rollout.max_new_tokens=12
 
 
 def _groups(ray, rollout, n):
-    outs = ray.get(rollout.generate.remote("solve", [solver_messages(make_task(1))] * n, 4))
-    samples = [RolloutSample("solver", str(o["prompt_index"]), o["prompt_ids"],
-                             o["completion_ids"], o["logprobs"], float(i % 2),
-                             o["policy_version"], 0, None, o["finish_reason"], "")
+    outs = ray.get(rollout.generate.remote([solver_messages(make_task(1))] * n, 4, "solver"))
+    samples = [RolloutSample("solver", str(o.prompt_index), o.prompt_ids, o.completion_ids,
+                             o.logprobs, float(i % 2), o.policy_version, 0, None,
+                             o.finish_reason, "")
                for i, o in enumerate(outs)]
     return [samples[k:k + 4] for k in range(0, len(samples), 4)]
 
@@ -32,17 +33,17 @@ def _groups(ray, rollout, n):
 def test_learner_trains_on_rollouts_and_publishes_to_the_actors(ray_local, tiny_cache, tmp_path):
     cfg_json = CFG.model_dump(mode="json")
     weights = ray_local.remote(WeightStore).options(name="weights-learner").remote()
-    rollout = make_actor(RolloutActor, CFG.cluster.rollout, "proposer-learner").remote(
+    rollout = make_actor(RolloutActor, CFG.cluster.rollout, "rollout-learner").remote(
         cfg_json, "weights-learner", str(tiny_cache))
     learner = make_actor(LearnerActor, CFG.cluster.learner.model_copy(update={"num_cpus": 0.5}),
-                         "learner").remote(cfg_json, "weights-learner", ["proposer-learner"],
+                         "learner").remote(cfg_json, "weights-learner", ["rollout-learner"],
                                            str(tmp_path), str(tiny_cache))
     ray_local.get(learner.start.remote())
-    before = ray_local.get(rollout.generate.remote("solve", [solver_messages(make_task(2))], 2))
+    before = ray_local.get(rollout.generate.remote([solver_messages(make_task(2))], 2, "solver"))
     initial_digest = ray_local.get(rollout.weights_digest.remote())
     ray_local.get(learner.submit.remote(_groups(ray_local, rollout, 1)))
     status = ray_local.get(learner.wait_for_step.remote(1, 300))
-    assert status["error"] is None and status["step"] >= 1
+    assert status.error is None and status.step >= 1
     for _ in range(200):  # the publish of step 1 reaches the actor
         if ray_local.get(rollout.version.remote()) >= 1:
             break
@@ -50,14 +51,14 @@ def test_learner_trains_on_rollouts_and_publishes_to_the_actors(ray_local, tiny_
     assert ray_local.get(rollout.version.remote()) == 1
     ray_local.get(learner.submit.remote(_groups(ray_local, rollout, 1)))
     status = ray_local.get(learner.wait_for_step.remote(2, 300))
-    assert status["step"] == 2 and status["error"] is None
+    assert status.step == 2 and status.error is None
     for _ in range(200):
         if ray_local.get(rollout.version.remote()) >= 2:
             break
         time.sleep(0.1)
     assert ray_local.get(rollout.version.remote()) == 2
-    after = ray_local.get(rollout.generate.remote("solve", [solver_messages(make_task(2))], 2))
-    assert after[0]["policy_version"] == 2 and before[0]["policy_version"] == 0
+    after = ray_local.get(rollout.generate.remote([solver_messages(make_task(2))], 2, "solver"))
+    assert after[0].policy_version == 2 and before[0].policy_version == 0
     version, box = ray_local.get(weights.latest.remote())
     published = state_digest(ray_local.get(box[0]))
     assert version == 2
@@ -68,10 +69,10 @@ def test_learner_trains_on_rollouts_and_publishes_to_the_actors(ray_local, tiny_
     ray_local.get(learner.submit.remote(stale))
     for _ in range(200):
         status = ray_local.get(learner.status.remote())
-        if status["dropped_stale"]:
+        if status.dropped_stale:
             break
         time.sleep(0.05)
-    assert status["dropped_stale"] == 1 and status["step"] == 2
+    assert status.dropped_stale == 1 and status.step == 2
     path = ray_local.get(learner.checkpoint.remote(7, {"step": 7}))
     assert checkpoint_steps(tmp_path / "checkpoints") == [7]
     assert read_state(Path(path)) == {"step": 7, "policy_version": 2, "loop": {"step": 7},

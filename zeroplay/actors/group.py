@@ -168,9 +168,7 @@ class ActorGroup:
             member = self.members[i]
             log.warning("actor %s failed during %s; retrying once it is back", self.names[i],
                         method)
-            try:  # queued until Ray has restarted it; raises if it is gone for good
-                ray.get(member.__ray_ready__.remote(), timeout=RESTART_TIMEOUT_S)
-            except Exception:
+            if not _wait_until_back(member):
                 raise exc from None
             return ray.get(getattr(member, method).remote(*args, **kwargs))
 
@@ -190,3 +188,22 @@ def make_actor(actor_cls: type, spec: ResourceSpec, name: str, *,
     import ray
 
     return ray.remote(actor_cls).options(**actor_options(spec, name, restarts=restarts))
+
+
+def _wait_until_back(member: Any, timeout: float = RESTART_TIMEOUT_S) -> bool:
+    """True once a restarting actor answers again; False if it is gone for good."""
+    import time
+
+    import ray
+    from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            ray.get(member.__ray_ready__.remote(), timeout=max(1.0, deadline - time.monotonic()))
+            return True
+        except ActorUnavailableError:  # still restarting
+            time.sleep(0.5)
+        except (RayActorError, GetTimeoutError):  # out of restarts, or never came back
+            return False
+    return False

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from zeroplay.config import SandboxConfig
 from zeroplay.handoff import VERDICT_STATUSES, TestCase, Verdict
+from zeroplay.rewards import solver_reward
 from zeroplay.sandbox.codec import is_tagged, to_tagged, values_equal
 from zeroplay.sandbox.pool import Job, JobResult, SandboxPool, exc_text, triage
 
@@ -54,12 +55,9 @@ def verdict_for(result: JobResult, tests: Sequence[TestCase], cfg: SandboxConfig
                                  "got": got.get("ok"), "error": exc_text(exc) if exc else None}
     if memory:
         return Verdict(0.0, "memory", passed, total, first_failure or {})
-    if cfg.reward == "pass_fraction":
-        reward = hidden_passed / hidden if hidden else 0.0
-    else:
-        reward = 1.0 if hidden and hidden_passed == hidden else 0.0
     status = "pass" if passed == total else "fail"
-    return Verdict(reward, status, passed, total, first_failure or {})
+    return Verdict(solver_reward(hidden_passed, hidden, cfg.reward), status, passed, total,
+                   first_failure or {})
 
 
 def find_disagreement(pool: SandboxPool, entry_point: str, reference: str, candidate: str,
