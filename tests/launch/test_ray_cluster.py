@@ -72,6 +72,12 @@ def test_cpu_sandbox_node_type_fits_sandbox_actors_and_pool(template, cluster_cf
     needed = cluster_cfg.cluster.sandbox.num_cpus + (
         cluster_cfg.sandbox.pool_size * cluster_cfg.sandbox.cpus)
     assert node["resources"]["CPU"] >= needed
+    # Each sandbox node offers exactly what one sandbox actor asks for, and no other does.
+    assert cluster_cfg.cluster.sandbox.resources
+    for name, amount in cluster_cfg.cluster.sandbox.resources.items():
+        assert node["resources"][name] == amount
+        assert all(name not in t["resources"]
+                   for key, t in template["available_node_types"].items() if key != "cpu-sandbox")
 
 
 def test_setup_installs_docker_the_pinned_torch_and_builds_the_sandbox_image(template):

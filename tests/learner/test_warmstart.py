@@ -8,8 +8,8 @@ from zeroplay.actors.parsing import parse_solution
 from zeroplay.actors.policy import load_policy
 from zeroplay.actors.prompts import prompt_text, solver_messages
 from zeroplay.config import load_config
-from zeroplay.curricula.provenance import provenance_report
 from zeroplay.curricula.store import CurriculumStore
+from zeroplay.eval.provenance import provenance_report
 from zeroplay.learner.warmstart import record_warm_start, warm_start, warmstart_examples
 
 from ..curricula.conftest import make_task

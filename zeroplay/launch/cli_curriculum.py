@@ -250,7 +250,7 @@ class ProvenanceFailure(ZeroplayError):
 def curriculum_provenance(run_dir: RunDirArg) -> None:
     """Check that every task and training sample has a synthetic origin and that no task
     matches a HumanEval problem; write provenance.json."""
-    from zeroplay.curricula.provenance import provenance_report, write_provenance
+    from zeroplay.eval.provenance import provenance_report, write_provenance
 
     store, _ = _open_run(run_dir)
     with store:

@@ -256,7 +256,7 @@ class SelfPlayLoop:
             raise LearnerFailed(self._failure(str(exc))) from None
 
     def _write_provenance(self, store) -> None:
-        from zeroplay.curricula.provenance import provenance_report, write_provenance
+        from zeroplay.eval.provenance import provenance_report, write_provenance
 
         try:
             write_provenance(provenance_report(store), self.run_dir.provenance_path)

@@ -1,8 +1,16 @@
-from zeroplay.curricula.provenance import provenance_report
-from zeroplay.curricula.store import Sample
-from zeroplay.curricula.task import Provenance
+import pytest
 
-from .conftest import make_task
+from zeroplay.curricula.store import CurriculumStore, Sample
+from zeroplay.curricula.task import Provenance
+from zeroplay.eval.provenance import provenance_report
+
+from ..curricula.conftest import make_task
+
+
+@pytest.fixture
+def store(tmp_path):
+    with CurriculumStore.open(tmp_path / "curriculum.sqlite", create=True, run_id="t") as s:
+        yield s
 
 
 def test_synthetic_store_passes(store):

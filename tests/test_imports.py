@@ -1,0 +1,74 @@
+"""The package's import graph: no cycle between subpackages, and the CLI's help path
+stays light. Imports are read with `ast` (function-level imports count too), so a cycle
+hidden inside a function is still a cycle."""
+
+import ast
+from pathlib import Path
+
+import zeroplay
+
+ROOT = Path(zeroplay.__file__).parent
+
+
+def _unit(module: str) -> str:
+    """The subpackage (or top-level module) a dotted name belongs to."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def import_graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for path in ROOT.rglob("*.py"):
+        rel = path.relative_to(ROOT.parent).with_suffix("")
+        source = _unit(".".join(rel.parts))
+        edges = graph.setdefault(source, set())
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            for name in names:
+                target = _unit(name) if name.startswith("zeroplay.") else source
+                if target != source and ((ROOT / target).is_dir() or
+                                         (ROOT / f"{target}.py").is_file()):
+                    edges.add(target)
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        stack.pop()
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (cycle := visit(node)):
+            return cycle
+    return None
+
+
+def test_no_import_cycle_between_subpackages():
+    cycle = find_cycle(import_graph())
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert find_cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert find_cycle({"a": {"b"}, "b": set()}) is None
+
+
+def test_the_graph_sees_function_level_imports():
+    graph = import_graph()
+    assert "sandbox" in graph["selfplay"] or "curricula" in graph["selfplay"]
+    assert "actors" in graph["launch"]  # imported inside functions only
