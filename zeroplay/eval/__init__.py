@@ -4,7 +4,3 @@ Real benchmarks (HumanEval) are read here for evaluation only, never for trainin
 code, like every model-written program, runs only in the sandbox. Heavy imports (torch,
 ray) stay inside the functions that need them.
 """
-
-from zeroplay.eval.passk import pass_at_k
-
-__all__ = ["pass_at_k"]

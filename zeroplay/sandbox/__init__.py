@@ -14,17 +14,3 @@ Isolation is Docker's: namespaces, cgroups, no network, read-only root, no capab
 seccomp, under the host kernel (use the gVisor runtime for a separate kernel). Inputs
 are drawn and outputs judged on the host; the container only returns values.
 """
-
-from zeroplay.sandbox.batch import Draft, judge_many, validate_many
-from zeroplay.sandbox.codec import values_equal
-from zeroplay.sandbox.image import BuiltImage, build_image
-from zeroplay.sandbox.judge import find_disagreement, judge
-from zeroplay.sandbox.pool import Job, JobResult, SandboxError, SandboxPool
-from zeroplay.sandbox.strategies import StrategyError, draw_inputs, parse_strategy
-from zeroplay.sandbox.validate import validate_draft
-
-__all__ = [
-    "BuiltImage", "Draft", "Job", "JobResult", "SandboxError", "SandboxPool", "StrategyError",
-    "build_image", "draw_inputs", "find_disagreement",
-    "judge", "judge_many", "parse_strategy", "validate_draft", "validate_many", "values_equal",
-]
