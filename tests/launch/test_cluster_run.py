@@ -77,7 +77,7 @@ def test_run_survives_a_killed_rollout_actor_and_exports_metrics(ray_head, tmp_p
         restarted |= set(_rollout_actor_pids(ray_head.temp_dir)) - set(pids)
         time.sleep(2)
     assert set(SERIES) <= found, set(SERIES) - found
-    assert restarted  # a new process serves proposer-0
+    assert restarted  # a new process serves rollout-0
 
     info = jobs.wait(client, job_id, timeout_s=max(60.0, deadline - time.monotonic()))
     logs = jobs.job_logs(client, job_id)

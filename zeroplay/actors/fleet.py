@@ -63,10 +63,18 @@ class Sandboxes:
         return self.group.flat_map("judge", candidates)
 
     def close(self) -> None:
-        try:
+        """Stop every member's containers; a member that is gone already is skipped (its
+        containers are labelled and reaped by the next pool)."""
+        if self.group.is_local:
             self.group.call("close")
-        except Exception:  # gone already; its containers are labelled and reaped later
-            pass
+            return
+        import ray
+
+        for ref in self.group.refs("close"):
+            try:
+                ray.get(ref, timeout=60)
+            except Exception:
+                pass
 
 
 class Fleet:
