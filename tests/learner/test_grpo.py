@@ -11,6 +11,7 @@ from zeroplay.handoff import RolloutSample
 from zeroplay.learner.grpo import SampleFeed, build_grpo_trainer
 
 CFG = load_config(None, ["learner.per_device_train_batch_size=4", "learner.gradient_accumulation_steps=1", "rollout.num_generations=4",
+                         "run.overlap=false",  # groups are fed by hand, not by overlapped rounds
                          "learner.learning_rate=1e-3", "rollout.max_new_tokens=12"])
 
 

@@ -17,7 +17,8 @@ CFG = load_config(None, ["rollout.num_generations=4", "rollout.max_new_tokens=12
                          "learner.per_device_train_batch_size=4", "learner.learning_rate=1e-3",
                          "learner.gradient_accumulation_steps=1",
                          "learner.sync_every=1",
-                         "learner.max_staleness=1"])
+                         "learner.max_staleness=1",
+                         "run.overlap=false"])  # groups are fed by hand, not by rounds
 
 
 def _groups(ray, rollout, n):
