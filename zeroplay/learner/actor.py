@@ -58,7 +58,8 @@ class LearnerActor:
             policy = policy.model_copy(update={"model": resume_from})
             self.version = int(read_state(Path(resume_from)).get("policy_version", 0))
         self.model, self.tokenizer = load_policy(policy, Path(cache_dir) if cache_dir else None,
-                                                 seed=self.cfg.run.seed)
+                                                 seed=self.cfg.run.seed,
+                                                 rollout=self.cfg.rollout)
         self.weights_name, self.rollout_names = weights_name, rollout_names
         self.run_dir = Path(run_dir)
         self.scratch = tempfile.mkdtemp(prefix="zeroplay-learner-")  # TRL's output_dir
