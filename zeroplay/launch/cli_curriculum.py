@@ -105,7 +105,7 @@ def curriculum_show(
     store, window = _open_run(run_dir)
     with store:
         task = store.get_task(task_id, window)
-        attempts = store.attempts(task_id)
+        attempts = store.attempts(task.id)  # task_id may be a prefix of it
     if json_out:
         data = {**task.to_json(), "attempts": [asdict(a) for a in attempts]}
         typer.echo(json.dumps(data, indent=2))
