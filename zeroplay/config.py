@@ -351,8 +351,10 @@ class Config(Section):
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
 
     def write(self, path: Path) -> None:
-        """Write the resolved config (what a run records in its run directory)."""
-        path.write_text(self.to_yaml())
+        """Write the resolved config (what a run records in its run directory), atomically."""
+        from zeroplay.files import atomic_write_text
+
+        atomic_write_text(path, self.to_yaml())
 
 
 # --- rules between sections ----------------------------------------------------------------

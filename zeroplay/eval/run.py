@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from zeroplay.config import Config
 from zeroplay.eval.backends import Backend
 from zeroplay.eval.benchmarks import PROMPT_FORMAT, EvalError, EvalProblem
 from zeroplay.eval.passk import mean_pass_at_k, pass_at_k
+from zeroplay.files import atomic_write_text
 
 log = logging.getLogger(__name__)
 MAX_STORED_CHARS = 4000  # per completion in the results file
@@ -171,13 +171,7 @@ def write_results(report: EvalReport, out: Path, meta: dict) -> dict:
     out.parent.mkdir(parents=True, exist_ok=True)
     summary = {**meta, **report.summary(), "prompt_format": PROMPT_FORMAT,
                "created_at": time.time()}
-    _atomic_write(out, "".join(json.dumps(r.row(report.samples)) + "\n"
-                               for r in report.results))
-    _atomic_write(summary_path(out), json.dumps(summary, indent=2) + "\n")
+    atomic_write_text(out, "".join(json.dumps(r.row(report.samples)) + "\n"
+                                   for r in report.results))
+    atomic_write_text(summary_path(out), json.dumps(summary, indent=2) + "\n")
     return summary
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)

@@ -232,11 +232,12 @@ def curriculum_report(
     """Write a static HTML report of the curriculum (no network assets)."""
     from zeroplay.curricula.report import render_report
     from zeroplay.curricula.stats import curriculum_stats as compute
+    from zeroplay.files import atomic_write_text
 
     store, window = _open_run(run_dir)
     with store:
         html = render_report(compute(store, window), str(run_dir))
-    out.write_text(html)
+    atomic_write_text(out, html)
     console.print(f"wrote {out}")
 
 

@@ -10,7 +10,6 @@ each stage writes its own files through these paths.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,7 +61,7 @@ class RunDir:
             raise RunDirError(f"cannot create the run directory {path}: {exc.strerror}; "
                               "set run.runs_dir to a writable directory") from None
         run = cls(path, cfg)
-        _write_atomic(run.config_path, cfg.to_yaml())
+        cfg.write(run.config_path)
         return run
 
     @classmethod
@@ -83,15 +82,5 @@ class RunDir:
         """The same run with a new step target, recorded in its config.yaml."""
         cfg = self.config.model_copy(
             update={"run": self.config.run.model_copy(update={"steps": steps})})
-        _write_atomic(self.config_path, cfg.to_yaml())
+        cfg.write(self.config_path)
         return RunDir(self.path, cfg)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write via a temp file and rename, so a crash never leaves half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
