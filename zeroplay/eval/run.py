@@ -28,6 +28,7 @@ from zeroplay.eval.backends import Backend
 from zeroplay.eval.benchmarks import PROMPT_FORMAT, EvalError, EvalProblem
 from zeroplay.eval.passk import mean_pass_at_k, pass_at_k
 from zeroplay.files import atomic_write_text
+from zeroplay.layout import RunLayout
 
 log = logging.getLogger(__name__)
 MAX_STORED_CHARS = 4000  # per completion in the results file
@@ -51,8 +52,9 @@ def resolve_model(model: str) -> ModelRef:
         return ModelRef("tiny", policy_version=0)
     path = Path(model).expanduser()
     if path.is_dir():
-        if (path / "checkpoints").is_dir() and not (path / "config.json").is_file():
-            newest = latest_checkpoint(path / "checkpoints")
+        run = RunLayout(path)
+        if run.checkpoints_dir.is_dir() and not (path / "config.json").is_file():
+            newest = latest_checkpoint(run.checkpoints_dir)
             if newest is None:
                 raise EvalError(f"{path} is a run directory without a complete checkpoint; "
                                 "pass a checkpoint dir runs/<name>/checkpoints/step-N")

@@ -30,6 +30,7 @@ from transformers import TrainerCallback
 
 from zeroplay.config import Config
 from zeroplay.launch import metrics
+from zeroplay.layout import RunLayout
 from zeroplay.learner.checkpoint import (
     PublishCallback,
     cpu_weights,
@@ -142,7 +143,8 @@ class LearnerActor:
             raise RuntimeError("start() the learner before checkpointing it")
         with self.feed.between_steps(CHECKPOINT_TIMEOUT_S):
             path = save_trainer_checkpoint(
-                self.trainer, self.run_dir / "checkpoints", step, self.cfg.learner.keep_checkpoints,
+                self.trainer, RunLayout(self.run_dir).checkpoints_dir, step,
+                self.cfg.learner.keep_checkpoints,
                 extra={"policy_version": self.version, "loop": loop_state,
                        "optimizer_step": self.trainer.state.global_step})
         return str(path)
