@@ -1,6 +1,7 @@
 """Checkpoints: atomic step-N directories, resume at the right step with identical
 weights, and a checkpoint interrupted mid-write does not break resume."""
 
+import pytest
 import torch
 from transformers import TrainerCallback
 
@@ -16,6 +17,8 @@ from zeroplay.learner.checkpoint import (
     save_trainer_checkpoint,
 )
 from zeroplay.learner.grpo import SampleFeed, build_grpo_trainer
+
+pytestmark = pytest.mark.slow  # trains with TRL
 
 CFG = load_config(None, ["learner.per_device_train_batch_size=4", "learner.gradient_accumulation_steps=1", "rollout.num_generations=4",
                          "run.overlap=false",  # groups are fed by hand, not by overlapped rounds

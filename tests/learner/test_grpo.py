@@ -38,6 +38,7 @@ def _sequence_logprob(model, sample):
     return lp.gather(-1, torch.tensor(sample.completion_ids)[:, None]).sum().item()
 
 
+@pytest.mark.slow
 def test_rewarded_completions_become_more_likely(policy, tmp_path):
     model, tok = policy
     group = _group(model, tok, [1.0, 0.0, 1.0, 0.0])
@@ -52,6 +53,7 @@ def test_rewarded_completions_become_more_likely(policy, tmp_path):
     assert feed.pending() == 0
 
 
+@pytest.mark.slow
 def test_importance_ratio_uses_the_actors_logprobs(policy, tmp_path):
     model, tok = policy
     group = _group(model, tok, [1.0, 0.0, 0.0, 1.0], shift=-0.3)  # behaviour != learner

@@ -4,6 +4,8 @@ publishes weights that the actor then generates with."""
 import time
 from pathlib import Path
 
+import pytest
+
 from zeroplay.actors.prompts import solver_messages
 from zeroplay.actors.ray_actors import RolloutActor, WeightStore, make_actor, state_digest
 from zeroplay.config import load_config
@@ -12,6 +14,8 @@ from zeroplay.learner.actor import LearnerActor
 from zeroplay.learner.checkpoint import checkpoint_steps, read_state
 
 from ..curricula.conftest import make_task
+
+pytestmark = pytest.mark.slow  # Ray and TRL training
 
 CFG = load_config(None, ["rollout.num_generations=4", "rollout.max_new_tokens=12",
                          "learner.per_device_train_batch_size=4", "learner.learning_rate=1e-3",
