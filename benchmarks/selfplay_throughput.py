@@ -144,7 +144,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.rollout_actors:
         compare_rollout_actors(args.rollout_actors, args.steps,
-                               ["curriculum.seed_tasks=40", "rollout.proposals_per_step=8",
+                               ["curriculum.seed_tasks=40", "run.overlap=false",
+                                "rollout.proposals_per_step=8",
                                 "rollout.solver_tasks_per_step=8", "sandbox.pool_size=1",
                                 *args.set])
         return

@@ -164,3 +164,94 @@ def test_assignment_is_validated():
     cfg = Config()
     with pytest.raises(ValueError):
         cfg.rollout.temperature = "hot"
+
+
+# --- rules between sections (Config._dependent_values) ---------------------------------------
+
+
+def test_learner_batch_must_hold_whole_groups():
+    with pytest.raises(ConfigError) as err:
+        load_config(None, ["rollout.num_generations=3"])
+    msg = str(err.value)
+    assert msg.startswith("--set rollout.num_generations=3: ")
+    assert ("learner.per_device_train_batch_size x learner.gradient_accumulation_steps = "
+            "8 x 4 = 32 rows per optimizer step is not a multiple of rollout.num_generations=3") in msg
+    assert "set learner.gradient_accumulation_steps=6 or learner.per_device_train_batch_size=9" in msg
+    load_config(None, ["rollout.num_generations=3", "learner.gradient_accumulation_steps=6"])
+
+
+def test_prompt_and_completion_must_fit_the_tiny_models_positions():
+    load_config(None, ["rollout.max_new_tokens=256"])  # 768 + 256 = 1024: equal fits
+    with pytest.raises(ConfigError) as err:
+        load_config(None, ["rollout.max_new_tokens=257"])
+    assert ("rollout.max_prompt_tokens + rollout.max_new_tokens = 768 + 257 = 1025 tokens do "
+            "not fit the model's 1024 positions (policy.tiny.max_position_embeddings=1024); "
+            "lower rollout.max_prompt_tokens or rollout.max_new_tokens, or raise "
+            "policy.tiny.max_position_embeddings") in str(err.value)
+    # A real model's positions are checked when it is loaded (tests/actors/test_policy.py).
+    load_config(None, ["rollout.max_new_tokens=4096", "policy.model=/models/coder"])
+
+
+def test_staleness_must_hold_an_overlapped_round():
+    with pytest.raises(ConfigError) as err:
+        load_config(None, ["learner.gradient_accumulation_steps=1"])
+    msg = str(err.value)
+    assert ("learner.max_staleness=2 cannot hold an overlapped round's samples: a round is "
+            "(4 + 4) x 4 = 32 rows = 4 optimizer step(s) of 8 rows, with weights published "
+            "every learner.sync_every=1 step(s), so the next round is up to ceil(4 / 1) + 1 = 5 "
+            "versions old when trained") in msg
+    assert "set learner.max_staleness=5, or learner.sync_every=4, or set run.overlap=false" in msg
+    for fix in ("learner.max_staleness=5", "learner.sync_every=4", "run.overlap=false"):
+        load_config(None, ["learner.gradient_accumulation_steps=1", fix])
+
+
+def test_staleness_below_one_round_names_the_field():
+    with pytest.raises(ConfigError, match=re.escape(
+            "--set learner.max_staleness=1: learner.max_staleness=1 cannot hold")):
+        load_config(None, ["learner.max_staleness=1"])
+
+
+def test_unbuilt_backend_is_a_config_error_naming_the_built_ones():
+    with pytest.raises(ConfigError) as err:
+        load_config(None, ["rollout.backend=vllm"])
+    assert str(err.value) == ("--set rollout.backend=vllm: rollout.backend='vllm' is not built "
+                              "in this version of zeroplay (built: 'hf'); set rollout.backend=hf")
+
+
+def test_a_round_must_generate_something():
+    with pytest.raises(ConfigError) as err:
+        load_config(None, ["rollout.proposals_per_step=0", "rollout.solver_tasks_per_step=0"])
+    assert ("rollout.proposals_per_step=0 and rollout.solver_tasks_per_step=0: a round would "
+            "generate nothing to learn from") in str(err.value)
+    load_config(None, ["rollout.proposals_per_step=0"])
+
+
+def test_dependent_rule_blames_the_file_when_no_override_set_it(tmp_path):
+    cfg_file = tmp_path / "c.yaml"
+    cfg_file.write_text("rollout:\n  backend: vllm\n  num_generations: 3\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(cfg_file)
+    msg = str(err.value)
+    assert msg.startswith("invalid config:")
+    assert f"{cfg_file}: rollout.backend='vllm'" in msg
+    assert f"{cfg_file}: learner.per_device_train_batch_size x" in msg
+
+
+def test_config_show_runs_the_dependent_checks():
+    from typer.testing import CliRunner
+
+    from zeroplay.launch.cli import app
+
+    result = CliRunner().invoke(app, ["config", "show", "--set", "rollout.num_generations=3"])
+    assert result.exit_code == 2
+    assert "not a multiple of rollout.num_generations=3" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_resumed_run_dir_is_checked_too(tmp_path):
+    from zeroplay.errors import RunDirError
+    from zeroplay.launch.rundir import RunDir
+
+    (tmp_path / "config.yaml").write_text("rollout:\n  backend: vllm\n")
+    with pytest.raises(RunDirError, match="config.yaml cannot be read back: .*not built"):
+        RunDir.open(tmp_path)

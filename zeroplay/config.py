@@ -5,25 +5,35 @@
 
 Every field carries its documentation. Unknown keys and wrong types are errors that
 name the key, the expected type and where the value came from (file or `--set`); they
-never fall back silently to a default. The built-in defaults are the local CPU setup
-that `configs/local.yaml` spells out, so `Config()` is always a runnable config.
+never fall back silently to a default. Values that depend on each other (the learner's
+batch and the GRPO group size, prompt + completion lengths and the model's positions,
+staleness and weight syncing, the built backends) are checked together by one validator
+on `Config`, whose errors quote the values and name the fix. The built-in defaults are
+the local CPU setup that `configs/local.yaml` spells out, so `Config()` is always a
+runnable config.
 The resolved config (after overrides) is what a run writes to its run directory.
 """
 
 from __future__ import annotations
 
 import difflib
+import math
 import types
 import typing
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from zeroplay.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path("configs/local.yaml")
+# Generation backends this version builds (actors/generation.py `make_generator`); the
+# config type also names planned ones so that choosing one gets zeroplay's message.
+BUILT_BACKENDS = ("hf",)
 
 # The loss types of TRL's GRPOConfig (trl 1.16).
 LossType = Literal["grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo", "luspo", "vespo"]
@@ -252,7 +262,8 @@ class PolicyConfig(Section):
 class RolloutConfig(Section):
     num_actors: int = Field(1, ge=1, description="Rollout actors (each holds a policy copy).")
     backend: Literal["hf", "vllm"] = Field(
-        "hf", description="Generation backend: Hugging Face generate, or vLLM on GPUs."
+        "hf", description="Generation backend: 'hf' (Hugging Face generate, any device). "
+        "'vllm' is reserved for a GPU backend that this version does not build."
     )
     proposals_per_step: int = Field(4, ge=0, description="Proposer prompts per step.")
     solver_tasks_per_step: int = Field(4, ge=0, description="Tasks solved per step.")
@@ -287,7 +298,8 @@ class LearnerConfig(Section):
     gradient_accumulation_steps: int = Field(
         4, ge=1,
         description="Micro-steps per update. batch x accumulation rows make one optimizer "
-        "step; about one round's samples keeps staleness low.",
+        "step and must be a multiple of rollout.num_generations (whole GRPO groups); about "
+        "one round's samples keeps staleness low.",
     )
     max_staleness: int = Field(
         2, ge=0,
@@ -322,13 +334,158 @@ class Config(Section):
     rollout: RolloutConfig = Field(default_factory=RolloutConfig)
     learner: LearnerConfig = Field(default_factory=LearnerConfig)
 
+    @model_validator(mode="after")
+    def _dependent_values(self) -> Config:
+        """Every rule that ties values of different sections together, checked at once.
+
+        Section validators check values within one section; what fails here would
+        otherwise fail late, e.g. in the learner actor after the curriculum was seeded.
+        """
+        problems = [p for check in _DEPENDENT_CHECKS if (p := check(self)) is not None]
+        if problems:
+            raise ValidationError.from_exception_data(type(self).__name__, [
+                InitErrorDetails(
+                    type=PydanticCustomError(DEPENDENT, "{message}",
+                                             {"message": message, "keys": keys}),
+                    loc=tuple(keys[0].split(".")), input=_get(self, keys[0]))
+                for keys, message in problems])
+        return self
+
     def to_yaml(self) -> str:
         """The config as YAML that `load_config` reads back to an equal Config."""
         return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False)
 
     def write(self, path: Path) -> None:
-        """Write the resolved config (what a run records in its run directory)."""
-        path.write_text(self.to_yaml())
+        """Write the resolved config (what a run records in its run directory), atomically."""
+        from zeroplay.files import atomic_write_text
+
+        atomic_write_text(path, self.to_yaml())
+
+
+# --- rules between sections ----------------------------------------------------------------
+# Each check returns None, or (the dotted keys it read, main one first; the message). The
+# message quotes the values and names the fix, as TRL's GRPOConfig.__post_init__ does.
+
+DEPENDENT = "dependent_values"
+Problem = tuple[tuple[str, ...], str]
+
+
+def _get(cfg: Config, key: str) -> Any:
+    node: Any = cfg
+    for part in key.split("."):
+        node = getattr(node, part)
+    return node
+
+
+def _check_backend(cfg: Config) -> Problem | None:
+    if cfg.rollout.backend in BUILT_BACKENDS:
+        return None
+    return ("rollout.backend",), backend_error(cfg.rollout.backend)
+
+
+def backend_error(backend: str) -> str:
+    built = ", ".join(repr(b) for b in BUILT_BACKENDS)
+    return (f"rollout.backend={backend!r} is not built in this version of zeroplay "
+            f"(built: {built}); set rollout.backend={BUILT_BACKENDS[0]}")
+
+
+def _check_round_has_work(cfg: Config) -> Problem | None:
+    r = cfg.rollout
+    if r.proposals_per_step + r.solver_tasks_per_step > 0:
+        return None
+    return (("rollout.proposals_per_step", "rollout.solver_tasks_per_step"),
+            "rollout.proposals_per_step=0 and rollout.solver_tasks_per_step=0: a round "
+            "would generate nothing to learn from; set one of them to 1 or more")
+
+
+def _check_batch_holds_groups(cfg: Config) -> Problem | None:
+    # TRL's GRPOConfig: generation_batch_size = per_device_train_batch_size x processes
+    # x steps_per_generation (= gradient_accumulation_steps) must be a multiple of
+    # num_generations. The learner is one process, so it is batch x accumulation.
+    lc, g = cfg.learner, cfg.rollout.num_generations
+    batch, accum = lc.per_device_train_batch_size, lc.gradient_accumulation_steps
+    if (batch * accum) % g == 0:
+        return None
+    # The nearest larger values that fit: each must be a multiple of what the other
+    # leaves of num_generations.
+    fix_accum = _round_up(accum, g // math.gcd(batch, g))
+    fix_batch = _round_up(batch, g // math.gcd(accum, g))
+    return (("learner.per_device_train_batch_size", "learner.gradient_accumulation_steps",
+             "rollout.num_generations"),
+            f"learner.per_device_train_batch_size x learner.gradient_accumulation_steps = "
+            f"{batch} x {accum} = {batch * accum} rows per optimizer step is not a multiple "
+            f"of rollout.num_generations={g}: TRL's GRPO trains on whole groups of "
+            f"num_generations completions; set learner.gradient_accumulation_steps="
+            f"{fix_accum} or learner.per_device_train_batch_size={fix_batch}")
+
+
+def _round_up(n: int, multiple: int) -> int:
+    return -(-n // multiple) * multiple
+
+
+def positions_error(prompt_tokens: int, new_tokens: int, positions: int, where: str,
+                    fix: str = "") -> str:
+    """Why a prompt and its completion do not fit the model's positions, and the fix.
+
+    >>> positions_error(768, 512, 1024, "policy.tiny.max_position_embeddings=1024")[:60]
+    'rollout.max_prompt_tokens + rollout.max_new_tokens = 768 + 5'
+    """
+    return (f"rollout.max_prompt_tokens + rollout.max_new_tokens = {prompt_tokens} + "
+            f"{new_tokens} = {prompt_tokens + new_tokens} tokens do not fit the model's "
+            f"{positions} positions ({where}); lower rollout.max_prompt_tokens or "
+            f"rollout.max_new_tokens{fix}")
+
+
+def _check_tiny_positions(cfg: Config) -> Problem | None:
+    # A real model's positions are known once its config is read: actors/policy.py
+    # checks those with the same message when it loads the policy.
+    r, positions = cfg.rollout, cfg.policy.tiny.max_position_embeddings
+    if cfg.policy.model != "tiny" or r.max_prompt_tokens + r.max_new_tokens <= positions:
+        return None
+    return (("rollout.max_prompt_tokens", "rollout.max_new_tokens",
+             "policy.tiny.max_position_embeddings"),
+            positions_error(r.max_prompt_tokens, r.max_new_tokens, positions,
+                            f"policy.tiny.max_position_embeddings={positions}",
+                            ", or raise policy.tiny.max_position_embeddings"))
+
+
+def _check_staleness(cfg: Config) -> Problem | None:
+    # With run.overlap the actors generate round t+1 while the learner still finishes
+    # round t-1's last optimizer step and then trains round t: when round t+1 reaches
+    # the learner, up to ceil(round's steps / sync_every) + 1 versions were published
+    # since it was generated. A smaller max_staleness drops those rounds.
+    if not cfg.run.overlap:
+        return None
+    r, lc = cfg.rollout, cfg.learner
+    groups = r.proposals_per_step + r.solver_tasks_per_step
+    rows, step_rows = groups * r.num_generations, lc.per_device_train_batch_size * \
+        lc.gradient_accumulation_steps
+    steps = Fraction(rows, step_rows)
+    need = math.ceil(steps / lc.sync_every) + 1
+    if lc.max_staleness >= need:
+        return None
+    fixes = [f"set learner.max_staleness={need}"]
+    if lc.max_staleness >= 2:
+        fixes.append(f"learner.sync_every={math.ceil(steps / (lc.max_staleness - 1))}")
+    return (("learner.max_staleness", "learner.sync_every", "run.overlap",
+             "learner.per_device_train_batch_size", "learner.gradient_accumulation_steps",
+             "rollout.proposals_per_step", "rollout.solver_tasks_per_step",
+             "rollout.num_generations"),
+            f"learner.max_staleness={lc.max_staleness} cannot hold an overlapped round's "
+            f"samples: a round is ({r.proposals_per_step} + {r.solver_tasks_per_step}) x "
+            f"{r.num_generations} = {rows} rows = {_num(steps)} optimizer step(s) of "
+            f"{step_rows} rows, with weights published every learner.sync_every="
+            f"{lc.sync_every} step(s), so the next round is up to ceil({_num(steps)} / "
+            f"{lc.sync_every}) + 1 = {need} versions old when trained; "
+            f"{', or '.join(fixes)}, or set run.overlap=false")
+
+
+def _num(x: Fraction) -> str:
+    return str(x.numerator) if x.denominator == 1 else f"{float(x):.3g}"
+
+
+_DEPENDENT_CHECKS = (_check_backend, _check_round_has_work, _check_batch_holds_groups,
+                     _check_tiny_positions, _check_staleness)
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:
@@ -405,7 +562,10 @@ def _describe(exc: ValidationError, source: str, set_keys: dict[tuple[str, ...],
         loc = tuple(str(part) for part in err["loc"])
         origin = _origin(loc, source, set_keys)
         key = ".".join(loc) or "<top level>"
-        if err["type"] == "extra_forbidden":
+        if err["type"] == DEPENDENT:
+            keys = [tuple(k.split(".")) for k in err["ctx"]["keys"]]
+            lines.append(f"{_origins(keys, source, set_keys)}: {err['msg']}")
+        elif err["type"] == "extra_forbidden":
             lines.append(f"{origin}: unknown key '{key}'{_did_you_mean(loc)}")
         elif not loc or err["type"] == "value_error":
             msg = err["msg"].removeprefix("Value error, ")
@@ -425,6 +585,14 @@ def _origin(loc: tuple[str, ...], source: str, set_keys: dict[tuple[str, ...], s
         if keys[:n] == loc[:n]:
             return f"--set {item}"
     return source
+
+
+def _origins(keys: list[tuple[str, ...]], source: str,
+             set_keys: dict[tuple[str, ...], str]) -> str:
+    """A rule over several keys: blame every `--set` that wrote one of them, else the file."""
+    found = [_origin(loc, source, set_keys) for loc in keys]
+    blamed = list(dict.fromkeys(o for o in found if o != source))
+    return ", ".join(blamed) if blamed else source
 
 
 def _section_at(loc: tuple[str, ...]) -> type[BaseModel] | None:

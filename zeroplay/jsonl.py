@@ -4,7 +4,7 @@
     write_jsonl("out.jsonl", rows)          # None or "-" writes stdout
     append_jsonl(run.metrics_path, row)     # one line, synced
 
-A file is written to a temporary name and renamed, so a crash never leaves half of it.
+A file is written atomically (zeroplay/files.py), so a crash never leaves half of it.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from zeroplay.errors import ZeroplayError
+from zeroplay.files import atomic_write_text
 
 
 class JsonlError(ZeroplayError):
@@ -62,10 +63,7 @@ def write_jsonl(path: str | Path | None, rows: Iterable[dict]) -> None:
         sys.stdout.write(lines)
         sys.stdout.flush()
         return
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(lines)
-    os.replace(tmp, path)
+    atomic_write_text(path, lines)
 
 
 def append_jsonl(path: Path, row: dict) -> None:

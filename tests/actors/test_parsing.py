@@ -76,3 +76,29 @@ def test_parsers_never_raise_on_adversarial_text():
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 200)))
         assert isinstance(parse_proposal(text, PROV).reason, str)
         assert isinstance(parse_solution(text, "f").reason, str)
+
+
+WARNS = "def f(x):\n    return 1if x else 2\n"  # SyntaxWarning: invalid decimal literal
+
+
+def test_code_the_compiler_warns_about_is_its_own_reason_and_prints_nothing(capsys, recwarn):
+    import warnings
+
+    filters = list(warnings.filters)
+    s = parse_solution(render_solution(WARNS), "f")
+    p = parse_proposal(render_proposal("s", WARNS, "st.integers()"), PROV)
+    assert (s.code, s.reason) == (None, "syntax_warning")
+    assert (p.draft, p.reason) == (None, "syntax_warning")
+    assert len(recwarn) == 0  # captured by the parser, not raised to the caller
+    assert capsys.readouterr().err == ""
+    assert warnings.filters == filters  # the process's filters are left as they were
+
+
+def test_syntax_warning_prints_nothing_in_a_fresh_process():
+    import subprocess
+    import sys
+
+    code = ("from zeroplay.actors.parsing import parse_solution\n"
+            f"print(parse_solution('<function>\\n' + {WARNS!r} + '</function>', 'f').reason)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert (out.stdout, out.stderr) == ("syntax_warning\n", "")

@@ -92,3 +92,18 @@ def test_tokenizer_without_chat_template(tiny_cache, tmp_path, fallback):
     else:
         with pytest.raises(PolicyLoadError, match="no chat template.*chat_template_fallback"):
             load_policy(cfg.policy)
+
+
+def test_real_model_positions_are_checked_when_loaded(tiny_cache):
+    from zeroplay.errors import ConfigError
+
+    source = next(p for p in tiny_cache.iterdir() if p.name.startswith("tiny-"))
+    cfg = load_config(None, [f"policy.model={source}", "rollout.max_new_tokens=300"])
+    with pytest.raises(ConfigError) as err:
+        load_policy(cfg.policy, rollout=cfg.rollout)
+    assert str(err.value) == (
+        "rollout.max_prompt_tokens + rollout.max_new_tokens = 768 + 300 = 1068 tokens do not "
+        "fit the model's 1024 positions (max_position_embeddings of "
+        f"policy.model='{source}'); lower rollout.max_prompt_tokens or rollout.max_new_tokens")
+    fits = load_config(None, [f"policy.model={source}", "rollout.max_new_tokens=256"])
+    load_policy(fits.policy, rollout=fits.rollout)  # equal fits

@@ -12,6 +12,7 @@ from zeroplay.config import ResourceSpec, load_config
 
 from ..curricula.conftest import make_task
 
+pytestmark = pytest.mark.slow
 CFG = load_config(None, ["rollout.max_new_tokens=16"])
 MESSAGES = [solver_messages(make_task(1))]
 

@@ -107,3 +107,23 @@ def test_bad_input_is_one_line_exit_2(seeded_run, tmp_path, args, expected):
     result = runner.invoke(app, args)
     assert result.exit_code == 2, result.output
     assert expected in result.output and "Traceback" not in result.output
+
+
+def test_show_by_id_prefix_lists_the_tasks_attempts(tmp_path):
+    """Regression: attempts were looked up with the prefix instead of the resolved id."""
+    from .conftest import attempt
+
+    task = make_task(5)
+    with CurriculumStore.open(tmp_path / "curriculum.sqlite", create=True, run_id="t") as s, \
+            s.transaction(step=1):
+        s.add_task(task)
+        s.add_attempt(attempt(task.id, 0, solved=True))
+        s.add_attempt(attempt(task.id, 1, solved=False))
+    prefix = task.id[:6]
+    shown = runner.invoke(app, ["curriculum", "show", str(tmp_path), prefix, "--json"])
+    assert shown.exit_code == 0, shown.output
+    data = json.loads(shown.stdout)
+    assert data["id"] == task.id
+    assert [a["status"] for a in data["attempts"]] == ["pass", "fail"]
+    text = runner.invoke(app, ["curriculum", "show", str(tmp_path), prefix])
+    assert "reward 1 " in text.output and "reward 0 " in text.output

@@ -33,6 +33,7 @@ def tiny_checkpoint(tiny_cache, tmp_path_factory):
     return run
 
 
+@pytest.mark.slow
 def test_tiny_checkpoint_eval_end_to_end_on_humaneval(tiny_checkpoint, sandbox_image):
     result = runner.invoke(app, ["eval", str(tiny_checkpoint), "--benchmark", "humaneval",
                                  "--limit", "2", "--samples", "2", "--max-new-tokens", "8",
@@ -120,6 +121,7 @@ def test_resolve_model_takes_the_newest_checkpoint_of_a_run(tiny_checkpoint):
     assert ref.source.endswith("checkpoints/step-3") and ref.step == 3
 
 
+@pytest.mark.slow
 def test_eval_on_ray_actors_uses_the_same_loop(ray_local, tiny_cache, sandbox_image):
     """The cluster path: generation in a RolloutActor, judging in a SandboxActor."""
     cfg = load_config(None, ["rollout.max_new_tokens=8", "sandbox.pool_size=1",

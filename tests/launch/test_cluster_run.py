@@ -17,7 +17,7 @@ from zeroplay.launch import jobs
 
 from .conftest import _processes_of
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 RUN = ["curriculum.seed_tasks=24", "curriculum.heldout_tasks=6", "learner.warm_start_steps=2",
        "rollout.max_new_tokens=48", "rollout.proposals_per_step=2",

@@ -98,6 +98,7 @@ ray.get(emit.remote())
 """
 
 
+@pytest.mark.slow
 def test_series_the_dashboard_queries_are_what_ray_exports(ray_head, dashboard):
     """Every metric created with ray.util.metrics under its table name shows up on the
     node's metrics export port under the series names the panels query."""

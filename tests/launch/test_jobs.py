@@ -72,11 +72,13 @@ def test_unreachable_address_is_one_line_error(args):
     one_line_error(invoke([*args, "--address", address]), f"cannot reach a Ray job server at {address}")
 
 
+@pytest.mark.slow
 def test_explicit_address_wins_over_ray_address(ray_head, monkeypatch):
     monkeypatch.setenv("RAY_ADDRESS", f"http://127.0.0.1:{closed_port()}")
     assert jobs.connect(ray_head.address).get_address() == ray_head.address
 
 
+@pytest.mark.slow
 def test_bad_override_fails_before_anything_is_submitted(ray_head, client):
     before = len(client.list_jobs())
     result = invoke(["submit", "--address", ray_head.address, "--set", "rollout.temprature=1"])
@@ -100,6 +102,7 @@ def test_run_job_ships_the_resolved_config_and_passes_options_through():
     assert {"/.venv", "/runs", "/.git", "__pycache__"} <= set(spec.runtime_env["excludes"])
 
 
+@pytest.mark.slow
 def test_follow_returns_succeeded_and_the_job_used_the_shipped_config(client):
     cfg = load_config("configs/local.yaml", ["rollout.temperature=0.25", "run.name=shown"])
     spec = jobs.zeroplay_job(["config", "show"], cfg, run_name="shown")
@@ -113,6 +116,7 @@ def test_follow_returns_succeeded_and_the_job_used_the_shipped_config(client):
     print(f"config-show job: submit to SUCCEEDED in {time.monotonic() - started:.1f} s")
 
 
+@pytest.mark.slow
 def test_follow_returns_failed_for_a_failing_entrypoint(client):
     cfg = load_config(None)
     spec = jobs.zeroplay_job(["config", "show"], cfg, run_name="badset",
@@ -123,6 +127,7 @@ def test_follow_returns_failed_for_a_failing_entrypoint(client):
     assert "error: --set no.such_key=1" in "".join(chunks)
 
 
+@pytest.mark.slow
 def test_job_imports_the_shipped_source_not_the_installed_one(client, ray_head):
     spec = jobs.shell_job(
         "python -c 'import zeroplay; print(\"ZP\", zeroplay.__file__)' && ls -a", run_name="src")
@@ -137,6 +142,7 @@ def test_job_imports_the_shipped_source_not_the_installed_one(client, ray_head):
     assert not {".venv", ".git", "runs"} & listed
 
 
+@pytest.mark.slow
 def test_submit_to_running_latency(client):
     spec = jobs.shell_job("sleep 30", run_name="latency")
     started = time.monotonic()
@@ -149,6 +155,7 @@ def test_submit_to_running_latency(client):
 # --- the commands --------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_submit_prints_job_id_and_dashboard_url(ray_head, client):
     result = invoke(["submit", "--address", ray_head.address, "--name", "printed", *FAILING_RUN])
     assert result.exit_code == 0, result.output
@@ -160,6 +167,7 @@ def test_submit_prints_job_id_and_dashboard_url(ray_head, client):
     jobs.wait(client, job_id, timeout_s=120)
 
 
+@pytest.mark.slow
 def test_submit_follow_exits_1_and_says_failed_when_the_run_fails(ray_head):
     result = invoke(["submit", "--address", ray_head.address, "--name", "doomed", "--follow",
                      *FAILING_RUN])
@@ -169,6 +177,7 @@ def test_submit_follow_exits_1_and_says_failed_when_the_run_fails(ray_head):
     assert result.output.strip().splitlines()[-1].startswith("error: job zeroplay-doomed-")
 
 
+@pytest.mark.slow
 def test_submit_run_follow(ray_head, client, tmp_path):
     """A real one-step `zeroplay run` as a Ray Job, followed to the end. The head has 2
     CPUs: the rollout actor, the learner and the sandbox actor must fit in them."""
@@ -196,6 +205,7 @@ def test_submit_run_follow(ray_head, client, tmp_path):
     assert (tmp_path / "onestep" / "config.yaml").is_file()
 
 
+@pytest.mark.slow
 def test_jobs_list_shows_zeroplay_jobs_only(ray_head, client):
     ours = jobs.submit(client, jobs.shell_job("echo listed", run_name="listed"))
     theirs = client.submit_job(entrypoint="echo not-zeroplay")
@@ -208,6 +218,7 @@ def test_jobs_list_shows_zeroplay_jobs_only(ray_head, client):
     assert ours in {j.submission_id for j in jobs.list_jobs(client)}
 
 
+@pytest.mark.slow
 def test_jobs_status_and_logs(ray_head, client):
     job_id = jobs.submit(client, jobs.shell_job("echo hello-from-the-job", run_name="logged"))
     jobs.wait(client, job_id)
@@ -222,6 +233,7 @@ def test_jobs_status_and_logs(ray_head, client):
     assert "hello-from-the-job" in followed.stdout and "SUCCEEDED" in followed.stdout
 
 
+@pytest.mark.slow
 def test_jobs_stop_stops_a_long_running_job(ray_head, client):
     job_id = jobs.submit(client, jobs.shell_job("sleep 600", run_name="sleeper"))
     wait_for_status(client, job_id, {"RUNNING"})
@@ -231,6 +243,7 @@ def test_jobs_stop_stops_a_long_running_job(ray_head, client):
     assert str(jobs.job_info(client, job_id).status) == "STOPPED"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["status", "logs", "stop"])
 def test_unknown_job_id_is_one_line_error(ray_head, command):
     result = invoke(["jobs", command, "zeroplay-nope-000000", "--address", ray_head.address])

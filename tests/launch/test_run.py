@@ -64,6 +64,7 @@ def _metrics(run: Path) -> list[dict]:
     return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
 
 
+@pytest.mark.slow
 def test_run_three_steps_then_resume_to_five(tmp_path, sandbox_image):
     first = _zeroplay("run", "--name", "e2e", "--steps", "3", "--set",
                       f"run.runs_dir={tmp_path}", *FAST)
@@ -112,6 +113,7 @@ def test_run_three_steps_then_resume_to_five(tmp_path, sandbox_image):
     assert yaml.safe_load((run / "config.yaml").read_text())["run"]["steps"] == 5
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_with_a_checkpoint(tmp_path, sandbox_image, docker_client):
     proc = _start(tmp_path, "stop")
     run = tmp_path / "stop"
@@ -159,6 +161,7 @@ def test_stop_reason_names_user_fixable_causes_inside_ray_errors():
     assert stop_reason(ValueError("a bug")) is None
 
 
+@pytest.mark.slow
 def test_a_learner_crash_stops_the_run_with_a_checkpoint_to_resume(tmp_path, sandbox_image):
     import psutil
 

@@ -1,6 +1,7 @@
 """Checkpoints: atomic step-N directories, resume at the right step with identical
 weights, and a checkpoint interrupted mid-write does not break resume."""
 
+import pytest
 import torch
 from transformers import TrainerCallback
 
@@ -17,7 +18,10 @@ from zeroplay.learner.checkpoint import (
 )
 from zeroplay.learner.grpo import SampleFeed, build_grpo_trainer
 
+pytestmark = pytest.mark.slow  # trains with TRL
+
 CFG = load_config(None, ["learner.per_device_train_batch_size=4", "learner.gradient_accumulation_steps=1", "rollout.num_generations=4",
+                         "run.overlap=false",  # groups are fed by hand, not by overlapped rounds
                          "learner.learning_rate=1e-3", "rollout.max_new_tokens=8"])
 
 
@@ -71,7 +75,7 @@ def test_checkpoint_resume_and_interrupted_write(tmp_path):
     # "Kill" and resume: a fresh process state, the model loaded back by plain transformers.
     resumed_cfg = load_config(None, [f"policy.model={step4}", *[
         "learner.per_device_train_batch_size=4", "rollout.num_generations=4",
-        "learner.gradient_accumulation_steps=1",
+        "learner.gradient_accumulation_steps=1", "run.overlap=false",
         "learner.learning_rate=1e-3", "rollout.max_new_tokens=8"]])
     model2, tok2 = load_policy(resumed_cfg.policy)
     assert all(torch.equal(final[k], v) for k, v in model2.state_dict().items())

@@ -11,6 +11,7 @@ from zeroplay.handoff import RolloutSample
 from zeroplay.learner.grpo import SampleFeed, build_grpo_trainer
 
 CFG = load_config(None, ["learner.per_device_train_batch_size=4", "learner.gradient_accumulation_steps=1", "rollout.num_generations=4",
+                         "run.overlap=false",  # groups are fed by hand, not by overlapped rounds
                          "learner.learning_rate=1e-3", "rollout.max_new_tokens=12"])
 
 
@@ -37,6 +38,7 @@ def _sequence_logprob(model, sample):
     return lp.gather(-1, torch.tensor(sample.completion_ids)[:, None]).sum().item()
 
 
+@pytest.mark.slow
 def test_rewarded_completions_become_more_likely(policy, tmp_path):
     model, tok = policy
     group = _group(model, tok, [1.0, 0.0, 1.0, 0.0])
@@ -51,6 +53,7 @@ def test_rewarded_completions_become_more_likely(policy, tmp_path):
     assert feed.pending() == 0
 
 
+@pytest.mark.slow
 def test_importance_ratio_uses_the_actors_logprobs(policy, tmp_path):
     model, tok = policy
     group = _group(model, tok, [1.0, 0.0, 0.0, 1.0], shift=-0.3)  # behaviour != learner

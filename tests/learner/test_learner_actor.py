@@ -4,6 +4,8 @@ publishes weights that the actor then generates with."""
 import time
 from pathlib import Path
 
+import pytest
+
 from zeroplay.actors.group import make_actor
 from zeroplay.actors.prompts import solver_messages
 from zeroplay.actors.ray_actors import RolloutActor, WeightStore, state_digest
@@ -14,11 +16,14 @@ from zeroplay.learner.checkpoint import checkpoint_steps, read_state
 
 from ..curricula.conftest import make_task
 
+pytestmark = pytest.mark.slow  # Ray and TRL training
+
 CFG = load_config(None, ["rollout.num_generations=4", "rollout.max_new_tokens=12",
                          "learner.per_device_train_batch_size=4", "learner.learning_rate=1e-3",
                          "learner.gradient_accumulation_steps=1",
                          "learner.sync_every=1",
-                         "learner.max_staleness=1"])
+                         "learner.max_staleness=1",
+                         "run.overlap=false"])  # groups are fed by hand, not by rounds
 
 
 def _groups(ray, rollout, n):

@@ -35,6 +35,7 @@ def test_examples_cover_both_roles():
     assert all(r["completion"][0]["role"] == "assistant" for r in rows)
 
 
+@pytest.mark.slow  # trains the tiny model (SFT)
 def test_warm_start_teaches_the_format(seeded_run, tmp_path):
     run_dir, _, _ = seeded_run
     with CurriculumStore.open(run_dir / "curriculum.sqlite", readonly=True) as s:

@@ -17,6 +17,8 @@ from zeroplay.selfplay import selfplay_step
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 CFG = load_config(None, ["rollout.max_new_tokens=48", "rollout.proposals_per_step=2",
                          "rollout.solver_tasks_per_step=2", "rollout.num_generations=3",
+                         "learner.per_device_train_batch_size=4",
+                         "learner.gradient_accumulation_steps=3",
                          "sandbox.job_timeout_s=3", "sandbox.cpu_seconds=2",
                          "sandbox.pool_size=1"])
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from zeroplay.errors import ZeroplayError
+from zeroplay.config import backend_error
+from zeroplay.errors import ConfigError, ZeroplayError
 from zeroplay.handoff import Completion
 
 
@@ -104,12 +105,4 @@ def make_generator(backend: str, model, tokenizer, version: int = 0,
     """The generator for `rollout.backend`."""
     if backend == "hf":
         return HFGenerator(model, tokenizer, version, seed)
-    if backend == "vllm":
-        try:
-            import vllm  # noqa: F401
-        except ImportError:
-            raise ZeroplayError("rollout.backend=vllm needs vLLM installed on the rollout "
-                                "nodes (pip install vllm); or use rollout.backend=hf") from None
-        raise ZeroplayError("the vLLM backend is not part of this version of zeroplay; "
-                            "use rollout.backend=hf")
-    raise ZeroplayError(f"unknown rollout.backend {backend!r}")
+    raise ConfigError(backend_error(backend))  # Config rejects it first; kept for callers

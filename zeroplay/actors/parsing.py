@@ -4,8 +4,10 @@
     s = parse_solution(text, "f")             # s.code or s.reason
 
 Proposal reasons: empty, too_long, no_format, missing_statement, missing_function,
-missing_inputs, repeated_tag, syntax_error, no_function, several_functions, extra_code.
-Solution reasons: empty, too_long, no_format, repeated_tag, syntax_error, no_entry_point.
+missing_inputs, repeated_tag, syntax_error, syntax_warning, no_function, several_functions,
+extra_code. Solution reasons: empty, too_long, no_format, repeated_tag, syntax_error,
+syntax_warning, no_entry_point. `syntax_warning` is code that parses but that the compiler
+warns about (e.g. `1if x else 2`); the warning is never printed (zeroplay/pysource.py).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import re
 from dataclasses import dataclass
 
 from zeroplay.curricula.task import Provenance, TaskDraft
+from zeroplay.pysource import PARSE_ERRORS, SyntaxWarningError, parse_python
 
 MAX_CHARS = 8000
 _TAG = {name: re.compile(rf"<{name}>\n?(.*?)\n?</{name}>", re.DOTALL)
@@ -60,8 +63,10 @@ def _parse_proposal(text: str, provenance: Provenance, max_chars: int) -> Parsed
             return ParsedProposal(None, f"missing_{name}")
     code = parts["function"].strip("\n") + "\n"
     try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        tree = parse_python(code)
+    except SyntaxWarningError:
+        return ParsedProposal(None, "syntax_warning")
+    except PARSE_ERRORS:
         return ParsedProposal(None, "syntax_error")
     functions = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
     if not functions:
@@ -100,8 +105,10 @@ def _parse_solution(text: str, entry_point: str, max_chars: int) -> ParsedSoluti
         return ParsedSolution(None, "repeated_tag")
     code = found[0].strip("\n") + "\n"
     try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        tree = parse_python(code)
+    except SyntaxWarningError:
+        return ParsedSolution(None, "syntax_warning")
+    except PARSE_ERRORS:
         return ParsedSolution(None, "syntax_error")
     if not any(isinstance(n, ast.FunctionDef) and n.name == entry_point for n in tree.body):
         return ParsedSolution(None, "no_entry_point")

@@ -1,13 +1,17 @@
 """Load the policy: a hub id or local path, or the tiny model built from scratch, offline.
 
-    model, tokenizer = load_policy(cfg.policy, cache_dir=Path("~/.cache/zeroplay"))
+    model, tokenizer = load_policy(cfg.policy, cache_dir=Path("~/.cache/zeroplay"),
+                                   rollout=cfg.rollout)   # also checks the lengths fit
 
 `model: tiny` builds a byte-level BPE tokenizer trained on synthetic text (seed
 synthesizer tasks rendered in the prompt formats; no real text) and a randomly
 initialised small Qwen2 causal LM, saves both with `save_pretrained` under a directory
 keyed by their config, and reuses them after that. Building is deterministic for a seed.
 Everything else is loaded with `local_files_only=True`: nothing is ever downloaded, and
-a hub id that is not in the local Hugging Face cache is a clear error.
+a hub id that is not in the local Hugging Face cache is a clear error. Given the rollout
+section, it checks that a prompt and its completion fit the model's positions as soon as
+the model's config is read, before the weights load (the config validator can check
+this only for the tiny model, whose positions are in the config).
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from zeroplay.config import PolicyConfig, TinyModelConfig
-from zeroplay.errors import ZeroplayError
+from zeroplay.config import PolicyConfig, RolloutConfig, TinyModelConfig, positions_error
+from zeroplay.errors import ConfigError, ZeroplayError
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +48,14 @@ def default_cache_dir() -> Path:
 
 
 def load_policy(cfg: PolicyConfig, cache_dir: Path | None = None, seed: int = 0,
-                device: str | None = None) -> tuple[Any, Any]:
-    """(model, tokenizer) for the config; the model is in eval mode on its device."""
+                device: str | None = None, rollout: RolloutConfig | None = None
+                ) -> tuple[Any, Any]:
+    """(model, tokenizer) for the config; the model is in eval mode on its device.
+
+    With `rollout`, a ConfigError if its prompt + completion lengths exceed the model's
+    positions."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
@@ -63,6 +71,10 @@ def load_policy(cfg: PolicyConfig, cache_dir: Path | None = None, seed: int = 0,
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True,
                                                   trust_remote_code=False)
+        if rollout is not None:
+            check_positions(AutoConfig.from_pretrained(source, local_files_only=True,
+                                                       trust_remote_code=False),
+                            rollout, cfg.model)
         model = AutoModelForCausalLM.from_pretrained(source, local_files_only=True,
                                                      dtype=dtype, trust_remote_code=False)
     except (OSError, ValueError) as exc:
@@ -85,6 +97,21 @@ def load_policy(cfg: PolicyConfig, cache_dir: Path | None = None, seed: int = 0,
     model.to(resolve_device(device or cfg.device))
     model.eval()
     return model, tokenizer
+
+
+def check_positions(model_config: Any, rollout: RolloutConfig, model: str) -> None:
+    """ConfigError if a prompt of rollout.max_prompt_tokens plus a completion of
+    rollout.max_new_tokens does not fit the model's position embeddings."""
+    text_config = getattr(model_config, "get_text_config", lambda: model_config)()
+    for name in ("max_position_embeddings", "n_positions", "max_sequence_length"):
+        positions = getattr(text_config, name, None)
+        if isinstance(positions, int) and positions > 0:
+            break
+    else:
+        return  # the model does not say: nothing to check against
+    if rollout.max_prompt_tokens + rollout.max_new_tokens > positions:
+        raise ConfigError(positions_error(rollout.max_prompt_tokens, rollout.max_new_tokens,
+                                          positions, f"{name} of policy.model={model!r}"))
 
 
 def resolve_device(device: str) -> str:

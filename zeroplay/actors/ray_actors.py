@@ -76,7 +76,7 @@ class RolloutActor:
 
         self.cfg = Config.model_validate(cfg_json)
         model, tokenizer = load_policy(self.cfg.policy, Path(cache_dir) if cache_dir else None,
-                                       seed=self.cfg.run.seed)
+                                       seed=self.cfg.run.seed, rollout=self.cfg.rollout)
         self.tokenizer = tokenizer
         self.name = actor_name()
         self.generator = make_generator(self.cfg.rollout.backend, model, tokenizer)

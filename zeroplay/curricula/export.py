@@ -11,11 +11,11 @@ and provenance as JSON strings, for analysis with pandas, polars or DuckDB.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from zeroplay.curricula.store import CurriculumStore
 from zeroplay.errors import ZeroplayError
+from zeroplay.files import atomic_file
 from zeroplay.jsonl import read_jsonl, write_jsonl
 
 FORMATS = ("jsonl", "parquet")
@@ -55,9 +55,8 @@ def export(store: CurriculumStore, out: str | Path, fmt: str) -> int:
         "solve_rate": [r["stats"]["solve_rate"] for r in rows],
         "learnability": [r["stats"]["learnability"] for r in rows],
     }
-    tmp = out.with_name(f".{out.name}.tmp")
-    pq.write_table(pa.table(columns), tmp)
-    os.replace(tmp, out)
+    with atomic_file(out) as f:
+        pq.write_table(pa.table(columns), f)
     return len(rows)
 
 

@@ -19,20 +19,22 @@ from collections.abc import Callable, Container
 
 from zeroplay.config import Config
 from zeroplay.curricula.task import TaskDraft
+from zeroplay.pysource import PARSE_ERRORS, parse_python
 from zeroplay.sandbox.validate import DraftRejected, check_source
 
 ContentHook = Callable[[TaskDraft], str | None]
 
 
 def normalized_hash(source: str) -> str | None:
-    """Hash of the AST with names and docstrings erased (None if it does not parse).
+    """Hash of the AST with names and docstrings erased (None if it does not parse, or
+    parses only with a compiler warning).
 
     >>> normalized_hash("def f(a):\\n    return a + 1") == normalized_hash("def g(x):  return x+1")
     True
     """
     try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        tree = parse_python(source)
+    except PARSE_ERRORS:
         return None
     names: dict[str, str] = {}
 

@@ -1,6 +1,6 @@
 """The curriculum store: one SQLite file per run (curriculum.sqlite, WAL mode).
 
-    with CurriculumStore.open(run_dir / "curriculum.sqlite", create=True, run_id="demo") as s:
+    with CurriculumStore.open(run.curriculum_path, create=True, run_id="demo") as s:
         with s.transaction(step=3):               # one self-play step = one transaction
             s.add_task(task)                        # False if its id is already there
             s.add_attempt(Attempt("3:a:0", task.id, "ab12", 1.0, "pass", 0, 3))

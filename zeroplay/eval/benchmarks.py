@@ -30,6 +30,7 @@ from zeroplay.curricula.task import Task
 from zeroplay.errors import ZeroplayError
 from zeroplay.eval.humaneval import Problem, check_candidate, load_problems, solution_program
 from zeroplay.handoff import TestCase
+from zeroplay.layout import RunLayout
 from zeroplay.sandbox.batch import Draft
 
 log = logging.getLogger(__name__)
@@ -114,9 +115,9 @@ def heldout_problems(cfg: Config, validate: Validate, run_dir: Path | None = Non
 def _stored_heldout(run_dir: Path) -> list[Task]:
     from zeroplay.curricula.store import CurriculumStore
 
-    path = run_dir / "curriculum.sqlite"
+    path = RunLayout(run_dir).curriculum_path
     if not path.is_file():
-        raise EvalError(f"{run_dir} has no curriculum.sqlite; pass a run directory, or leave "
+        raise EvalError(f"{run_dir} has no {path.name}; pass a run directory, or leave "
                         "out --run to regenerate the held-out split from the config's seed")
     with CurriculumStore.open(path, readonly=True) as store:
         return sorted(store.tasks(status="valid", heldout=True), key=lambda t: t.id)

@@ -159,10 +159,11 @@ def summarize(rows: list[ProblemFidelity]) -> dict:
 
 def write_fidelity(rows: list[ProblemFidelity], out: Path) -> dict:
     """Per-problem JSONL at `out`, the summary next to it (`.summary.json`); returns it."""
-    from zeroplay.eval.run import _atomic_write, summary_path
+    from zeroplay.eval.run import summary_path
+    from zeroplay.files import atomic_write_text
 
     summary = {**summarize(rows), "created_at": time.time()}
     out.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_write(out, "".join(json.dumps(r.to_json()) + "\n" for r in rows))
-    _atomic_write(summary_path(out), json.dumps(summary, indent=2) + "\n")
+    atomic_write_text(out, "".join(json.dumps(r.to_json()) + "\n" for r in rows))
+    atomic_write_text(summary_path(out), json.dumps(summary, indent=2) + "\n")
     return summary

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from zeroplay.errors import ZeroplayError
 from zeroplay.handoff import TestCase
+from zeroplay.pysource import PARSE_ERRORS, parse_python
 
 CHECK_ENTRY = "_zeroplay_humaneval_check"
 CHECK_TESTS = (TestCase([], ["b", True]),)
@@ -112,8 +113,8 @@ def function_hashes(source: str) -> set[str]:
     from zeroplay.curricula.filters import normalized_hash
 
     try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        tree = parse_python(source)  # a task's reference: model-written
+    except PARSE_ERRORS:
         return set()
     pieces = [source] + [ast.unparse(n) for n in tree.body
                          if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]

@@ -1,7 +1,7 @@
 """Provenance: proof that every task and every training sample is synthetic.
 
     report = provenance_report(store)      # {"passed": True, "tasks": {...}, ...}
-    write_provenance(store, run_dir / "provenance.json")
+    write_provenance(report, RunLayout(run_dir).provenance_path)
 
 Each task and sample records its origin: `seed-synth` (the synthesizer, with generator
 version and seed) or `policy` (with the policy version and parent task ids). Anything
@@ -16,13 +16,13 @@ Held-out tasks are checked as well, since they are synthetic by the same rule.
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from zeroplay.curricula.store import CurriculumStore
 from zeroplay.curricula.task import SYNTHETIC_ORIGINS, Task
+from zeroplay.files import atomic_write_text
 
 MAX_LISTED = 50
 
@@ -66,6 +66,4 @@ def benchmark_matches(tasks: list[Task]) -> list[dict[str, str]]:
 
 
 def write_provenance(report: dict[str, Any], path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(report, indent=2) + "\n")
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(report, indent=2) + "\n")

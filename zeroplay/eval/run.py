@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 from zeroplay.config import Config
 from zeroplay.eval.benchmarks import PROMPT_FORMAT, EvalError, EvalProblem
 from zeroplay.eval.passk import mean_pass_at_k, pass_at_k
+from zeroplay.files import atomic_write_text
+from zeroplay.layout import RunLayout
 
 if TYPE_CHECKING:
     from zeroplay.actors.fleet import Fleet
@@ -53,8 +54,9 @@ def resolve_model(model: str) -> ModelRef:
         return ModelRef("tiny", policy_version=0)
     path = Path(model).expanduser()
     if path.is_dir():
-        if (path / "checkpoints").is_dir() and not (path / "config.json").is_file():
-            newest = latest_checkpoint(path / "checkpoints")
+        run = RunLayout(path)
+        if run.checkpoints_dir.is_dir() and not (path / "config.json").is_file():
+            newest = latest_checkpoint(run.checkpoints_dir)
             if newest is None:
                 raise EvalError(f"{path} is a run directory without a complete checkpoint; "
                                 "pass a checkpoint dir runs/<name>/checkpoints/step-N")
@@ -173,13 +175,7 @@ def write_results(report: EvalReport, out: Path, meta: dict) -> dict:
     out.parent.mkdir(parents=True, exist_ok=True)
     summary = {**meta, **report.summary(), "prompt_format": PROMPT_FORMAT,
                "created_at": time.time()}
-    _atomic_write(out, "".join(json.dumps(r.row(report.samples)) + "\n"
-                               for r in report.results))
-    _atomic_write(summary_path(out), json.dumps(summary, indent=2) + "\n")
+    atomic_write_text(out, "".join(json.dumps(r.row(report.samples)) + "\n"
+                                   for r in report.results))
+    atomic_write_text(summary_path(out), json.dumps(summary, indent=2) + "\n")
     return summary
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)

@@ -266,14 +266,16 @@ def actors_step(
     from zeroplay.actors.fleet import Fleet
     from zeroplay.curricula.store import CurriculumStore
     from zeroplay.errors import RunDirError
+    from zeroplay.layout import RunLayout
     from zeroplay.selfplay import selfplay_step
 
-    path = run_dir / "curriculum.sqlite"
+    run = RunLayout(run_dir)
+    path = run.curriculum_path
     if not path.is_file():
-        raise RunDirError(f"{run_dir} has no curriculum.sqlite; seed one first with "
+        raise RunDirError(f"{run_dir} has no {path.name}; seed one first with "
                           f"`zeroplay curriculum seed --out {run_dir}`")
-    if config is None and (run_dir / "config.yaml").is_file():
-        config = run_dir / "config.yaml"
+    if config is None and run.config_path.is_file():
+        config = run.config_path
     cfg = load_config(config, set_)
     with CurriculumStore.open(path) as store:
         first = max((s for s, _, _ in store.steps()), default=0) + 1

@@ -19,6 +19,7 @@ from zeroplay.launch.cli_common import (
     progress_display,
     sandbox_pool,
 )
+from zeroplay.layout import RunLayout
 
 curriculum_app = make_typer("Inspect and build the curricula that self-play invents.")
 
@@ -30,14 +31,14 @@ def _open_run(run_dir: Path):
 
     if not run_dir.is_dir():
         raise RunDirError(f"no run directory at {run_dir}")
-    path = run_dir / "curriculum.sqlite"
-    if not path.is_file():
-        raise RunDirError(f"{run_dir} has no curriculum.sqlite; make one with "
+    run = RunLayout(run_dir)
+    if not run.curriculum_path.is_file():
+        raise RunDirError(f"{run_dir} has no {run.curriculum_path.name}; make one with "
                           "`zeroplay curriculum seed --out DIR` or `zeroplay run`")
     window = Config().curriculum.learnability_window
-    if (run_dir / "config.yaml").is_file():
-        window = load_config(run_dir / "config.yaml").curriculum.learnability_window
-    return CurriculumStore.open(path, readonly=True), window
+    if run.config_path.is_file():
+        window = load_config(run.config_path).curriculum.learnability_window
+    return CurriculumStore.open(run.curriculum_path, readonly=True), window
 
 
 def _fmt_rate(value: float | None) -> str:
@@ -105,7 +106,7 @@ def curriculum_show(
     store, window = _open_run(run_dir)
     with store:
         task = store.get_task(task_id, window)
-        attempts = store.attempts(task_id)
+        attempts = store.attempts(task.id)  # task_id may be a prefix of it
     if json_out:
         data = {**task.to_json(), "attempts": [asdict(a) for a in attempts]}
         typer.echo(json.dumps(data, indent=2))
@@ -232,11 +233,12 @@ def curriculum_report(
     """Write a static HTML report of the curriculum (no network assets)."""
     from zeroplay.curricula.report import render_report
     from zeroplay.curricula.stats import curriculum_stats as compute
+    from zeroplay.files import atomic_write_text
 
     store, window = _open_run(run_dir)
     with store:
         html = render_report(compute(store, window), str(run_dir))
-    out.write_text(html)
+    atomic_write_text(out, html)
     console.print(f"wrote {out}")
 
 
@@ -255,11 +257,12 @@ def curriculum_provenance(run_dir: RunDirArg) -> None:
     store, _ = _open_run(run_dir)
     with store:
         report = provenance_report(store)
-    write_provenance(report, run_dir / "provenance.json")
+    path = RunLayout(run_dir).provenance_path
+    write_provenance(report, path)
     tasks, samples = report["tasks"], report["samples"]
     console.print(f"tasks {tasks['total']} by origin {tasks['by_origin']}; samples "
                   f"{samples['total']} by origin {samples['by_origin']}; wrote "
-                  f"{run_dir / 'provenance.json'}", highlight=False)
+                  f"{path}", highlight=False)
     bad, copied = report["offenders"], report["contamination"]
     if bad["tasks_total"] or bad["samples_total"]:
         named = ", ".join(bad["tasks"][:10] + bad["samples"][:10])

@@ -20,6 +20,7 @@ from zeroplay.launch.cli_common import (
     progress_display,
     sandbox_pool,
 )
+from zeroplay.layout import RunLayout
 
 
 class _DefaultCommandGroup(TyperGroup):
@@ -119,8 +120,9 @@ def eval_model(
 
 def _default_out(source: str, benchmark: str) -> Path:
     path = Path(source)
-    if path.parent.name == "checkpoints" and path.name.startswith("step-"):
-        return path.parent.parent / "eval" / f"{benchmark}-{path.name}.jsonl"
+    run = RunLayout.of_checkpoint(path)
+    if run is not None and path.name.startswith("step-"):
+        return run.eval_dir / f"{benchmark}-{path.name}.jsonl"
     return Path(f"eval-{benchmark}.jsonl")
 
 

@@ -3,46 +3,26 @@
     run = RunDir.create(cfg)          # runs/<name>/ with config.yaml, refuses to overwrite
     run = RunDir.open("runs/demo")    # an existing run, its resolved config loaded back
 
-Layout (DESIGN.md, "Run directory"): config.yaml, curriculum.sqlite, metrics.jsonl,
-checkpoints/step-N/, provenance.json. This module only knows the layout and the config;
-each stage writes its own files through these paths.
+A RunDir is the run's layout (zeroplay/layout.py: config.yaml, curriculum.sqlite,
+metrics.jsonl, checkpoints/step-N/, provenance.json, eval/) with its resolved config.
+This module only knows the layout and the config; each stage writes its own files
+through these paths.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from zeroplay.config import Config, load_config
 from zeroplay.errors import ConfigError, RunDirError
+from zeroplay.layout import RunLayout
 
 
 @dataclass(frozen=True)
-class RunDir:
-    path: Path
+class RunDir(RunLayout):
     config: Config
-
-    @property
-    def config_path(self) -> Path:
-        return self.path / "config.yaml"
-
-    @property
-    def curriculum_path(self) -> Path:
-        return self.path / "curriculum.sqlite"
-
-    @property
-    def metrics_path(self) -> Path:
-        return self.path / "metrics.jsonl"
-
-    @property
-    def checkpoints_dir(self) -> Path:
-        return self.path / "checkpoints"
-
-    @property
-    def provenance_path(self) -> Path:
-        return self.path / "provenance.json"
 
     @classmethod
     def create(cls, cfg: Config, path: Path | None = None) -> RunDir:
@@ -62,36 +42,28 @@ class RunDir:
             raise RunDirError(f"cannot create the run directory {path}: {exc.strerror}; "
                               "set run.runs_dir to a writable directory") from None
         run = cls(path, cfg)
-        _write_atomic(run.config_path, cfg.to_yaml())
+        cfg.write(run.config_path)
         return run
 
     @classmethod
     def open(cls, path: str | Path) -> RunDir:
         """An existing run directory, with the config it was started with."""
         path = Path(path)
+        layout = RunLayout(path)
         if not path.is_dir():
             raise RunDirError(f"no run directory at {path}")
-        if not (path / "config.yaml").is_file():
-            raise RunDirError(f"{path} is not a zeroplay run directory (it has no config.yaml)")
+        if not layout.config_path.is_file():
+            raise RunDirError(f"{path} is not a zeroplay run directory (it has no "
+                              f"{layout.config_path.name})")
         try:
-            cfg = load_config(path / "config.yaml")
+            cfg = load_config(layout.config_path)
         except ConfigError as exc:
-            raise RunDirError(f"{path}/config.yaml cannot be read back: {exc}") from None
+            raise RunDirError(f"{layout.config_path} cannot be read back: {exc}") from None
         return cls(path, cfg)
 
     def with_steps(self, steps: int) -> RunDir:
         """The same run with a new step target, recorded in its config.yaml."""
         cfg = self.config.model_copy(
             update={"run": self.config.run.model_copy(update={"steps": steps})})
-        _write_atomic(self.config_path, cfg.to_yaml())
+        cfg.write(self.config_path)
         return RunDir(self.path, cfg)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    """Write via a temp file and rename, so a crash never leaves half a file."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)

@@ -31,6 +31,7 @@ from transformers import TrainerCallback
 from zeroplay import metrics
 from zeroplay.config import Config
 from zeroplay.handoff import LearnerStatus
+from zeroplay.layout import RunLayout
 from zeroplay.learner.checkpoint import (
     PublishCallback,
     cpu_weights,
@@ -59,7 +60,8 @@ class LearnerActor:
             policy = policy.model_copy(update={"model": resume_from})
             self.version = int(read_state(Path(resume_from)).get("policy_version", 0))
         self.model, self.tokenizer = load_policy(policy, Path(cache_dir) if cache_dir else None,
-                                                 seed=self.cfg.run.seed)
+                                                 seed=self.cfg.run.seed,
+                                                 rollout=self.cfg.rollout)
         self.weights_name, self.rollout_names = weights_name, rollout_names
         self.run_dir = Path(run_dir)
         self.scratch = tempfile.mkdtemp(prefix="zeroplay-learner-")  # TRL's output_dir
@@ -148,7 +150,8 @@ class LearnerActor:
             raise RuntimeError("start() the learner before checkpointing it")
         with self.feed.between_steps(CHECKPOINT_TIMEOUT_S):
             path = save_trainer_checkpoint(
-                self.trainer, self.run_dir / "checkpoints", step, self.cfg.learner.keep_checkpoints,
+                self.trainer, RunLayout(self.run_dir).checkpoints_dir, step,
+                self.cfg.learner.keep_checkpoints,
                 extra={"policy_version": self.version, "loop": loop_state,
                        "optimizer_step": self.trainer.state.global_step})
         return str(path)

@@ -25,6 +25,8 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from zeroplay.files import fsync_dir
+
 PREFIX = "step-"
 STATE_FILE = "zeroplay_state.json"
 
@@ -78,15 +80,18 @@ def save_checkpoint(checkpoints_dir: Path, step: int, *, model, tokenizer, optim
     if final.exists():
         shutil.rmtree(final)
     os.rename(tmp, final)
+    fsync_dir(checkpoints_dir)  # the rename itself survives a power loss
     _prune(checkpoints_dir, keep)
     return final
 
 
 def _fsync_tree(path: Path) -> None:
+    """Every file of the checkpoint directory, and the directory's own entries."""
     for file in path.iterdir():
         if file.is_file():
             with open(file, "rb") as f:
                 os.fsync(f.fileno())
+    fsync_dir(path)
 
 
 def _prune(checkpoints_dir: Path, keep: int) -> None:

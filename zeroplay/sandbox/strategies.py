@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from zeroplay.pysource import PARSE_ERRORS, parse_python
+
 MAX_STRATEGY_CHARS = 2000
 MAX_DEPTH = 8
 
@@ -79,9 +81,9 @@ def parse_strategy(text: str, max_collection_size: int = 20) -> StrategySpec:
     if len(text) > MAX_STRATEGY_CHARS:
         raise StrategyError(f"strategy longer than {MAX_STRATEGY_CHARS} characters")
     try:
-        tree = ast.parse(text.strip(), mode="eval").body
-    except SyntaxError as exc:
-        raise StrategyError(f"not a Python expression: {exc.msg}") from None
+        tree = parse_python(text.strip(), mode="eval").body
+    except PARSE_ERRORS as exc:
+        raise StrategyError(f"not a Python expression: {getattr(exc, 'msg', exc)}") from None
     nodes = tree.elts if isinstance(tree, ast.Tuple) else [tree]
     if not nodes:
         raise StrategyError("empty strategy: give one st.* expression per argument")

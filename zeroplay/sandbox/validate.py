@@ -19,6 +19,7 @@ import ast
 
 from zeroplay.config import SandboxConfig
 from zeroplay.handoff import REJECT_REASONS, TestCase, Validation
+from zeroplay.pysource import PARSE_ERRORS, parse_python
 from zeroplay.sandbox.codec import canonical, is_tagged, to_tagged
 from zeroplay.sandbox.pool import Job, JobResult, SandboxPool, triage
 from zeroplay.sandbox.strategies import StrategyError, StrategySpec, draw_inputs, parse_strategy
@@ -72,8 +73,8 @@ def prepare(entry_point: str, reference: str, strategy: str, cfg: SandboxConfig,
 def check_source(entry_point: str, reference: str, cfg: SandboxConfig) -> ast.FunctionDef:
     """Parse the reference and apply the config's bans; return the entry point's def."""
     try:
-        tree = ast.parse(reference)
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        tree = parse_python(reference)
+    except PARSE_ERRORS as exc:
         raise DraftRejected("syntax", f"the reference does not parse: {exc}") from None
     functions = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == entry_point]
     if not functions:

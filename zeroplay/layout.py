@@ -1,0 +1,63 @@
+"""The layout of a run directory: the one place that names what a run writes.
+
+    run = RunLayout(Path("runs/demo"))
+    run.curriculum_path           # runs/demo/curriculum.sqlite
+    run.checkpoints_dir           # runs/demo/checkpoints (step-N/ inside)
+
+    <run>/config.yaml             resolved config
+    <run>/curriculum.sqlite       task store (+ attempts)
+    <run>/metrics.jsonl           one JSON object per step
+    <run>/checkpoints/step-N/     model + tokenizer, learner and loop state
+    <run>/provenance.json         data manifest
+    <run>/eval/                   evaluation results of the run's checkpoints
+
+`RunDir` (launch/rundir.py) is a RunLayout together with the run's config; the stages
+below `launch` (curricula, learner, eval) take a RunLayout, since they never import
+launch. Only names live here: nothing is created or checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class RunLayout:
+    path: Path
+
+    @property
+    def config_path(self) -> Path:
+        return self.path / "config.yaml"
+
+    @property
+    def curriculum_path(self) -> Path:
+        return self.path / "curriculum.sqlite"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / "metrics.jsonl"
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.path / "checkpoints"
+
+    @property
+    def provenance_path(self) -> Path:
+        return self.path / "provenance.json"
+
+    @property
+    def eval_dir(self) -> Path:
+        return self.path / "eval"
+
+    @classmethod
+    def of_checkpoint(cls, checkpoint: Path) -> RunLayout | None:
+        """The run a `<run>/checkpoints/<name>` directory belongs to, else None.
+
+        >>> RunLayout.of_checkpoint(Path("runs/demo/checkpoints/step-3")).path.as_posix()
+        'runs/demo'
+        >>> RunLayout.of_checkpoint(Path("models/coder")) is None
+        True
+        """
+        run = cls(checkpoint.parent.parent)
+        return run if checkpoint.parent == run.checkpoints_dir else None
