@@ -78,6 +78,8 @@ def build_image(
             content_hash = _fill_context(context, base_id)
             tag = f"{cfg.image}:{content_hash}"
             if not force and _image_exists(client, tag):
+                # `latest` follows the code: another checkout may have moved it.
+                client.images.get(tag).tag(cfg.image, "latest")
                 say(f"sandbox image {tag} is up to date")
                 return BuiltImage(tag, content_hash, base_ref, True, time.monotonic() - start)
             _check_docker_space(client)
