@@ -184,8 +184,8 @@ class SelfPlayLoop:
             self._phase("warm start skipped: the curriculum has no valid training task")
             return
         self._phase(f"warm start: {steps} SFT steps on {len(tasks)} synthetic tasks")
-        report = WarmStartReport(**_get(learner.warm_start.remote(
-            [t.to_json() for t in tasks], steps)))
+        report: WarmStartReport = _get(learner.warm_start.remote(
+            [t.to_json() for t in tasks], steps))
         record_warm_start(store, report, tasks)
         self._phase(f"warm start done: loss {report.first_loss:.2f} -> {report.last_loss:.2f}")
 

@@ -39,6 +39,7 @@ from zeroplay.learner.checkpoint import (
     save_trainer_checkpoint,
 )
 from zeroplay.learner.grpo import SampleFeed, build_grpo_trainer
+from zeroplay.learner.warmstart import WarmStartReport
 
 log = logging.getLogger(__name__)
 CHECKPOINT_TIMEOUT_S = 600.0
@@ -73,10 +74,8 @@ class LearnerActor:
         self._thread: threading.Thread | None = None
         metrics.record("policy_version", self.version, actor="learner")
 
-    def warm_start(self, tasks_json: list[dict], steps: int) -> dict[str, Any]:
+    def warm_start(self, tasks_json: list[dict], steps: int) -> WarmStartReport:
         """SFT on seed tasks before GRPO, then publish the result as the next version."""
-        from dataclasses import asdict
-
         from zeroplay.curricula.task import Task
         from zeroplay.learner.warmstart import warm_start
 
@@ -92,7 +91,7 @@ class LearnerActor:
         finally:
             torch.set_num_threads(threads)
         self._publish(self.version + 1, cpu_weights(self.model))
-        return asdict(report)
+        return report
 
     def start(self) -> int:
         """Start GRPO in the background; a resumed learner first publishes its weights."""
