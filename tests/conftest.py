@@ -58,9 +58,9 @@ def seeded_run(tmp_path_factory, pool):
     cfg = Config()
     run = RunDir.create(cfg, tmp_path_factory.mktemp("runs") / "seeded")
     with CurriculumStore.open(run.curriculum_path, create=True, run_id="seeded") as s:
-        train, held = seed_curriculum(s, pool_validator(pool, cfg), cfg, n=40, heldout=15,
-                                      seed=5, run_id="seeded")
-    return run.path, train, held
+        seeded = seed_curriculum(s, pool_validator(pool, cfg), cfg, n=40, heldout=15, seed=5,
+                                 run_id="seeded")
+    return run.path, seeded["train"], seeded["heldout-seen"], seeded["heldout-unseen"]
 
 
 @pytest.fixture(scope="session")

@@ -199,7 +199,10 @@ class SandboxConfig(Section):
 class CurriculumConfig(Section):
     seed_tasks: int = Field(200, ge=0, description="Tasks the seed synthesizer writes at start.")
     heldout_tasks: int = Field(
-        100, ge=0, description="Held-out synthetic tasks for evaluation (never trained on)."
+        500, ge=0,
+        description="Tasks in each held-out split, heldout-seen (combinations training uses, "
+        "new constants) and heldout-unseen (combinations no training stream uses); fixed "
+        "before training, for evaluation only.",
     )
     max_ops: int = Field(3, ge=1, description="Difficulty: max operations per seed task.")
     reference_k: int = Field(6, ge=0, description="Example tasks shown in each proposer prompt.")
@@ -312,7 +315,20 @@ class LearnerConfig(Section):
     warm_start_steps: int = Field(
         200, ge=0, description="SFT steps on synthetic tasks before self-play (0: none)."
     )
-    warm_start_learning_rate: float = Field(3e-3, gt=0, description="SFT learning rate.")
+    warm_start_learning_rate: float = Field(
+        3e-3, gt=0, description="Peak SFT learning rate (cosine schedule, 5% warm-up).")
+    warm_start_batch_size: int = Field(16, ge=1, description="SFT rows per step.")
+    warm_start_tasks: int = Field(
+        3000, ge=0,
+        description="Fresh synthesizer tasks (validated in the sandbox, never a held-out "
+        "program) streamed into the warm start beside the seed curriculum; about steps x "
+        "batch size shows each task about once.",
+    )
+    warm_start_proposer_share: float = Field(
+        0.1, ge=0, le=1,
+        description="Share of warm-start tasks also shown as a proposer answer (with "
+        "curriculum.reference_k examples, as rollouts show); every task is a solver row.",
+    )
 
     @model_validator(mode="after")
     def _clip_range_ordered(self) -> LearnerConfig:

@@ -31,7 +31,7 @@ def test_seed_builds_a_validated_curriculum(tmp_path, sandbox_image):
 
 
 def test_list_show_stats(seeded_run):
-    run_dir, train, _ = seeded_run
+    run_dir, train, _, _ = seeded_run
     listed = runner.invoke(app, ["curriculum", "list", str(run_dir), "--json", "--limit", "100"])
     assert listed.exit_code == 0, listed.output
     rows = [json.loads(line) for line in listed.stdout.splitlines()]
@@ -57,7 +57,7 @@ def test_list_show_stats(seeded_run):
 
 
 def test_export_report_provenance(seeded_run, tmp_path):
-    run_dir, _, _ = seeded_run
+    run_dir, _, _, _ = seeded_run
     for fmt in ("jsonl", "parquet"):
         out = tmp_path / f"tasks.{fmt}"
         result = runner.invoke(app, ["curriculum", "export", str(run_dir), "--format", fmt,
@@ -77,7 +77,7 @@ def test_export_report_provenance(seeded_run, tmp_path):
 def test_provenance_fails_on_an_injected_task(seeded_run, tmp_path):
     import shutil
 
-    run_dir, _, _ = seeded_run
+    run_dir, _, _, _ = seeded_run
     copy = tmp_path / "tainted"
     shutil.copytree(run_dir, copy)
     bad = make_task(77, origin="github-scrape")

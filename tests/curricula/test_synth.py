@@ -1,7 +1,14 @@
 import pytest
 
 from zeroplay.config import Config
-from zeroplay.curricula.synth import GENERATOR, synthesize, synthesize_heldout, synthesize_one
+from zeroplay.curricula.filters import normalized_hash
+from zeroplay.curricula.synth import (
+    GENERATOR,
+    reserved_for_unseen,
+    synthesize,
+    synthesize_heldout_seen,
+    synthesize_one,
+)
 from zeroplay.sandbox.batch import Draft, validate_many
 
 
@@ -37,12 +44,39 @@ def test_statement_is_written_from_the_program():
         assert draft.kind.split("->")[1] in draft.signature
 
 
-def test_heldout_uses_other_combinations_and_ids():
+def test_a_fixed_share_of_combinations_is_reserved_for_unseen():
+    combos = {d.tags for d in synthesize(400, seed=3, split="heldout-unseen")}
+    assert combos and all(reserved_for_unseen(c) for c in combos)
+    drawn = [synthesize_one(s, 3)[1] for s in range(3000)]
+    share = sum(map(reserved_for_unseen, drawn)) / len(drawn)
+    assert 0.08 < share < 0.25
+
+
+@pytest.mark.parametrize("stream", ["train", "sft", "other"])
+def test_no_training_stream_uses_an_unseen_combination(stream):
+    drafts = synthesize(300, seed=7, split="train", stream=stream)
+    assert len(drafts) == 300 and not any(reserved_for_unseen(d.tags) for d in drafts)
+
+
+def test_heldout_seen_reuses_training_combinations_with_new_programs():
     train = synthesize(150, seed=0)
-    held = synthesize_heldout(60, 0, 3, "r", train)
-    assert len(held) == 60
-    assert not {d.tags for d in held} & {d.tags for d in train}
-    assert not {d.id for d in held} & {d.id for d in train}
+    seen = synthesize_heldout_seen(200, 0, 3, "r", train)
+    assert len(seen) == 200
+    assert {d.tags for d in seen} <= {d.tags for d in train}
+    train_hashes = {normalized_hash(d.reference) for d in train}
+    assert not {normalized_hash(d.reference) for d in seen} & train_hashes
+    assert {len(d.tags) for d in seen} == {1, 2, 3}  # broken down by operations later
+    for draft in seen[:20]:  # regenerated from its seed and its operations
+        again, _ = synthesize_one(draft.provenance.seed, 3, combo=draft.tags)
+        assert again.reference == draft.reference
+
+
+def test_reserved_programs_are_skipped_by_a_training_stream():
+    first = synthesize(50, seed=9, stream="sft")
+    reserved = {normalized_hash(d.reference) for d in first[:25]}
+    again = synthesize(50, seed=9, stream="sft", reserved=reserved)
+    assert not {normalized_hash(d.reference) for d in again} & reserved
+    assert [d.id for d in again[:25]] == [d.id for d in first[25:]]
 
 
 @pytest.mark.docker

@@ -17,7 +17,7 @@ from ..curricula.conftest import make_task
 pytestmark = pytest.mark.docker  # the seed tasks come through the real sandbox
 # A smaller tiny model keeps this near two minutes on 2 CPU cores.
 CFG = load_config(None, ["policy.tiny.hidden_size=128", "policy.tiny.num_hidden_layers=2",
-                         "learner.per_device_train_batch_size=8",
+                         "learner.per_device_train_batch_size=8", "learner.warm_start_batch_size=8",
                          "learner.warm_start_learning_rate=3e-3", "rollout.max_new_tokens=160"])
 
 
@@ -37,18 +37,23 @@ def test_examples_cover_both_roles():
 
 @pytest.mark.slow  # trains the tiny model (SFT)
 def test_warm_start_teaches_the_format(seeded_run, tmp_path):
-    run_dir, _, _ = seeded_run
+    run_dir, _, _, _ = seeded_run
     with CurriculumStore.open(run_dir / "curriculum.sqlite", readonly=True) as s:
         train = s.tasks(status="valid", heldout=False)
         heldout = s.tasks(status="valid", heldout=True)
     model, tok = load_policy(CFG.policy, cache_dir=tmp_path / "cache")
     before = _parseable(model, tok, heldout)
     with CurriculumStore.open(tmp_path / "curriculum.sqlite", create=True) as store:
-        report = warm_start(model, tok, train, CFG, str(tmp_path / "sft"), steps=200)
+        report = warm_start(model, tok, train, CFG, str(tmp_path / "sft"), steps=200,
+                            heldout=heldout[:8])
         record_warm_start(store, report, train)
         assert report.last_loss < 0.5 * report.first_loss
+        # The held-out learning curve: ten points, and it falls.
+        assert len(report.heldout_nll) == 10
+        assert report.heldout_nll[-1][1] < report.heldout_nll[0][1]
         samples = store.samples()
-        assert len(samples) == report.examples == 2 * len(train)
+        proposer_rows = round(len(train) * CFG.learner.warm_start_proposer_share)
+        assert len(samples) == report.examples == len(train) + proposer_rows
         assert {s.role for s in samples} == {"sft"}
         assert provenance_report(store)["samples"]["by_origin"] == {"seed-synth": len(samples)}
     after = _parseable(model, tok, heldout)

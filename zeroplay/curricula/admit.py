@@ -3,7 +3,7 @@
     vetted = vet(store, pool_validator(pool, cfg), drafts, cfg, seed=step)  # sandbox runs
     with store.transaction(step=step):
         record(store, vetted)                             # one short write
-    seed_curriculum(store, validate, cfg, n=200, heldout=100, seed=0, run_id="demo")
+    by_split = seed_curriculum(store, validate, cfg, n=200, heldout=500, seed=0, run_id="demo")
 
 Vetting applies the generation-time filters, then validates the survivors in the
 sandbox as one batch. Recording writes valid tasks, rejected drafts with their reasons,
@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from zeroplay.config import Config
 from zeroplay.curricula.filters import DraftFilter, normalized_hash
 from zeroplay.curricula.store import CurriculumStore
-from zeroplay.curricula.synth import synthesize, synthesize_heldout
-from zeroplay.curricula.task import Task, TaskDraft
+from zeroplay.curricula.synth import synthesize, synthesize_heldout_seen
+from zeroplay.curricula.task import HELDOUT_SPLITS, SPLITS, Task, TaskDraft
 from zeroplay.handoff import Validation
 from zeroplay.sandbox.batch import Draft, validate_many
 from zeroplay.sandbox.pool import SandboxPool
@@ -60,7 +60,7 @@ def pool_validator(pool: SandboxPool, cfg: Config) -> Validate:
 
 
 def vet(store: CurriculumStore, validate: Validate, drafts: list[TaskDraft], cfg: Config, *,
-        seed: int, step: int = 0, heldout: bool = False,
+        seed: int, step: int = 0, split: str = "train",
         draft_filter: DraftFilter | None = None) -> Vetted:
     start = time.monotonic()
     check = draft_filter or DraftFilter(cfg)
@@ -74,7 +74,7 @@ def vet(store: CurriculumStore, validate: Validate, drafts: list[TaskDraft], cfg
             if reason not in NOT_RECORDED:
                 rejection = Validation(False, reason, f"rejected by the {reason} filter")
                 out.tasks.append(Task.from_validation(draft, rejection, step=step,
-                                                      heldout=heldout))
+                                                      split=split))
             ids.add(draft.id)
             continue
         ids.add(draft.id)
@@ -83,7 +83,7 @@ def vet(store: CurriculumStore, validate: Validate, drafts: list[TaskDraft], cfg
     drafts_for_sandbox = [Draft(d.entry_point, d.reference, d.strategy) for d in survivors]
     validations = validate(drafts_for_sandbox, seed) if drafts_for_sandbox else []
     out.validated = len(survivors)
-    out.tasks += [Task.from_validation(d, v, step=step, heldout=heldout)
+    out.tasks += [Task.from_validation(d, v, step=step, split=split)
                   for d, v in zip(survivors, validations, strict=True)]
     out.seconds = time.monotonic() - start
     return out
@@ -100,19 +100,35 @@ def record(store: CurriculumStore, vetted: Vetted) -> int:
 
 
 def seed_curriculum(store: CurriculumStore, validate: Validate, cfg: Config, *, n: int,
-                    heldout: int, seed: int, run_id: str) -> tuple[Vetted, Vetted]:
+                    heldout: int, seed: int, run_id: str) -> dict[str, Vetted]:
     """Synthesize, validate (`pool_validator(pool, cfg)`, or a SandboxActor's validate)
-    and record the training and held-out seed tasks (step 0)."""
+    and record, as step 0, `heldout` tasks of each held-out split first, then `n`
+    training tasks that share no normalized program with them. By split name."""
     cur = cfg.curriculum
     train = synthesize(n, seed, cur.max_ops, run_id)
-    held = synthesize_heldout(heldout, seed, cur.max_ops, run_id, train)
-    vetted_train = vet(store, validate, train, cfg, seed=seed)
-    vetted_held = vet(store, validate, held, cfg, seed=seed, heldout=True)
-    with store.transaction(step=0, summary={"seeded": vetted_train.valid,
-                                            "heldout": vetted_held.valid}):
-        record(store, vetted_train)
-        record(store, vetted_held)
-    return vetted_train, vetted_held
+    drafts = {"heldout-unseen": synthesize(heldout, seed, cur.max_ops, run_id,
+                                           split="heldout-unseen"),
+              "heldout-seen": synthesize_heldout_seen(heldout, seed, cur.max_ops, run_id, train),
+              "train": train}
+    vetted = {split: vet(store, validate, batch, cfg, seed=seed, split=split)
+              for split, batch in drafts.items()}
+    with store.transaction(step=0, summary={"seeded": vetted["train"].valid,
+                                            **{s: vetted[s].valid for s in HELDOUT_SPLITS}}):
+        for split in (*HELDOUT_SPLITS, "train"):
+            record(store, vetted[split])
+    return {split: vetted[split] for split in SPLITS}
+
+
+def fresh_tasks(store: CurriculumStore, validate: Validate, cfg: Config, *, n: int, seed: int,
+                run_id: str, stream: str = "sft") -> list[Task]:
+    """Up to `n` new training tasks from a synthesizer stream of their own, validated in
+    the sandbox and not recorded: never a held-out program, nor one the store has."""
+    taken = {h for h in (normalized_hash(t.reference) for t in store.tasks()) if h is not None}
+    drafts = synthesize(n, seed, cfg.curriculum.max_ops, run_id, stream=stream, reserved=taken)
+    validations = validate([Draft(d.entry_point, d.reference, d.strategy) for d in drafts],
+                           seed) if drafts else []
+    return [task for task in (Task.from_validation(d, v) for d, v in
+                              zip(drafts, validations, strict=True)) if task.valid]
 
 
 class _Seen:

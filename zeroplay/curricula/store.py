@@ -247,7 +247,8 @@ class CurriculumStore:
         ).fetchone() is not None
 
     def tasks(self, *, status: str | None = None, origin: str | None = None,
-              heldout: bool | None = None, window: int | None = None) -> list[Task]:
+              heldout: bool | None = None, split: str | None = None,
+              window: int | None = None) -> list[Task]:
         """Tasks matching the filters, with stats over the last `window` policy versions."""
         where, args = [], []
         for column, value in (("status", status), ("origin", origin)):
@@ -260,6 +261,8 @@ class CurriculumStore:
         sql = "SELECT data FROM tasks" + (" WHERE " + " AND ".join(where) if where else "")
         rows = self.conn.execute(sql + " ORDER BY created_at, id", args)
         tasks = [Task.from_json(json.loads(row[0])) for row in rows]
+        if split is not None:
+            tasks = [t for t in tasks if t.split == split]
         stats = self.stats(window)
         return [t.with_stats(stats.get(t.id, TaskStats())) for t in tasks]
 

@@ -1,16 +1,24 @@
 """The seed synthesizer: small, valid Python tasks from a grammar, with zero real data.
 
     drafts = synthesize(n=200, seed=0, max_ops=3, run_id="demo")
-    heldout = synthesize_heldout(n=100, seed=0, max_ops=3, run_id="demo", train=drafts)
+    seen = synthesize_heldout_seen(n=500, seed=0, max_ops=3, run_id="demo", train=drafts)
+    unseen = synthesize(n=500, seed=0, max_ops=3, run_id="demo", split="heldout-unseen")
+    more = synthesize(n=5000, seed=0, stream="sft", reserved=held_out_hashes)  # training
 
 A task is a pipeline of 1..max_ops typed operations (map, filter, fold, sort, slice,
 count, string ops, arithmetic, conditionals) applied to one input, with random
 constants, sometimes a second integer argument `k` in place of a constant. The
 reference solution is the pipeline written out; the statement is written from the same
 operations; the Hypothesis strategy comes from the input type. Each task is generated
-from its own seed (recorded in its provenance), so any task can be regenerated exactly.
-The held-out split uses a different seed stream and only operation combinations that
-the training split does not contain.
+from its own seed (recorded in its provenance), so any task can be regenerated exactly
+(a heldout-seen task from its seed and its operations, which are its tags).
+
+Held-out splits are fixed before any training. A fixed share of operation combinations,
+chosen by hash of the combination (`reserved_for_unseen`), is never produced by a
+training stream: those are the heldout-unseen split. heldout-seen tasks re-use the
+combinations of the training seed tasks with new constants (combinations without a
+constant only differ in their input strategy, so they rarely qualify). Every training
+stream skips drafts whose normalized program is in `reserved` (the held-out hashes).
 
 Not every draft is valid (a combination can be trivial for its inputs): validation in
 the sandbox decides, and `zeroplay curriculum seed` reports the validity rate.
@@ -20,7 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from zeroplay.curricula.filters import normalized_hash
@@ -189,18 +197,35 @@ def task_seed(seed: int, index: int, stream: str = "train") -> int:
     return int.from_bytes(digest[:8], "big")
 
 
-def synthesize_one(seed: int, max_ops: int, run_id: str = "") -> tuple[TaskDraft, tuple[str, ...]]:
-    """One draft from its own seed; also returns its operation combination."""
+UNSEEN_PER_MILLE = 150  # share of operation combinations reserved for heldout-unseen
+OPS_BY_NAME = {op.name: op for op in OPS}
+
+
+def reserved_for_unseen(combo: tuple[str, ...]) -> bool:
+    """Whether an operation combination is kept out of every training stream: a fixed
+    ~15% of combinations, chosen by hash, so every run, seed and stream agrees.
+
+    >>> reserved_for_unseen(("sort",)) == reserved_for_unseen(("sort",))
+    True
+    """
+    digest = hashlib.sha256(f"{GENERATOR}/{'/'.join(combo)}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % 1000 < UNSEEN_PER_MILLE
+
+
+def synthesize_one(seed: int, max_ops: int, run_id: str = "",
+                   combo: tuple[str, ...] | None = None) -> tuple[TaskDraft, tuple[str, ...]]:
+    """One draft from its own seed (and `combo`, to re-use given operations with new
+    constants); also returns its operation combination."""
     rng = random.Random(seed)
-    src = rng.choice(list(INPUTS))
-    n_ops = rng.randint(1, max_ops)
+    src = OPS_BY_NAME[combo[0]].src if combo else rng.choice(list(INPUTS))
+    n_ops = len(combo) if combo else rng.randint(1, max_ops)
     ops: list[tuple[Op, str]] = []
     current, uses_k, k_min, facts = src, False, 0, set()
-    for _ in range(n_ops):
+    for i in range(n_ops):
         choices = [op for op in OPS_FROM.get(current, []) if not AVOID.get(op.name, set()) & facts]
         if not choices:
             break
-        op = rng.choice(choices)
+        op = OPS_BY_NAME[combo[i]] if combo else rng.choice(choices)
         const = ""
         if op.const is not None:
             if op.k_ok and not uses_k and rng.random() < 0.3:
@@ -229,23 +254,38 @@ def synthesize_one(seed: int, max_ops: int, run_id: str = "") -> tuple[TaskDraft
     return draft, combo
 
 
-def synthesize(n: int, seed: int = 0, max_ops: int = 3, run_id: str = "",
-               exclude: Iterable[tuple[str, ...]] = (), stream: str = "train") -> list[TaskDraft]:
-    """`n` distinct drafts; none uses an operation combination in `exclude`."""
-    banned = set(exclude)
+def synthesize(n: int, seed: int = 0, max_ops: int = 3, run_id: str = "", *,
+               split: str = "train", stream: str | None = None,
+               reserved: Collection[str] = frozenset()) -> list[TaskDraft]:
+    """`n` distinct drafts from one seed stream (default: the split's name). Training
+    streams never use a combination reserved for heldout-unseen, and the heldout-unseen
+    split uses nothing else; drafts whose normalized program is in `reserved` are skipped."""
+    unseen = split == "heldout-unseen"
     drafts: dict[str, TaskDraft] = {}  # by normalized program: no near-duplicates either
     for index in range(n * 50):
         if len(drafts) >= n:
             break
-        draft, combo = synthesize_one(task_seed(seed, index, stream), max_ops, run_id)
+        draft, combo = synthesize_one(task_seed(seed, index, stream or split), max_ops, run_id)
         key = normalized_hash(draft.reference)
-        if combo not in banned and key not in drafts:
+        if reserved_for_unseen(combo) == unseen and key not in reserved and key not in drafts:
             drafts[key] = draft
     return list(drafts.values())
 
 
-def synthesize_heldout(n: int, seed: int, max_ops: int, run_id: str,
-                       train: Iterable[TaskDraft]) -> list[TaskDraft]:
-    """The held-out split: another seed stream, and no combination the training split has."""
-    return synthesize(n, seed, max_ops, run_id, exclude={d.tags for d in train},
-                      stream="heldout")
+def synthesize_heldout_seen(n: int, seed: int, max_ops: int, run_id: str,
+                            train: Sequence[TaskDraft]) -> list[TaskDraft]:
+    """The combinations of `train`, in turn, with new constants; none equal to a
+    training draft. Fewer than `n` when `train` has too few combinations with constants."""
+    taken = {normalized_hash(d.reference) for d in train}
+    drafts: list[TaskDraft] = []
+    for index in range(n * 20 if train else 0):
+        if len(drafts) >= n:
+            break
+        combo = train[index % len(train)].tags
+        draft, _ = synthesize_one(task_seed(seed, index, "heldout-seen"), max_ops, run_id,
+                                  combo=combo)
+        key = normalized_hash(draft.reference)
+        if draft.tags == combo and key not in taken:
+            taken.add(key)
+            drafts.append(draft)
+    return drafts

@@ -22,6 +22,11 @@ from zeroplay.rewards import learnability
 
 Origin = Literal["seed-synth", "policy"]
 SYNTHETIC_ORIGINS = ("seed-synth", "policy")
+# Where a task may be used: "train" for training; the held-out splits only for
+# evaluation. heldout-seen: operation combinations training uses, new constants;
+# heldout-unseen: combinations no training stream ever uses (curricula.synth).
+SPLITS = ("train", "heldout-seen", "heldout-unseen")
+HELDOUT_SPLITS = SPLITS[1:]
 
 
 def task_id(entry_point: str, reference: str, strategy: str) -> str:
@@ -114,18 +119,20 @@ class Task:
     status: str = "valid"  # "valid" or "rejected"
     reason: str = ""  # machine-readable reject reason
     detail: str = ""
-    heldout: bool = False  # held-out evaluation split: never sampled for training
+    split: str = "train"  # one of SPLITS; held-out splits are never sampled for training
     step: int = 0  # self-play step that created it
     stats: TaskStats = field(default_factory=TaskStats)
 
     @classmethod
     def from_validation(cls, draft: TaskDraft, validation: Validation, *, step: int = 0,
-                        heldout: bool = False) -> Task:
+                        split: str = "train") -> Task:
         """The only way from a draft to a task: a valid task, or a recorded rejection."""
         common = dict(id=draft.id, statement=draft.statement, entry_point=draft.entry_point,
                       signature=draft.signature, reference=draft.reference,
                       strategy=draft.strategy, provenance=draft.provenance, kind=draft.kind,
-                      tags=draft.tags, step=step, heldout=heldout)
+                      tags=draft.tags, step=step, split=split)
+        if split not in SPLITS:
+            raise ValueError(f"unknown split {split!r}; one of {', '.join(SPLITS)}")
         if validation.valid:
             return cls(tests=tuple(validation.tests), **common)
         return cls(tests=(), status="rejected", reason=validation.reason,
@@ -134,6 +141,10 @@ class Task:
     @property
     def valid(self) -> bool:
         return self.status == "valid"
+
+    @property
+    def heldout(self) -> bool:
+        return self.split != "train"
 
     @property
     def public_tests(self) -> tuple[TestCase, ...]:
@@ -153,7 +164,8 @@ class Task:
             "tests": [t.to_json() for t in self.tests], "provenance": self.provenance.to_json(),
             "kind": self.kind, "tags": list(self.tags), "status": self.status,
             "reason": self.reason,
-            "detail": self.detail, "heldout": self.heldout, "step": self.step,
+            "detail": self.detail, "heldout": self.heldout, "split": self.split,
+            "step": self.step,
             "stats": self.stats.to_json(),
         }
 
@@ -168,7 +180,9 @@ class Task:
             provenance=Provenance.from_json(data["provenance"]), kind=data.get("kind", "unknown"),
             tags=tuple(data.get("tags", ())),
             status=data.get("status", "valid"), reason=data.get("reason", ""),
-            detail=data.get("detail", ""), heldout=bool(data.get("heldout", False)),
+            detail=data.get("detail", ""),
+            # Stores written before the seen/unseen splits held out unseen combinations.
+            split=data.get("split") or ("heldout-unseen" if data.get("heldout") else "train"),
             step=int(data.get("step", 0)),
             stats=TaskStats(int(stats.get("attempts", 0)), int(stats.get("solves", 0)),
                             stats.get("last_seen_step")),

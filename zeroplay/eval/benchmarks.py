@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zeroplay.config import Config
-from zeroplay.curricula.task import Task
+from zeroplay.curricula.task import HELDOUT_SPLITS, Task
 from zeroplay.errors import ZeroplayError
 from zeroplay.eval.humaneval import Problem, check_candidate, load_problems, solution_program
 from zeroplay.handoff import TestCase
@@ -101,18 +101,21 @@ def task_problem(task: Task) -> EvalProblem:
 
 
 def heldout_problems(cfg: Config, validate: Validate, run_dir: Path | None = None,
-                     limit: int | None = None, seed: int | None = None) -> list[EvalProblem]:
-    """The held-out split of `run_dir`'s store, or regenerated from `seed` (run.seed)."""
+                     limit: int | None = None, seed: int | None = None,
+                     split: str = "heldout-unseen") -> list[EvalProblem]:
+    """A held-out split of `run_dir`'s store, or regenerated from `seed` (run.seed)."""
     check_limit(limit)
-    tasks = _stored_heldout(run_dir) if run_dir is not None else _regenerated_heldout(
-        cfg, validate, cfg.run.seed if seed is None else seed, limit)
+    if split not in HELDOUT_SPLITS:
+        raise EvalError(f"--split {split}: choose one of {', '.join(HELDOUT_SPLITS)}")
+    tasks = _stored_heldout(run_dir, split) if run_dir is not None else _regenerated_heldout(
+        cfg, validate, cfg.run.seed if seed is None else seed, limit, split)
     if not tasks:
-        raise EvalError("no valid held-out tasks to evaluate on; seed the run with "
+        raise EvalError(f"no valid {split} tasks to evaluate on; seed the run with "
                         "curriculum.heldout_tasks > 0 or leave out --run to regenerate them")
     return [task_problem(t) for t in tasks[:limit]]
 
 
-def _stored_heldout(run_dir: Path) -> list[Task]:
+def _stored_heldout(run_dir: Path, split: str) -> list[Task]:
     from zeroplay.curricula.store import CurriculumStore
 
     path = RunLayout(run_dir).curriculum_path
@@ -120,21 +123,24 @@ def _stored_heldout(run_dir: Path) -> list[Task]:
         raise EvalError(f"{run_dir} has no {path.name}; pass a run directory, or leave "
                         "out --run to regenerate the held-out split from the config's seed")
     with CurriculumStore.open(path, readonly=True) as store:
-        return sorted(store.tasks(status="valid", heldout=True), key=lambda t: t.id)
+        return sorted(store.tasks(status="valid", split=split), key=lambda t: t.id)
 
 
 def _regenerated_heldout(cfg: Config, validate: Validate, seed: int,
-                         limit: int | None) -> list[Task]:
-    from zeroplay.curricula.synth import synthesize, synthesize_heldout
+                         limit: int | None, split: str) -> list[Task]:
+    from zeroplay.curricula.synth import synthesize, synthesize_heldout_seen
 
     cur = cfg.curriculum
-    train = synthesize(cur.seed_tasks, seed, cur.max_ops, "eval")
-    drafts = synthesize_heldout(cur.heldout_tasks, seed, cur.max_ops, "eval", train)
+    if split == "heldout-unseen":
+        drafts = synthesize(cur.heldout_tasks, seed, cur.max_ops, "eval", split=split)
+    else:
+        train = synthesize(cur.seed_tasks, seed, cur.max_ops, "eval")
+        drafts = synthesize_heldout_seen(cur.heldout_tasks, seed, cur.max_ops, "eval", train)
     if limit is not None:
         drafts = drafts[:2 * limit]  # room for drafts that validation rejects
     validations = validate([Draft(d.entry_point, d.reference, d.strategy) for d in drafts],
                            seed)
-    tasks = [Task.from_validation(d, v, heldout=True)
+    tasks = [Task.from_validation(d, v, split=split)
              for d, v in zip(drafts, validations, strict=True)]
     valid = [t for t in tasks if t.valid]
     log.info("regenerated the held-out split: %d of %d drafts valid", len(valid), len(tasks))

@@ -121,6 +121,15 @@ class EvalReport:
                "seconds_per_problem": round(self.seconds / max(1, len(self.results)), 3)}
         return out
 
+    def pass_at_1_by(self, group_of: dict[str, str]) -> dict[str, float]:
+        """pass@1 per group of problems (`group_of`: problem id -> group), groups sorted."""
+        groups: dict[str, list[ProblemResult]] = {}
+        for r in self.results:
+            if r.id in group_of:
+                groups.setdefault(group_of[r.id], []).append(r)
+        return {g: mean_pass_at_k([(r.n, r.correct) for r in rs], 1)
+                for g, rs in sorted(groups.items())}
+
 
 def evaluate(problems: Sequence[EvalProblem], fleet: Fleet, samples: int,
              max_prompt_tokens: int, batch_problems: int = 4,

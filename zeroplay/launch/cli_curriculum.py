@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -194,7 +195,7 @@ def curriculum_seed(
     out: Annotated[Path, typer.Option(help="Run directory to create.")],
     n: Annotated[int | None, typer.Option(help="Training tasks to synthesize. "
                                           "Default: curriculum.seed_tasks.")] = None,
-    heldout: Annotated[int | None, typer.Option(help="Held-out tasks. "
+    heldout: Annotated[int | None, typer.Option(help="Tasks per held-out split. "
                                                 "Default: curriculum.heldout_tasks.")] = None,
     seed: Annotated[int | None, typer.Option(help="Synthesizer seed. Default: run.seed.")] = None,
     config: ConfigOpt = None,
@@ -212,16 +213,18 @@ def curriculum_seed(
     with sandbox_pool(cfg) as pool:
         run = RunDir.create(cfg, out)
         store = CurriculumStore.open(run.curriculum_path, create=True, run_id=out.name)
-        with store, progress_display(f"synthesizing and validating {n} + {heldout} held-out tasks"):
-            train, held = seed_curriculum(store, pool_validator(pool, cfg), cfg, n=n,
-                                          heldout=heldout, seed=seed, run_id=out.name)
-    total = train.validated + held.validated
-    valid = train.valid + held.valid
+        with store, progress_display(f"synthesizing and validating {n} training tasks and "
+                                     f"{heldout} per held-out split"):
+            seeded = seed_curriculum(store, pool_validator(pool, cfg), cfg, n=n,
+                                     heldout=heldout, seed=seed, run_id=out.name)
+    total = sum(v.validated for v in seeded.values())
+    valid = sum(v.valid for v in seeded.values())
     rate = valid / total if total else 0.0
-    seconds = train.seconds + held.seconds
-    console.print(f"{out}: {train.valid} training + {held.valid} held-out tasks; validity "
-                  f"{valid}/{total} = {rate:.1%}; {total / seconds:.1f} drafts/s", highlight=False)
-    rejected = train.rejected + held.rejected
+    seconds = sum(v.seconds for v in seeded.values())
+    counts = ", ".join(f"{v.valid} {split}" for split, v in seeded.items())
+    console.print(f"{out}: {counts} tasks; validity {valid}/{total} = {rate:.1%}; "
+                  f"{total / max(seconds, 1e-9):.1f} drafts/s", highlight=False)
+    rejected = sum((v.rejected for v in seeded.values()), Counter())
     if rejected:
         console.print("rejected: " + ", ".join(f"{r} {c}" for r, c in rejected.most_common()))
 

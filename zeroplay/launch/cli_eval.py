@@ -56,6 +56,10 @@ def eval_model(
     run: Annotated[Path | None, typer.Option(
         "--run", help="synthetic-heldout: take the held-out tasks of this run directory. "
         "Default: regenerate them from run.seed.")] = None,
+    split: Annotated[str, typer.Option(
+        help="synthetic-heldout: heldout-seen (operation combinations training uses, new "
+        "constants) or heldout-unseen (combinations no training stream uses).")
+    ] = "heldout-unseen",
     ray: Annotated[bool, typer.Option(
         "--ray", help="Generate and judge on Ray actors (cluster.address, RAY_ADDRESS, or a "
         "local runtime).")] = False,
@@ -80,7 +84,8 @@ def eval_model(
     ref = resolve_model(model)
     cfg = eval_config(load_config(config, set_), ref, temperature=temperature,
                       max_new_tokens=max_new_tokens)
-    out = out or _default_out(ref.source, benchmark)
+    name = benchmark if benchmark == "humaneval" else f"{benchmark}-{split}"
+    out = out or _default_out(ref.source, name)
     with contextlib.ExitStack() as stack:
         with progress_display(f"loading {ref.source} and the sandbox") as progress:
             if ray:
@@ -94,7 +99,8 @@ def eval_model(
                 problems = humaneval_problems(limit)
             else:
                 progress("preparing the held-out synthetic tasks")
-                problems = heldout_problems(cfg, fleet.sandboxes.validate, run, limit)
+                problems = heldout_problems(cfg, fleet.sandboxes.validate, run, limit,
+                                            split=split)
         with progress_bar(f"{benchmark}: {samples} samples per problem", len(problems)) as tick:
             report = evaluate(problems, fleet, samples, cfg.rollout.max_prompt_tokens,
                               tick=tick)
@@ -102,6 +108,10 @@ def eval_model(
             "policy_version": ref.policy_version, "temperature": temperature,
             "max_new_tokens": max_new_tokens, "mode": "ray" if ray else "local",
             "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    if benchmark != "humaneval":
+        meta["split"] = split
+        meta["pass@1_by_ops"] = report.pass_at_1_by(
+            {p.id: f"{len(p.task.tags)} ops" for p in problems if p.task is not None})
     summary = write_results(report, out, meta)
     table = Table(title=f"{benchmark}: {ref.source}")
     for column in ("problem", "correct", "pass@1", f"pass@{samples}", "statuses"):
@@ -116,6 +126,10 @@ def eval_model(
         f", pass@{samples} {summary[f'pass@{samples}']:.3f}" if samples > 1 else "")
         + f" on {summary['problems']} problems ({summary['seconds_per_problem']:.2f} s per "
         f"problem); wrote {out}", highlight=False)
+    if meta.get("pass@1_by_ops"):
+        console.print("pass@1 by number of operations: " + ", ".join(
+            f"{group} {rate:.3f}" for group, rate in meta["pass@1_by_ops"].items()),
+            highlight=False)
 
 
 def _default_out(source: str, benchmark: str) -> Path:

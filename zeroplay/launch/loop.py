@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 Events = Callable[[str, dict[str, Any]], None]  # (kind, data): phase | step | done
 LEARNER_TIMEOUT_S = 1800.0
+HELDOUT_NLL_TASKS = 64  # fixed heldout-seen subset whose reference NLL the warm start logs
 
 
 class LearnerFailed(ZeroplayError):
@@ -115,7 +116,7 @@ class SelfPlayLoop:
                                               self.cache_dir, str(resume_from) if resume_from
                                               else None)
                 if resume_from is None:
-                    self._warm_start(store, learner)
+                    self._warm_start(store, fleet, learner)
                 _get(learner.start.remote())
                 done = max(store.steps()[-1][0],
                            read_state(resume_from)["loop"]["step"] if resume_from else 0)
@@ -167,27 +168,41 @@ class SelfPlayLoop:
         from zeroplay.curricula.admit import seed_curriculum
 
         self._phase(f"seeding the curriculum: {cur.seed_tasks} tasks + {cur.heldout_tasks} "
-                    "held out, validated in the sandbox")
-        train, held = seed_curriculum(store, fleet.sandboxes.validate, self.cfg,
-                                      n=cur.seed_tasks, heldout=cur.heldout_tasks,
-                                      seed=self.cfg.run.seed, run_id=self.run_dir.path.name)
-        self._phase(f"seeded {train.valid} training and {held.valid} held-out tasks")
+                    "in each held-out split, validated in the sandbox")
+        seeded = seed_curriculum(store, fleet.sandboxes.validate, self.cfg,
+                                 n=cur.seed_tasks, heldout=cur.heldout_tasks,
+                                 seed=self.cfg.run.seed, run_id=self.run_dir.path.name)
+        self._phase("seeded " + ", ".join(f"{v.valid} {split}" for split, v in seeded.items())
+                    + " tasks")
 
-    def _warm_start(self, store, learner) -> None:
+    def _warm_start(self, store, fleet, learner) -> None:
+        from zeroplay.curricula.admit import fresh_tasks
         from zeroplay.learner.warmstart import WarmStartReport, record_warm_start
 
-        steps = self.cfg.learner.warm_start_steps
-        if steps <= 0 or self.cfg.policy.follows_format:
+        lc = self.cfg.learner
+        if lc.warm_start_steps <= 0 or self.cfg.policy.follows_format:
             return
-        tasks = store.tasks(status="valid", heldout=False)
+        tasks = store.tasks(status="valid", split="train")
+        if lc.warm_start_tasks:
+            self._phase(f"warm start: synthesizing and validating {lc.warm_start_tasks} fresh "
+                        "tasks")
+            tasks += fresh_tasks(store, fleet.sandboxes.validate, self.cfg,
+                                 n=lc.warm_start_tasks, seed=self.cfg.run.seed,
+                                 run_id=self.run_dir.path.name)
         if not tasks:
-            self._phase("warm start skipped: the curriculum has no valid training task")
+            self._phase("warm start skipped: no valid training task")
             return
-        self._phase(f"warm start: {steps} SFT steps on {len(tasks)} synthetic tasks")
+        heldout = sorted(store.tasks(status="valid", split="heldout-seen"),
+                         key=lambda t: t.id)[:HELDOUT_NLL_TASKS]
+        self._phase(f"warm start: {lc.warm_start_steps} SFT steps on {len(tasks)} synthetic "
+                    "tasks")
         report: WarmStartReport = _get(learner.warm_start.remote(
-            [t.to_json() for t in tasks], steps))
+            [t.to_json() for t in tasks], lc.warm_start_steps, [t.to_json() for t in heldout]))
         record_warm_start(store, report, tasks)
-        self._phase(f"warm start done: loss {report.first_loss:.2f} -> {report.last_loss:.2f}")
+        nll = (f"; held-out NLL {report.heldout_nll[0][1]:.2f} -> {report.heldout_nll[-1][1]:.2f}"
+               if report.heldout_nll else "")
+        self._phase(f"warm start done: loss {report.first_loss:.2f} -> "
+                    f"{report.last_loss:.2f}{nll}")
 
     def _steps(self, store, fleet, learner, summary: RunSummary) -> None:
         from zeroplay.selfplay import selfplay_step

@@ -74,8 +74,10 @@ class LearnerActor:
         self._thread: threading.Thread | None = None
         metrics.record("policy_version", self.version, actor="learner")
 
-    def warm_start(self, tasks_json: list[dict], steps: int) -> WarmStartReport:
-        """SFT on seed tasks before GRPO, then publish the result as the next version."""
+    def warm_start(self, tasks_json: list[dict], steps: int,
+                   heldout_json: list[dict] | None = None) -> WarmStartReport:
+        """SFT on synthetic tasks before GRPO (held-out NLL logged), then publish the
+        result as the next version."""
         from zeroplay.curricula.task import Task
         from zeroplay.learner.warmstart import warm_start
 
@@ -87,7 +89,8 @@ class LearnerActor:
         threads = torch.get_num_threads()  # Ray gives an actor num_cpus threads; nothing
         torch.set_num_threads(os.cpu_count() or threads)  # else runs during the warm start
         try:
-            report = warm_start(self.model, self.tokenizer, tasks, self.cfg, self.scratch, steps)
+            report = warm_start(self.model, self.tokenizer, tasks, self.cfg, self.scratch, steps,
+                                [Task.from_json(t) for t in heldout_json or []])
         finally:
             torch.set_num_threads(threads)
         self._publish(self.version + 1, cpu_weights(self.model))

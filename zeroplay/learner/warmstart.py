@@ -1,16 +1,20 @@
 """Warm start: supervised fine-tuning on synthesizer tasks, in the exact role formats.
 
-    report = warm_start(model, tokenizer, tasks, cfg, output_dir, steps=200)
+    report = warm_start(model, tokenizer, tasks, cfg, output_dir, steps=600, heldout=held)
+    report.heldout_nll           # ((step, mean NLL of held-out references), ...)
     record_warm_start(store, report, tasks)      # its samples, with the tasks' provenance
 
 A model that starts from random weights (the tiny default) cannot write the proposer
 and solver formats, so self-play would only ever see format penalties. This runs TRL's
-SFTTrainer on seed tasks that passed the sandbox, rendered as the two roles would answer:
-the solver prompt of a task with its reference as the answer, and a proposer prompt
-(showing other tasks) with the task itself as the answer. The loss covers the answers
-only. Every example is recorded as a training sample with the task's provenance, so the
-provenance check covers warm-start data too (the learner may run on another node than
-the store, so recording is a separate call). Skipped when `policy.follows_format`.
+SFTTrainer on synthesizer tasks that passed the sandbox (the seed curriculum and a
+stream of fresh ones, `learner.warm_start_tasks`), rendered as the two roles would
+answer: every task as a solver prompt with its reference as the answer, and a share of
+them (`learner.warm_start_proposer_share`) as a proposer prompt showing as many other
+tasks as rollouts show, with the task itself as the answer. The loss covers the answers
+only. With `heldout`, the mean NLL of held-out references under the solver prompt is
+logged ten times during training: a cheap learning curve, which never decides anything.
+Every example is recorded as a training sample with its task's provenance, so the
+provenance check covers warm-start data too. Skipped when `policy.follows_format`.
 """
 
 from __future__ import annotations
@@ -37,30 +41,34 @@ class WarmStartReport:
     first_loss: float | None
     last_loss: float | None
     rows: tuple[tuple[str, str], ...] = ()  # (role, task_id) of every example trained on
+    heldout_nll: tuple[tuple[int, float], ...] = ()  # (step, mean NLL of held-out answers)
 
 
-def warmstart_examples(tasks: list[Task], seed: int, examples_shown: int = 2
-                       ) -> list[dict[str, Any]]:
-    """Prompt-completion conversations for both roles."""
+def warmstart_examples(tasks: list[Task], seed: int, references_k: int = 2,
+                       proposer_share: float = 1.0) -> list[dict[str, Any]]:
+    """Prompt-completion conversations: a solver row per task, a proposer row for
+    `proposer_share` of them (each showing `references_k` other tasks), shuffled."""
     rng = random.Random(seed)
-    rows = []
-    for task in tasks:
+    rows = [_solver_row(task) for task in tasks]
+    for task in rng.sample(tasks, round(len(tasks) * proposer_share)):
         others = rng.sample([t for t in tasks if t.id != task.id],
-                            min(examples_shown, len(tasks) - 1))
+                            min(references_k, len(tasks) - 1))
         answer = render_proposal(task.statement, task.reference, task.strategy)
         rows.append({"prompt": proposer_messages(others),
                      "completion": [{"role": "assistant", "content": answer}],
                      "role": "proposer", "task_id": task.id})
-        rows.append({"prompt": solver_messages(task),
-                     "completion": [{"role": "assistant",
-                                     "content": render_solution(task.reference)}],
-                     "role": "solver", "task_id": task.id})
     rng.shuffle(rows)
     return rows
 
 
-def warm_start(model, tokenizer, tasks: list[Task], cfg: Config, output_dir: str, steps: int
-               ) -> WarmStartReport:
+def _solver_row(task: Task) -> dict[str, Any]:
+    return {"prompt": solver_messages(task),
+            "completion": [{"role": "assistant", "content": render_solution(task.reference)}],
+            "role": "solver", "task_id": task.id}
+
+
+def warm_start(model, tokenizer, tasks: list[Task], cfg: Config, output_dir: str, steps: int,
+               heldout: list[Task] | None = None) -> WarmStartReport:
     import torch
     from datasets import Dataset
     from transformers import PrinterCallback
@@ -68,12 +76,16 @@ def warm_start(model, tokenizer, tasks: list[Task], cfg: Config, output_dir: str
 
     if steps <= 0 or not tasks:
         return WarmStartReport(0, 0, None, None)
-    rows = warmstart_examples(tasks, cfg.run.seed)
+    lc = cfg.learner
+    rows = warmstart_examples(tasks, cfg.run.seed, cfg.curriculum.reference_k,
+                              lc.warm_start_proposer_share)
     on_gpu = torch.cuda.is_available() and cfg.policy.device != "cpu"
     args = SFTConfig(
         output_dir=output_dir, max_steps=steps,
-        learning_rate=cfg.learner.warm_start_learning_rate,
-        per_device_train_batch_size=cfg.learner.per_device_train_batch_size,
+        learning_rate=lc.warm_start_learning_rate,
+        per_device_train_batch_size=lc.warm_start_batch_size,
+        per_device_eval_batch_size=lc.warm_start_batch_size,
+        eval_strategy="steps" if heldout else "no", eval_steps=max(1, steps // 10),
         max_length=cfg.rollout.max_prompt_tokens + cfg.rollout.max_new_tokens,
         completion_only_loss=True, use_cpu=not on_gpu,
         bf16=on_gpu and cfg.policy.dtype == "bfloat16", report_to=[], logging_steps=1,
@@ -82,22 +94,27 @@ def warm_start(model, tokenizer, tasks: list[Task], cfg: Config, output_dir: str
     )
     dataset = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]}
                                  for r in rows])
+    evaluation = Dataset.from_list([{k: r[k] for k in ("prompt", "completion")}
+                                    for r in map(_solver_row, heldout)]) if heldout else None
     model.train()
     trainer = SFTTrainer(model=model, args=args, train_dataset=dataset,
-                         processing_class=tokenizer)
+                         eval_dataset=evaluation, processing_class=tokenizer)
     trainer.remove_callback(PrinterCallback)
     trainer.train()
     model.eval()
-    losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
+    history = trainer.state.log_history
+    losses = [h["loss"] for h in history if "loss" in h]
     return WarmStartReport(steps, len(rows), losses[0] if losses else None,
                            losses[-1] if losses else None,
-                           tuple((r["role"], r["task_id"]) for r in rows))
+                           tuple((r["role"], r["task_id"]) for r in rows),
+                           tuple((h["step"], h["eval_loss"]) for h in history
+                                 if "eval_loss" in h))
 
 
 def record_warm_start(store: CurriculumStore, report: WarmStartReport, tasks: list[Task]) -> None:
     """Record every warm-start example as a training sample with its task's provenance."""
     by_id = {t.id: t for t in tasks}
     with store.transaction():
-        for role, task_id in report.rows:
+        for role, task_id in report.rows:  # task_id may name a streamed, unstored task
             store.add_sample(Sample(f"sft:{role}:{task_id}", 0, "sft", task_id,
                                     by_id[task_id].provenance))
