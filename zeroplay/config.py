@@ -149,7 +149,8 @@ class SandboxConfig(Section):
     )
     num_tests: int = Field(30, ge=2, description="Hypothesis-drawn test inputs per task.")
     num_public_tests: int = Field(
-        3, ge=0, description="Of those, cases shown to the solver; the rest stay hidden."
+        3, ge=0, description="Of those, cases shown to the solver (informative ones, not "
+        "Hypothesis' minimal first draws: sandbox/public.py); the rest stay hidden."
     )
     max_collection_size: int = Field(
         20, ge=0, description="Cap on the size of drawn lists, sets, dicts and texts."
