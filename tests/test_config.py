@@ -97,6 +97,8 @@ def test_out_of_range_value_is_rejected():
         (["learner.epsilon_high=0.1"], "epsilon_high=0.1 must be >= epsilon=0.2"),
         (["policy.tiny.hidden_size=130"], "multiple of num_attention_heads=4"),
         (["run.name=../escape"], "run.name"),
+        (["rollout.temperature=0"], "rollout.temperature=0 decodes greedily: the "
+         "rollout.num_generations=4 completions of every GRPO group would be identical"),
     ],
 )
 def test_dependent_values_are_checked(overrides, expected):

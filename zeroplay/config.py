@@ -7,10 +7,10 @@ Every field carries its documentation. Unknown keys and wrong types are errors t
 name the key, the expected type and where the value came from (file or `--set`); they
 never fall back silently to a default. Values that depend on each other (the learner's
 batch and the GRPO group size, prompt + completion lengths and the model's positions,
-staleness and weight syncing, the built backends) are checked together by one validator
-on `Config`, whose errors quote the values and name the fix. The built-in defaults are
-the local CPU setup that `configs/local.yaml` spells out, so `Config()` is always a
-runnable config.
+staleness and weight syncing, the built backends, no greedy decoding where a config
+trains) are checked together by one validator on `Config`, whose errors quote the values
+and name the fix. The built-in defaults are the local CPU setup that `configs/local.yaml`
+spells out, so `Config()` is always a runnable config.
 The resolved config (after overrides) is what a run writes to its run directory.
 """
 
@@ -25,7 +25,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from zeroplay.errors import ConfigError
@@ -34,6 +41,10 @@ DEFAULT_CONFIG_PATH = Path("configs/local.yaml")
 # Generation backends this version builds (actors/generation.py `make_generator`); the
 # config type also names planned ones so that choosing one gets zeroplay's message.
 BUILT_BACKENDS = ("hf",)
+# Validation context of a config that only generates and judges (the rollout and sandbox
+# actors, which `zeroplay eval` also starts): the rules that guard training are skipped.
+# `Config.model_validate(data, context=GENERATION_ONLY)`.
+GENERATION_ONLY = {"generation_only": True}
 
 # The loss types of TRL's GRPOConfig (trl 1.16).
 LossType = Literal["grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo", "luspo", "vespo"]
@@ -149,7 +160,8 @@ class SandboxConfig(Section):
     )
     num_tests: int = Field(30, ge=2, description="Hypothesis-drawn test inputs per task.")
     num_public_tests: int = Field(
-        3, ge=0, description="Of those, cases shown to the solver; the rest stay hidden."
+        3, ge=0, description="Of those, cases shown to the solver (informative ones, not "
+        "Hypothesis' minimal first draws: sandbox/public.py); the rest stay hidden."
     )
     max_collection_size: int = Field(
         20, ge=0, description="Cap on the size of drawn lists, sets, dicts and texts."
@@ -273,7 +285,12 @@ class RolloutConfig(Section):
     num_generations: int = Field(
         4, ge=2, description="Completions per prompt: the size of one GRPO group."
     )
-    temperature: float = Field(1.0, gt=0, description="Sampling temperature.")
+    temperature: float = Field(
+        1.0, ge=0,
+        description="Sampling temperature. 0 decodes greedily, which only evaluation may do "
+        "(`zeroplay eval --temperature 0`): a GRPO group of identical completions teaches "
+        "the learner nothing, so a config that trains refuses it.",
+    )
     top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling mass.")
     max_new_tokens: int = Field(256, ge=1, description="Longest completion; longer is cut.")
     max_prompt_tokens: int = Field(
@@ -351,13 +368,17 @@ class Config(Section):
     learner: LearnerConfig = Field(default_factory=LearnerConfig)
 
     @model_validator(mode="after")
-    def _dependent_values(self) -> Config:
+    def _dependent_values(self, info: ValidationInfo) -> Config:
         """Every rule that ties values of different sections together, checked at once.
 
         Section validators check values within one section; what fails here would
         otherwise fail late, e.g. in the learner actor after the curriculum was seeded.
+        Under the GENERATION_ONLY context the rules that only training needs are skipped.
         """
-        problems = [p for check in _DEPENDENT_CHECKS if (p := check(self)) is not None]
+        checks = _DEPENDENT_CHECKS
+        if not (info.context or {}).get("generation_only"):
+            checks += _TRAINING_CHECKS
+        problems = [p for check in checks if (p := check(self)) is not None]
         if problems:
             raise ValidationError.from_exception_data(type(self).__name__, [
                 InitErrorDetails(
@@ -500,8 +521,23 @@ def _num(x: Fraction) -> str:
     return str(x.numerator) if x.denominator == 1 else f"{float(x):.3g}"
 
 
+def _check_not_greedy(cfg: Config) -> Problem | None:
+    # Greedy decoding makes every completion of a group the same: all advantages are 0.
+    # TRL's GRPO also divides the logits by this temperature.
+    r = cfg.rollout
+    if r.temperature > 0:
+        return None
+    return (("rollout.temperature", "rollout.num_generations"),
+            f"rollout.temperature={r.temperature:g} decodes greedily: the "
+            f"rollout.num_generations={r.num_generations} completions of every GRPO group "
+            "would be identical and the learner would get no signal from them; set "
+            "rollout.temperature above 0, e.g. 1.0 (greedy decoding is for evaluation: "
+            "zeroplay eval MODEL --temperature 0)")
+
+
 _DEPENDENT_CHECKS = (_check_backend, _check_round_has_work, _check_batch_holds_groups,
                      _check_tiny_positions, _check_staleness)
+_TRAINING_CHECKS = (_check_not_greedy,)  # skipped under GENERATION_ONLY
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:

@@ -56,3 +56,37 @@ def test_prompt_over_the_limit_is_a_clear_error(tiny):
     model, tok = tiny
     with pytest.raises(PromptTooLong, match="over rollout.max_prompt_tokens=16"):
         HFGenerator(model, tok).generate(["word " * 100], 1, SamplingParams(max_prompt_tokens=16))
+
+
+GREEDY = SamplingParams(temperature=0, max_new_tokens=20)
+PROMPTS = ["def f(xs):", "<|im_start|>user\nWrite the function. A much longer prompt here."]
+
+
+def test_greedy_decoding_is_the_same_across_calls_and_seeds(tiny):
+    model, tok = tiny
+    runs = [HFGenerator(model, tok, seed=seed).generate(PROMPTS, 3, GREEDY)
+            for seed in (0, 1, None)]
+    assert [o.prompt_index for o in runs[0]] == [0, 0, 0, 1, 1, 1]
+    assert all(o.completion_ids == runs[0][0].completion_ids for o in runs[0][:3])
+    assert all(o.completion_ids == runs[0][3].completion_ids for o in runs[0][3:])
+    for other in runs[1:]:
+        assert [(o.completion_ids, o.logprobs) for o in other] == \
+            [(o.completion_ids, o.logprobs) for o in runs[0]]
+
+
+def test_greedy_decoding_takes_the_argmax_at_every_step(tiny):
+    model, tok = tiny
+    for o in HFGenerator(model, tok).generate(PROMPTS, 1, GREEDY):
+        ids = torch.tensor([o.prompt_ids + o.completion_ids])
+        with torch.no_grad():
+            logits = model(ids).logits[0].float()
+        start = len(o.prompt_ids) - 1
+        argmax = logits[start:start + len(o.completion_ids)].argmax(-1)
+        assert argmax.tolist() == o.completion_ids  # teacher-forced: each token is the argmax
+
+
+def test_greedy_logprobs_are_those_of_log_softmax_logits(tiny):
+    model, tok = tiny
+    for o in HFGenerator(model, tok).generate(PROMPTS, 2, GREEDY):
+        ref = _forward_logprobs(model, o.prompt_ids, o.completion_ids, temperature=1.0)
+        assert torch.allclose(ref, torch.tensor(o.logprobs), atol=1e-4)

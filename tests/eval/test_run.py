@@ -5,15 +5,16 @@ import json
 import shutil
 
 import pytest
+from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from zeroplay.actors.fleet import Fleet, Sandboxes
 from zeroplay.actors.group import ActorGroup
 from zeroplay.actors.ray_actors import SandboxActor
-from zeroplay.config import Config, load_config
+from zeroplay.config import GENERATION_ONLY, Config, load_config
 from zeroplay.eval.benchmarks import heldout_problems, humaneval_problems
 from zeroplay.eval.humaneval import load_problems
-from zeroplay.eval.run import evaluate, resolve_model, summary_path
+from zeroplay.eval.run import eval_config, evaluate, resolve_model, summary_path
 from zeroplay.handoff import Completion
 from zeroplay.launch.cli import app
 
@@ -50,6 +51,33 @@ def test_tiny_checkpoint_eval_end_to_end_on_humaneval(tiny_checkpoint, sandbox_i
     assert summary["problems"] == 2 and summary["samples"] == 2
     assert summary["pass@1"] == sum(r["pass@1"] for r in rows) / 2
     assert "pass@1" in result.output
+
+
+@pytest.mark.slow
+def test_greedy_eval_end_to_end(tiny_checkpoint, sandbox_image, tmp_path):
+    out = tmp_path / "greedy.jsonl"
+    result = runner.invoke(app, ["eval", str(tiny_checkpoint), "--benchmark", "humaneval",
+                                 "--limit", "2", "--samples", "2", "--max-new-tokens", "8",
+                                 "--temperature", "0", "--out", str(out),
+                                 "--set", "sandbox.pool_size=1"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) == 2
+    for r in rows:  # greedy: the same answer every time, so pass@2 is pass@1
+        assert len({s.get("completion") for s in r["samples"]}) == 1
+        assert r["pass@2"] == r["pass@1"]
+    summary = json.loads(summary_path(out).read_text())
+    assert (summary["temperature"], summary["decoding"]) == (0, "greedy")
+    assert summary["pass@1"] == sum(r["pass@1"] for r in rows) / 2
+    assert "pass@1" in result.output
+
+
+def test_greedy_config_is_for_generation_only():
+    cfg = eval_config(load_config(None), resolve_model("tiny"), temperature=0)
+    data = cfg.model_dump(mode="json")
+    assert Config.model_validate(data, context=GENERATION_ONLY).rollout.temperature == 0
+    with pytest.raises(ValidationError, match="rollout.temperature=0 decodes greedily"):
+        Config.model_validate(data)
 
 
 class ScriptedRollouts:
@@ -108,7 +136,7 @@ def test_heldout_split_regenerated_and_from_a_run_are_judged(pool, seeded_run):
     (["eval", "./missing-model", "--benchmark", "humaneval"], "no model or checkpoint"),
     (["eval", "tiny", "--benchmark", "mbpp"], "unknown benchmark 'mbpp'"),
     (["eval", "tiny", "--benchmark", "humaneval", "--limit", "0"], "--limit 0"),
-    (["eval", "tiny", "--benchmark", "humaneval", "--temperature", "0"], "--temperature 0"),
+    (["eval", "tiny", "--benchmark", "humaneval", "--temperature", "-1"], "--temperature -1"),
 ])
 def test_user_errors_are_one_line_messages(args, message):
     result = runner.invoke(app, args)

@@ -9,6 +9,8 @@ names, restarts) or calls it in process. A restarted RolloutActor reloads its po
 asks the WeightStore for the newest published weights, so it never serves stale ones for
 long.
 The WeightStore keeps only the newest weights object: superseded ones are freed.
+These actors only generate and judge, so they check their config under GENERATION_ONLY:
+`zeroplay eval --temperature 0` hands them a greedy config that training would refuse.
 Each actor records its `zeroplay_*` dashboard metrics (tokens, policy version, sandbox
 jobs, latency, recycles) under its own name.
 """
@@ -19,7 +21,7 @@ import logging
 from pathlib import Path
 
 from zeroplay import metrics
-from zeroplay.config import Config
+from zeroplay.config import GENERATION_ONLY, Config
 from zeroplay.handoff import Completion, Validation, Verdict
 
 log = logging.getLogger(__name__)
@@ -74,7 +76,7 @@ class RolloutActor:
         from zeroplay.actors.generation import SamplingParams, make_generator
         from zeroplay.actors.policy import load_policy
 
-        self.cfg = Config.model_validate(cfg_json)
+        self.cfg = Config.model_validate(cfg_json, context=GENERATION_ONLY)
         model, tokenizer = load_policy(self.cfg.policy, Path(cache_dir) if cache_dir else None,
                                        seed=self.cfg.run.seed, rollout=self.cfg.rollout)
         self.tokenizer = tokenizer
@@ -140,7 +142,7 @@ class SandboxActor:
     def __init__(self, cfg_json: dict, pool=None):
         from zeroplay.sandbox.pool import SandboxPool
 
-        self.cfg = Config.model_validate(cfg_json)
+        self.cfg = Config.model_validate(cfg_json, context=GENERATION_ONLY)
         self.owns_pool = pool is None
         self.pool = SandboxPool(self.cfg.sandbox) if pool is None else pool
         self.pool.on_job = lambda _result, seconds: metrics.record("sandbox_job_seconds",

@@ -7,7 +7,8 @@
     write_results(report, Path("results.jsonl"), meta)         # + results.summary.json
 
 Generation goes through the same rollout actors as self-play (chat template,
-sampling parameters from `rollout.*`), answers are parsed by the solver's strict parser,
+sampling parameters from `rollout.*`; temperature 0 decodes greedily, every sample the same
+answer), answers are parsed by the solver's strict parser,
 and judged by the same sandbox actors; an answer that does not parse, or a prompt longer than
 `rollout.max_prompt_tokens`, counts as a failed sample. pass@1 and pass@k are the
 unbiased estimates averaged over problems (k = the samples per problem).
@@ -77,10 +78,15 @@ def resolve_model(model: str) -> ModelRef:
 
 def eval_config(cfg: Config, model: ModelRef, *, temperature: float,
                 max_new_tokens: int | None = None) -> Config:
-    """The config with the policy pointed at the model and the eval's sampling settings."""
-    if temperature <= 0:
-        raise EvalError(f"--temperature {temperature}: sampling needs a temperature above 0 "
-                        "(use e.g. 0.2 for pass@1)")
+    """The config with the policy pointed at the model and the eval's sampling settings.
+
+    Temperature 0 decodes greedily: every sample of a problem is then the same answer, so
+    pass@k equals pass@1. Such a config is for generating only (training refuses it), so it
+    is built by copying, not validated again here.
+    """
+    if temperature < 0:
+        raise EvalError(f"--temperature {temperature:g}: a temperature cannot be negative; "
+                        "use 0 for greedy decoding or a value above 0 to sample")
     rollout = {"temperature": temperature}
     if max_new_tokens is not None:
         rollout["max_new_tokens"] = max_new_tokens

@@ -48,7 +48,9 @@ def eval_model(
     benchmark: Annotated[str, typer.Option(help="humaneval or synthetic-heldout.")],
     samples: Annotated[int, typer.Option(help="Completions per problem (k of pass@k).")] = 1,
     limit: Annotated[int | None, typer.Option(help="Only the first N problems.")] = None,
-    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.2,
+    temperature: Annotated[float, typer.Option(
+        help="Sampling temperature; 0 decodes greedily (every sample is then the same "
+        "answer, so pass@k = pass@1).")] = 0.2,
     max_new_tokens: Annotated[int, typer.Option(min=1, help="Longest answer.")] = 512,
     out: Annotated[Path | None, typer.Option(
         help="Per-problem JSONL (a .summary.json is written next to it). "
@@ -106,6 +108,7 @@ def eval_model(
                               tick=tick)
     meta = {"benchmark": benchmark, "model": ref.source, "checkpoint_step": ref.step,
             "policy_version": ref.policy_version, "temperature": temperature,
+            "decoding": "greedy" if temperature == 0 else "sampling",
             "max_new_tokens": max_new_tokens, "mode": "ray" if ray else "local",
             "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}
     if benchmark != "humaneval":

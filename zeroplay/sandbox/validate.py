@@ -8,8 +8,10 @@ reference does not parse, lacks the entry point, imports or calls something the 
 bans, reaches for dunder attributes, has a strategy outside the DSL or of the wrong arity,
 hits a sandbox limit, raises on too many inputs, returns something that is not a plain
 value, answers differently on the second run, or returns the same value for every input
-(trivial). A valid draft's inputs and outputs become frozen test cases; the first
-`num_public_tests` are public (shown to the solver), the rest hidden (used for reward).
+(trivial). A valid draft's inputs and outputs become frozen test cases, in draw order; up
+to `num_public_tests` of them are public (shown to the solver), chosen by
+`public.choose_public` to be informative rather than Hypothesis' minimal first draws, and
+the rest hidden (used for reward).
 Static checks are a filter against wasted work, not a security boundary: the sandbox is.
 """
 
@@ -22,6 +24,7 @@ from zeroplay.handoff import REJECT_REASONS, TestCase, Validation
 from zeroplay.pysource import PARSE_ERRORS, parse_python
 from zeroplay.sandbox.codec import canonical, is_tagged, to_tagged
 from zeroplay.sandbox.pool import Job, JobResult, SandboxPool, triage
+from zeroplay.sandbox.public import choose_public
 from zeroplay.sandbox.strategies import StrategyError, StrategySpec, draw_inputs, parse_strategy
 
 ALLOWED_DUNDERS = {"__init__", "__name__", "__len__", "__eq__", "__lt__", "__hash__", "__repr__"}
@@ -144,6 +147,7 @@ def freeze(inputs: list[list], first: JobResult, second: JobResult,
         return Validation.reject("too_few_inputs", f"only {len(kept)} inputs without an error")
     if len({canonical(expected) for _, expected in kept}) == 1:
         return Validation.reject("trivial", "the reference returns the same value for every input")
-    public = min(cfg.num_public_tests, len(kept) - 1)  # at least one test stays hidden
-    tests = [TestCase(args, expected, public=i < public) for i, (args, expected) in enumerate(kept)]
+    public = choose_public(kept, cfg.num_public_tests)  # hidden ones stay in draw order
+    tests = [TestCase(args, expected, public=i in public)
+             for i, (args, expected) in enumerate(kept)]
     return Validation(True, tests=tests)
