@@ -91,7 +91,8 @@ def test_run_three_steps_then_resume_to_five(tmp_path, sandbox_image):
     assert attempts == sum(r["reward"]["solver"]["n"] for r in rows)  # every solution judged
     by_role = {role: {s.provenance.origin for s in samples if s.role == role}
                for role in ("sft", "proposer", "solver")}
-    assert by_role == {"sft": {"seed-synth"}, "proposer": {"policy"}, "solver": {"policy"}}
+    assert by_role["sft"] == {"seed-synth"} and by_role["proposer"] == {"policy"}
+    assert by_role["solver"] <= {"policy"}  # dynamic sampling may drop every solver group
     assert sum(s.role != "sft" for s in samples) == sum(r["samples"] for r in rows)
     provenance = json.loads((run / "provenance.json").read_text())
     assert provenance["passed"] and provenance["samples"]["total"] == len(samples)

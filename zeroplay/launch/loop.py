@@ -292,9 +292,10 @@ def _get(ref):
 
 def step_row(step: int, result, status: LearnerStatus, seconds: float,
              curriculum_tasks: int) -> dict[str, Any]:
-    """One metrics.jsonl line: what the round did and what the learner reported."""
+    """One metrics.jsonl line: what the round did and what the learner reported. Rewards
+    count every scored completion, solver groups that dynamic sampling dropped included."""
     by_role: dict[str, list[float]] = {"proposer": [], "solver": []}
-    for sample in result.samples:
+    for sample in result.samples + result.dropped:
         by_role[sample.role].append(sample.reward)
     s = result.summary
     proposals = s.get("proposals", {})
