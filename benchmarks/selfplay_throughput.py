@@ -110,7 +110,7 @@ def generation_rounds(actors: int, steps: int, overrides: list[str], root: Path)
         for step in range(1, steps + 1):
             result = selfplay_step(store, fleet.rollouts, fleet.sandboxes, cfg, step=step,
                                    rng=random.Random(step), run_id="bench")
-            completions += len(result.samples)
+            completions += len(result.samples) + len(result.dropped)
             seconds += result.seconds["propose"] + result.seconds["solve"]
     return completions, seconds, threads
 

@@ -281,7 +281,22 @@ class RolloutConfig(Section):
         "'vllm' is reserved for a GPU backend that this version does not build."
     )
     proposals_per_step: int = Field(4, ge=0, description="Proposer prompts per step.")
-    solver_tasks_per_step: int = Field(4, ge=0, description="Tasks solved per step.")
+    solver_tasks_per_step: int = Field(
+        4, ge=0, description="Tasks solved per step; with dynamic_sampling, the informative "
+        "solver groups a step aims to hand the learner.")
+    dynamic_sampling: bool = Field(
+        True,
+        description="Drop solver groups whose rewards are all equal (all pass or all fail: "
+        "GRPO's advantage is 0 for every member) before the learner, and solve more tasks "
+        "until solver_tasks_per_step groups are informative or max_sampling_rounds ran "
+        "(DAPO's dynamic sampling). Dropped groups still count as attempts.",
+    )
+    max_sampling_rounds: int = Field(
+        2, ge=1,
+        description="Solver rounds per step with dynamic_sampling, the first included. A "
+        "refill solves one task per missing group (at most solver_tasks_per_step), so a "
+        "step's solver generation costs at most this many times that of one round.",
+    )
     num_generations: int = Field(
         4, ge=2, description="Completions per prompt: the size of one GRPO group."
     )

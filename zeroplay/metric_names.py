@@ -40,6 +40,14 @@ METRICS: dict[str, Metric] = {
     "zeroplay_proposals_total": Metric(
         "counter", "Proposals by outcome (valid or rejected) and reason.", ("status", "reason")),
     "zeroplay_samples_per_second": Metric("gauge", "Training samples produced per second."),
+    "zeroplay_frac_reward_zero_std": Metric(
+        "gauge", "Share of the step's GRPO groups whose rewards are all equal (no advantage), "
+        "before dynamic sampling drops them, per role.", ("role",)),
+    "zeroplay_dropped_groups_total": Metric(
+        "counter", "Solver groups dropped by dynamic sampling, by cause "
+        "(all_pass|all_fail|all_equal).", ("cause",)),
+    "zeroplay_sampling_rounds": Metric(
+        "gauge", "Solver rounds of the last step (1 + dynamic sampling refills)."),
     # sandbox
     "zeroplay_sandbox_jobs_total": Metric(
         "counter", "Sandbox jobs by kind (validate|judge) and status.", ("kind", "status")),

@@ -56,3 +56,37 @@ def test_solver_batch_mixes_new_and_learnable(store):
     assert ids["fresh"] in chosen and ids["learnable"] in chosen
     everything = solver_tasks(store, 10, 0.5, 4, random.Random(3))
     assert len(everything) == 4  # all trainable tasks, no repeats
+
+
+def test_solver_tasks_prefer_high_p_times_one_minus_p(store):
+    rates = {"half": (2, 4), "quarter": (1, 4), "never": (0, 4), "always": (4, 4)}
+    tasks = {name: make_task(10 + i) for i, name in enumerate(rates)}
+    with store.transaction():
+        for name, task in tasks.items():
+            store.add_task(task)
+            solves, attempts = rates[name]
+            for n in range(attempts):
+                store.add_attempt(attempt(task.id, n, n < solves))
+    rng = random.Random(4)
+    counts = Counter(solver_tasks(store, 1, 0.0, 4, rng)[0].id for _ in range(4000))
+    half, quarter = counts[tasks["half"].id], counts[tasks["quarter"].id]
+    # weights 0.25 : 0.1875, so the p = 0.5 task is drawn 4/7 of the time
+    assert abs(half / 4000 - 4 / 7) < 0.03 and half + quarter == 4000
+    # always or never solved: only once nothing with 0 < p < 1 is left
+    assert {t.id for t in solver_tasks(store, 3, 0.0, 4, rng)} >= {tasks["half"].id,
+                                                                  tasks["quarter"].id}
+
+
+def test_unattempted_tasks_keep_their_share_and_refills_exclude(store):
+    ids = _fill(store)
+    fresh = [make_task(20 + i) for i in range(3)]
+    with store.transaction():
+        for t in fresh:
+            store.add_task(t)
+    rng = random.Random(5)
+    for _ in range(50):
+        batch = solver_tasks(store, 4, 0.5, 4, rng)
+        assert sum(t.stats.attempts == 0 for t in batch) >= 2  # the rest: p(1 - p) first
+        assert ids["learnable"] in {t.id for t in batch}
+    batch = solver_tasks(store, 10, 0.5, 4, rng, exclude={ids["learnable"], fresh[0].id})
+    assert {t.id for t in batch}.isdisjoint({ids["learnable"], fresh[0].id}) and len(batch) == 5

@@ -80,7 +80,6 @@ def test_run_three_steps_then_resume_to_five(tmp_path, sandbox_image):
         assert row["samples"] > 0 and row["samples_per_s"] > 0
         assert set(row["reward"]) == {"proposer", "solver"}
         assert {"propose", "validate", "solve", "judge", "record"} <= set(row["stages"])
-    assert rows[-1]["learner"]["optimizer_step"] >= 1  # GRPO trained on the rounds
     assert rows[-1]["policy_version"] >= 1  # rollouts used published weights
 
     with CurriculumStore.open(run / "curriculum.sqlite", readonly=True) as store:
@@ -91,7 +90,8 @@ def test_run_three_steps_then_resume_to_five(tmp_path, sandbox_image):
     assert attempts == sum(r["reward"]["solver"]["n"] for r in rows)  # every solution judged
     by_role = {role: {s.provenance.origin for s in samples if s.role == role}
                for role in ("sft", "proposer", "solver")}
-    assert by_role == {"sft": {"seed-synth"}, "proposer": {"policy"}, "solver": {"policy"}}
+    assert by_role["sft"] == {"seed-synth"} and by_role["proposer"] == {"policy"}
+    assert by_role["solver"] <= {"policy"}  # dynamic sampling may drop every solver group
     assert sum(s.role != "sft" for s in samples) == sum(r["samples"] for r in rows)
     provenance = json.loads((run / "provenance.json").read_text())
     assert provenance["passed"] and provenance["samples"]["total"] == len(samples)
@@ -101,6 +101,10 @@ def test_run_three_steps_then_resume_to_five(tmp_path, sandbox_image):
     assert checkpoint_steps(run / "checkpoints") == [2, 3]
     state3 = read_state(run / "checkpoints" / "step-3")
     assert state3["loop"] == {"step": 3}
+    # GRPO trained on the rounds: by the end, since dynamic sampling may leave a round
+    # less than a batch and the row of the step that completes one is written before
+    # that optimizer step ends.
+    assert state3["optimizer_step"] >= 1
 
     resumed = _zeroplay("run", "--resume", str(run), "--steps", "5")
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr

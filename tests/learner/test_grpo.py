@@ -124,3 +124,18 @@ def test_feed_holds_the_trainer_between_steps_and_reports_drained():
     assert len(taken[0]) == 2 and feed.pending() == 0
     with pytest.raises(TimeoutError), feed.between_steps(0.05):  # that step has not ended
         pass
+
+
+def test_waiting_for_a_short_queue_never_hangs_on_a_round_without_groups():
+    def group():
+        return [RolloutSample("solver", "g", [1], [2], [-1.0], 0.0, 0, 0, None, "stop", "")
+                for _ in range(2)]
+
+    feed = SampleFeed(2, max_staleness=1)
+    feed.put([group(), group(), group()])
+    assert not feed.wait_pending(0, 0.05)  # a batch (and more) waits to be trained
+    feed.take(2)
+    feed.put([])  # a round whose groups dynamic sampling all dropped
+    assert feed.wait_pending(0, 0.05)  # one group: the trainer waits for the next round
+    feed.step_done()
+    assert feed.wait_drained(0.05) and feed.pending() == 1

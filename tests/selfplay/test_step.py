@@ -6,7 +6,7 @@ import pytest
 
 from zeroplay.actors.fleet import Fleet, Sandboxes
 from zeroplay.actors.group import ActorGroup
-from zeroplay.actors.prompts import render_proposal, render_solution
+from zeroplay.actors.prompts import render_proposal, render_solution, solver_messages
 from zeroplay.actors.ray_actors import SandboxActor
 from zeroplay.config import load_config
 from zeroplay.curricula.admit import pool_validator, seed_curriculum
@@ -44,7 +44,7 @@ def _step(store, fleet, step):
 def test_step_with_the_random_tiny_model_records_everything(store, fleet):
     result = _step(store, fleet, 1)
     proposers = [s for s in result.samples if s.role == "proposer"]
-    solvers = [s for s in result.samples if s.role == "solver"]
+    solvers = [s for s in result.samples + result.dropped if s.role == "solver"]
     g = CFG.rollout.num_generations
     assert len(proposers) == 2 * g and len(solvers) >= 2 * g
     for group in result.groups():  # whole groups: one prompt, role and version each
@@ -66,7 +66,7 @@ def test_step_with_the_random_tiny_model_records_everything(store, fleet):
 def test_dead_rollout_actor_mid_step_is_retried(store, fleet, ray_local):
     ray_local.kill(fleet.rollouts.group.members[0], no_restart=False)
     result = _step(store, fleet, 2)
-    assert len(result.samples) >= 4 * CFG.rollout.num_generations
+    assert len(result.samples) + len(result.dropped) >= 4 * CFG.rollout.num_generations
     assert store.steps()[-1][0] == 2
 
 
@@ -112,3 +112,73 @@ def test_scoring_of_valid_invalid_and_malformed_proposals(store, pool):
     assert store.filter_counts()[("format", "no_format")] >= 1
     solver = [s for s in result.samples if s.role == "solver"]
     assert {s.reward for s in solver} <= {0.0, 1.0} and any(s.reward == 1.0 for s in solver)
+
+
+class PlannedSolver(ScriptedRollouts):
+    """Solver rounds by plan: round r's i-th prompt gets group kind plan[r][i] ("pass":
+    the task's reference every time, "fail": a function that raises, "mixed": one
+    reference, the rest failing). Tasks are recognised by their prompt."""
+
+    def __init__(self, store, plan):
+        super().__init__(["no tags at all"], [])
+        self.tasks = {str(solver_messages(t)): t for t in store.tasks()}
+        self.plan, self.round = plan, 0
+
+    def generate(self, prompts, n, role):
+        if role == "proposer":
+            return super().generate(prompts, n, role)
+        kinds, self.round = self.plan[self.round], self.round + 1
+        assert len(kinds) == len(prompts), "a refill of one task per missing group"
+        outs = []
+        for i, (prompt, kind) in enumerate(zip(prompts, kinds, strict=True)):
+            task = self.tasks[str(prompt)]
+            right = render_solution(task.reference)
+            wrong = render_solution(f"def {task.entry_point}(*args):\n    raise ValueError\n")
+            texts = {"pass": [right] * n, "fail": [wrong] * n,
+                     "mixed": [right] + [wrong] * (n - 1)}[kind]
+            outs += [Completion(i, [1], [2, 3], [-0.5, -0.5], text, "stop", 4) for text in texts]
+        return outs
+
+
+def _planned_step(store, pool, plan, *overrides):
+    cfg = load_config(None, ["rollout.num_generations=3", "rollout.solver_tasks_per_step=3",
+                             "learner.per_device_train_batch_size=3",
+                             "learner.gradient_accumulation_steps=4", *overrides])
+    sandboxes = Sandboxes(ActorGroup.local(SandboxActor(cfg.model_dump(mode="json"), pool)))
+    return selfplay_step(store, PlannedSolver(store, plan), sandboxes, cfg, step=5,
+                         rng=random.Random(5), run_id="sp")
+
+
+def test_dynamic_sampling_refills_until_the_solver_batch_is_full(store, pool):
+    """Round 1 has an all-pass, an all-fail and a mixed group: two refill rounds solve
+    one new task per missing group until three groups are mixed; the bound (4) is not hit."""
+    plan = [["pass", "fail", "mixed"], ["fail", "mixed"], ["mixed"], ["mixed"]]
+    result = _planned_step(store, pool, plan, "rollout.max_sampling_rounds=4",
+                           "rollout.proposals_per_step=1")
+    solver = [g for g in result.groups() if g[0].role == "solver"]
+    assert [[s.reward for s in g] for g in solver] == [[1.0, 0.0, 0.0]] * 3  # just the mixed
+    proposer = [g for g in result.groups() if g[0].role == "proposer"]
+    assert len(proposer) == 1 and len(proposer[0]) == 3  # all -1: kept, never filtered
+    summary = store.steps()[-1][2]
+    assert summary["sampling_rounds"] == 3
+    assert summary["dropped"] == {"all_pass": 1, "all_fail": 2, "all_equal": 0}
+    assert summary["frac_reward_zero_std"] == {"proposer": 1.0, "solver": 3 / 6}
+    assert len(result.dropped) == 3 * 3
+    dropped = {s.task_id for s in result.dropped}
+    kept = {s.task_id for g in solver for s in g}
+    assert len(dropped | kept) == 6  # refills took tasks not solved before in the step
+    for task in store.tasks(status="valid"):  # every judged solution is an attempt
+        assert len(store.attempts(task.id)) == (3 if task.id in dropped | kept else 0)
+    assert {r.task_id for r in store.samples() if r.role == "solver"} == kept
+
+
+def test_refills_stop_at_the_bound_and_an_empty_batch_reaches_no_learner(store, pool):
+    plan = [["fail", "pass", "fail"], ["fail", "fail", "fail"], ["mixed"] * 3]
+    result = _planned_step(store, pool, plan, "rollout.max_sampling_rounds=2",
+                           "rollout.proposals_per_step=0")
+    assert result.samples == [] and result.groups() == []
+    summary = store.steps()[-1][2]
+    assert summary["sampling_rounds"] == 2 and summary["solutions"] == {"pass": 3, "fail": 15}
+    assert summary["dropped"] == {"all_pass": 1, "all_fail": 5, "all_equal": 0}
+    assert sum(t.stats.attempts for t in store.tasks(status="valid")) == 18
+    assert store.samples() == []

@@ -251,6 +251,11 @@ class SelfPlayLoop:
         for status, key in (("format", "format_reasons"), ("rejected", "rejected")):
             for reason, n in row[key].items():
                 metrics.record("proposals_total", n, status=status, reason=reason)
+        for role, frac in row["frac_reward_zero_std"].items():
+            metrics.record("frac_reward_zero_std", frac, role=role)
+        for cause, n in row["dropped_groups"].items():
+            metrics.record("dropped_groups_total", n, cause=cause)
+        metrics.record("sampling_rounds", row["sampling_rounds"])
         for stage, seconds in stages.items():
             metrics.record("stage_seconds", seconds, stage=stage)
         self.events("step", {"row": row})
@@ -307,9 +312,10 @@ def _get(ref):
 
 def step_row(step: int, result, status: LearnerStatus, seconds: float,
              curriculum_tasks: int) -> dict[str, Any]:
-    """One metrics.jsonl line: what the round did and what the learner reported."""
+    """One metrics.jsonl line: what the round did and what the learner reported. Rewards
+    count every scored completion, solver groups that dynamic sampling dropped included."""
     by_role: dict[str, list[float]] = {"proposer": [], "solver": []}
-    for sample in result.samples:
+    for sample in result.samples + result.dropped:
         by_role[sample.role].append(sample.reward)
     s = result.summary
     proposals = s.get("proposals", {})
@@ -322,8 +328,9 @@ def step_row(step: int, result, status: LearnerStatus, seconds: float,
         "dropped_stale": status.dropped_stale, "pending": status.pending,
         "staleness": status.staleness, "updates": len(logs)}
     for key, name in (("loss", "loss"), ("kl", "kl"), ("entropy", "entropy"),
-                      ("clip_ratio/region_mean", "clip_ratio"), ("reward", "reward")):
-        values = [h[key] for h in logs if key in h]
+                      ("clip_ratio/region_mean", "clip_ratio"), ("reward", "reward"),
+                      ("frac_reward_zero_std", "frac_reward_zero_std")):
+        values = [h[key] for h in logs if h.get(key) is not None]  # TRL logs None for NaN
         learner[name] = statistics.fmean(values) if values else None
     return {
         "step": step, "time": time.time(), "seconds": seconds,
@@ -336,6 +343,8 @@ def step_row(step: int, result, status: LearnerStatus, seconds: float,
         "reward": {role: {"mean": statistics.fmean(v) if v else 0.0,
                           "std": statistics.pstdev(v) if v else 0.0, "n": len(v)}
                    for role, v in by_role.items()},
+        "frac_reward_zero_std": s.get("frac_reward_zero_std", {"proposer": 0.0, "solver": 0.0}),
+        "dropped_groups": s.get("dropped", {}), "sampling_rounds": s.get("sampling_rounds", 0),
         "curriculum_tasks": curriculum_tasks, "stages": dict(result.seconds),
         "learner": learner,
     }

@@ -177,12 +177,12 @@ class LearnerActor:
         return self.status()
 
     def wait_pending(self, at_most: int, timeout: float) -> LearnerStatus:
-        """Wait until no more than `at_most` groups wait to be trained (or an error)."""
+        """Wait until no more than `at_most` groups wait to be trained, or less than one
+        batch (those wait for the next round's groups), or an error."""
         deadline = time.monotonic() + timeout
-        while self.error is None and self.feed.pending() > at_most:
+        while self.error is None and not self.feed.wait_pending(at_most, 0.2):
             if time.monotonic() > deadline:
                 break
-            time.sleep(0.05)
         return self.status()
 
     def wait_drained(self, timeout: float) -> LearnerStatus:

@@ -39,7 +39,9 @@ class SampleFeed:
 
     The trainer takes one optimizer step's groups at a time and is *busy* until that
     step ends (`step_done`); `between_steps` holds it off for as long as a checkpoint
-    takes, and `wait_drained` waits until every full batch has been trained on.
+    takes, `wait_drained` waits until every full batch has been trained on, and
+    `wait_pending` until the queue is short. A round may put no group at all (dynamic
+    sampling dropped them all and there was no proposer group): nothing waits on it.
     """
 
     def __init__(self, group_size: int, max_staleness: int):
@@ -77,6 +79,7 @@ class SampleFeed:
             self.last_staleness = self.policy_version - min(g[0].policy_version for g in out)
             self.taken_at = time.monotonic()
             self._busy = True
+            self._cond.notify_all()
             return out
 
     def _drop_stale(self) -> None:
@@ -108,6 +111,15 @@ class SampleFeed:
         with self._cond:
             return self._cond.wait_for(
                 lambda: not self._busy and len(self._groups) < self.batch_groups, timeout)
+
+    def wait_pending(self, at_most: int, timeout: float | None = None) -> bool:
+        """Wait until at most `at_most` groups wait, or fewer than one batch: the trainer
+        cannot take those until more groups come, so waiting longer would hang a loop
+        whose rounds hand over fewer groups than a batch (or none). False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(
+                lambda: len(self._groups) <= at_most or len(self._groups) < self.batch_groups,
+                timeout)
 
     def pending(self) -> int:
         with self._cond:

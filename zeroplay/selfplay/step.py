@@ -2,14 +2,17 @@
 
     result = selfplay_step(store, rollouts, sandboxes, cfg, step=3, rng=random.Random(3))
     result.samples      # RolloutSamples for the learner; result.groups() as GRPO groups
+    result.dropped      # solver samples of zero-std groups (dynamic sampling), not trained on
     result.summary      # counts by role, status and reason, as recorded
-    result.seconds      # wall time per stage
+    result.seconds      # wall time per stage (solve and judge summed over the rounds)
 
 `rollouts` generates (a `zeroplay.actors.fleet.Rollouts`, on Ray or in process) and
 `sandboxes` validates and judges (`Sandboxes`). The solver attempts the sampled
 curriculum tasks plus the step's new valid tasks, whose solve rates score their
-proposals. Nothing is written before the record stage, so a step that fails midway
-leaves the store as it was and can simply be run again.
+proposals; with `rollout.dynamic_sampling` it then solves refills until the step has
+enough informative groups or the round bound is hit (`selfplay.dynamic`). The learner
+may get no solver group at all. Nothing is written before the record stage, so a step
+that fails midway leaves the store as it was and can simply be run again.
 """
 
 from __future__ import annotations
@@ -23,10 +26,11 @@ from zeroplay.config import Config
 from zeroplay.curricula.store import CurriculumStore
 from zeroplay.handoff import RolloutSample
 from zeroplay.selfplay import learn
+from zeroplay.selfplay.dynamic import SolverRounds
 from zeroplay.selfplay.judge import judge
 from zeroplay.selfplay.propose import propose
 from zeroplay.selfplay.record import record_step
-from zeroplay.selfplay.sample import sample
+from zeroplay.selfplay.sample import more_solver_tasks, sample
 from zeroplay.selfplay.score import score_proposals, score_solutions
 from zeroplay.selfplay.solve import solve
 from zeroplay.selfplay.validate import validate
@@ -35,6 +39,7 @@ from zeroplay.selfplay.validate import validate
 @dataclass
 class StepResult:
     samples: list[RolloutSample] = field(default_factory=list)
+    dropped: list[RolloutSample] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -54,30 +59,33 @@ def selfplay_step(store: CurriculumStore, rollouts, sandboxes, cfg: Config, *, s
     lap("validate")
     known = {t.id for t in batch.solver_tasks}
     tasks = batch.solver_tasks + [t for t in vetted.tasks if t.valid and t.id not in known]
-    solutions = solve(rollouts, tasks, cfg)
-    lap("solve")
-    verdicts = judge(sandboxes, solutions)
-    lap("judge")
-    solver_scores = score_solutions(solutions, verdicts)
-    proposer_scores = score_proposals(proposals, vetted, solver_scores, cfg)
+    solver = SolverRounds.for_step(cfg)
+    while tasks:  # one round, then refills while dynamic sampling wants more groups
+        solutions = solve(rollouts, tasks, cfg, first_index=solver.groups)
+        lap("solve")
+        verdicts = judge(sandboxes, solutions)
+        lap("judge")
+        solver.add(solutions, score_solutions(solutions, verdicts))
+        tasks = more_solver_tasks(store, cfg, rng, solver.refill_size(), solver.task_ids())
+    proposer_scores = score_proposals(proposals, vetted, solver.scores, cfg)
     result.samples = (
-        learn.to_samples("solver", zip([s.completion for s in solutions], solver_scores,
-                                       strict=True), step)
+        learn.to_samples("solver", solver.pairs(kept=True), step)
         + learn.to_samples("proposer", zip([p.completion for p in proposals], proposer_scores,
                                            strict=True), step))
-    result.summary = record_step(store, step, vetted, proposals, solutions, result.samples,
+    result.dropped = learn.to_samples("solver", solver.pairs(kept=False), step)
+    result.summary = record_step(store, step, vetted, proposals, solver, result.samples,
                                  run_id)
     lap("record")
     return result
 
 
 class _Laps:
-    """Wall time since the previous lap, stored under each stage's name."""
+    """Wall time since the previous lap, added up under each stage's name."""
 
     def __init__(self, into: dict[str, float]):
         self.into, self.last = into, time.monotonic()
 
     def __call__(self, stage: str) -> None:
         now = time.monotonic()
-        self.into[stage] = now - self.last
+        self.into[stage] = self.into.get(stage, 0.0) + now - self.last
         self.last = now
