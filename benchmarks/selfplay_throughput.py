@@ -151,6 +151,8 @@ def main() -> None:
         return
     overrides = [f"run.steps={args.steps}", "curriculum.seed_tasks=60",
                  "curriculum.heldout_tasks=10", "learner.warm_start_steps=100",
+                 "learner.warm_start_tasks=0", "run.eval_every=0",
+                 "rollout.proposer_after_solve_rate=0",
                  "cluster.dashboard=false", *args.set]
     root = Path(tempfile.mkdtemp(prefix="zeroplay-bench-"))
     sampler = MemorySampler()

@@ -257,3 +257,9 @@ def test_resumed_run_dir_is_checked_too(tmp_path):
     (tmp_path / "config.yaml").write_text("rollout:\n  backend: vllm\n")
     with pytest.raises(RunDirError, match="config.yaml cannot be read back: .*not built"):
         RunDir.open(tmp_path)
+
+
+def test_a_proposer_gate_needs_the_held_out_evaluation():
+    with pytest.raises(ConfigError, match=r"proposer_after_solve_rate=0.3 waits .* run.eval_every=0"):
+        load_config(None, ["run.eval_every=0"])
+    assert load_config(None, ["run.eval_every=0", "rollout.proposer_after_solve_rate=0"])

@@ -70,6 +70,15 @@ class RunConfig(Section):
         description="Generate and judge step t+1 while the learner trains on step t "
         "(False: wait for the learner after every step).",
     )
+    eval_every: int = Field(
+        10, ge=0,
+        description="Evaluate greedy pass@1 on run.eval_tasks tasks of each held-out split "
+        "when self-play starts, every N steps and at the end (0: never).",
+    )
+    eval_tasks: int = Field(
+        100, ge=1, description="Tasks of each held-out split evaluated during a run (the "
+        "first N by id: the same tasks every time).",
+    )
 
 
 class ResourceSpec(Section):
@@ -284,6 +293,12 @@ class RolloutConfig(Section):
     solver_tasks_per_step: int = Field(
         4, ge=0, description="Tasks solved per step; with dynamic_sampling, the informative "
         "solver groups a step aims to hand the learner.")
+    proposer_after_solve_rate: float = Field(
+        0.3, ge=0, le=1,
+        description="Propose only once the solver's greedy pass@1 on the heldout-seen "
+        "subset (run.eval_every) reaches this; before that, steps are solver-only. 0: "
+        "always propose.",
+    )
     dynamic_sampling: bool = Field(
         True,
         description="Drop solver groups whose rewards are all equal (all pass or all fail: "
@@ -550,9 +565,19 @@ def _check_not_greedy(cfg: Config) -> Problem | None:
             "zeroplay eval MODEL --temperature 0)")
 
 
+def _check_proposer_gate(cfg: Config) -> Problem | None:
+    threshold = cfg.rollout.proposer_after_solve_rate
+    if threshold <= 0 or cfg.run.eval_every > 0 or cfg.rollout.proposals_per_step == 0:
+        return None
+    return (("rollout.proposer_after_solve_rate", "run.eval_every"),
+            f"rollout.proposer_after_solve_rate={threshold:g} waits for the solver's held-out "
+            f"pass@1, which run.eval_every=0 never measures, so the proposer would never "
+            f"start; set run.eval_every above 0 or rollout.proposer_after_solve_rate=0")
+
+
 _DEPENDENT_CHECKS = (_check_backend, _check_round_has_work, _check_batch_holds_groups,
                      _check_tiny_positions, _check_staleness)
-_TRAINING_CHECKS = (_check_not_greedy,)  # skipped under GENERATION_ONLY
+_TRAINING_CHECKS = (_check_not_greedy, _check_proposer_gate)  # skipped under GENERATION_ONLY
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:

@@ -9,7 +9,8 @@
     <run>/metrics.jsonl           one JSON object per step
     <run>/checkpoints/step-N/     model + tokenizer, learner and loop state
     <run>/provenance.json         data manifest
-    <run>/eval/                   evaluation results of the run's checkpoints
+    <run>/eval/                   evaluation results of the run's checkpoints, and
+                                  heldout-during-run.jsonl (run.eval_every)
 
 `RunDir` (launch/rundir.py) is a RunLayout together with the run's config; the stages
 below `launch` (curricula, learner, eval) take a RunLayout, since they never import
@@ -49,6 +50,11 @@ class RunLayout:
     @property
     def eval_dir(self) -> Path:
         return self.path / "eval"
+
+    @property
+    def heldout_curve_path(self) -> Path:
+        """Greedy held-out pass@1 measured during the run, one JSON object per evaluation."""
+        return self.eval_dir / "heldout-during-run.jsonl"
 
     @classmethod
     def of_checkpoint(cls, checkpoint: Path) -> RunLayout | None:

@@ -48,6 +48,9 @@ METRICS: dict[str, Metric] = {
         "(all_pass|all_fail|all_equal).", ("cause",)),
     "zeroplay_sampling_rounds": Metric(
         "gauge", "Solver rounds of the last step (1 + dynamic sampling refills)."),
+    "zeroplay_heldout_pass_at_1": Metric(
+        "gauge", "Greedy pass@1 on a fixed subset of a held-out split (run.eval_every).",
+        ("split",)),
     # sandbox
     "zeroplay_sandbox_jobs_total": Metric(
         "counter", "Sandbox jobs by kind (validate|judge) and status.", ("kind", "status")),

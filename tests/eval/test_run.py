@@ -89,7 +89,7 @@ class ScriptedRollouts:
     def prompt_tokens(self, prompts):
         return [10] * len(prompts)
 
-    def generate(self, prompts, n, role):
+    def generate(self, prompts, n, role, greedy=False):
         return [Completion(i, [0], [0], [0.0], self.answers[m[-1]["content"]][j], "stop", 0)
                 for i, m in enumerate(prompts) for j in range(n)]
 

@@ -20,6 +20,7 @@ from .conftest import _processes_of
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 RUN = ["curriculum.seed_tasks=24", "curriculum.heldout_tasks=6", "learner.warm_start_steps=2",
+       "learner.warm_start_tasks=0", "run.eval_every=0", "rollout.proposer_after_solve_rate=0",
        "rollout.max_new_tokens=48", "rollout.proposals_per_step=2",
        "rollout.solver_tasks_per_step=2", "learner.gradient_accumulation_steps=2"]
 SERIES = ("ray_zeroplay_step", "ray_zeroplay_sandbox_jobs_total",

@@ -186,6 +186,8 @@ def test_submit_run_follow(ray_head, client, tmp_path):
         "--follow", "--set", f"run.runs_dir={tmp_path}",
         "--set", "curriculum.seed_tasks=20", "--set", "curriculum.heldout_tasks=5",
         "--set", "learner.warm_start_steps=2", "--set", "rollout.max_new_tokens=16",
+        "--set", "learner.warm_start_tasks=0", "--set", "run.eval_every=0",
+        "--set", "rollout.proposer_after_solve_rate=0",
         "--set", "rollout.proposals_per_step=2", "--set", "rollout.solver_tasks_per_step=2",
         "--set", "rollout.num_generations=2", "--set", "rollout.num_actors=1",
         "--set", "cluster.rollout.num_cpus=0.5", "--set", "cluster.learner.num_cpus=1",

@@ -33,7 +33,8 @@ FAST = ["--set", "curriculum.seed_tasks=24", "--set", "curriculum.heldout_tasks=
         "--set", "learner.warm_start_steps=10", "--set", "rollout.max_new_tokens=48",
         "--set", "rollout.proposals_per_step=2", "--set", "rollout.solver_tasks_per_step=2",
         "--set", "learner.gradient_accumulation_steps=2", "--set", "learner.checkpoint_every=2",
-        "--set", "cluster.dashboard=false"]
+        "--set", "cluster.dashboard=false", "--set", "learner.warm_start_tasks=16",
+        "--set", "rollout.proposer_after_solve_rate=0"]
 
 
 def _zeroplay(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
@@ -81,6 +82,13 @@ def test_run_three_steps_then_resume_to_five(tmp_path, sandbox_image):
         assert set(row["reward"]) == {"proposer", "solver"}
         assert {"propose", "validate", "solve", "judge", "record"} <= set(row["stages"])
     assert rows[-1]["policy_version"] >= 1  # rollouts used published weights
+    assert all(r["proposing"] for r in rows)  # proposer_after_solve_rate=0: from the start
+    curve = [json.loads(line) for line in
+             (run / "eval" / "heldout-during-run.jsonl").read_text().splitlines()]
+    assert [(c["step"], c["when"]) for c in curve] == [(0, "start"), (3, "end")]
+    assert all(0 <= c[split] <= 1 for c in curve for split in ("heldout-seen", "heldout-unseen"))
+    assert "held-out greedy pass@1, start -> end: heldout-seen" in first.stdout
+    assert "solver training reward, first half -> second half" in first.stdout
 
     with CurriculumStore.open(run / "curriculum.sqlite", readonly=True) as store:
         origins = store.group_counts("origin")

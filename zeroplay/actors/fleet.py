@@ -34,10 +34,11 @@ class Rollouts:
     def __init__(self, group: ActorGroup):
         self.group = group
 
-    def generate(self, prompts: Sequence[Messages], n: int, role: str) -> list[Completion]:
+    def generate(self, prompts: Sequence[Messages], n: int, role: str, greedy: bool = False
+                 ) -> list[Completion]:
         """n completions per prompt, consecutive, `prompt_index` into `prompts`."""
         return [dataclasses.replace(out, prompt_index=offset + out.prompt_index)
-                for offset, outs in self.group.map("generate", prompts, n, role)
+                for offset, outs in self.group.map("generate", prompts, n, role, greedy)
                 for out in outs]
 
     def prompt_tokens(self, prompts: Sequence[Messages]) -> list[int]:

@@ -117,13 +117,17 @@ class RolloutActor:
                                    add_special_tokens=False)["input_ids"])
                 for messages in messages_list]
 
-    def generate(self, messages_list: list[list[dict[str, str]]], n: int, role: str
-                 ) -> list[Completion]:
-        """n completions per chat prompt, consecutive; `role` only labels metrics."""
+    def generate(self, messages_list: list[list[dict[str, str]]], n: int, role: str,
+                 greedy: bool = False) -> list[Completion]:
+        """n completions per chat prompt, consecutive (`greedy`: temperature 0, e.g. for
+        evaluation during a run); `role` only labels metrics."""
+        import dataclasses
+
         from zeroplay.actors.prompts import prompt_text
 
         texts = [prompt_text(self.tokenizer, messages) for messages in messages_list]
-        outs = self.generator.generate(texts, n, self.params)
+        params = dataclasses.replace(self.params, temperature=0.0) if greedy else self.params
+        outs = self.generator.generate(texts, n, params)
         tokens = sum(len(o.completion_ids) for o in outs)
         metrics.record("generation_tokens_total", tokens, actor=self.name, role=role)
         for key, value in (("calls", 1), ("prompts", len(texts)), ("tokens", tokens)):

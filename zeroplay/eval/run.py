@@ -139,8 +139,9 @@ class EvalReport:
 
 def evaluate(problems: Sequence[EvalProblem], fleet: Fleet, samples: int,
              max_prompt_tokens: int, batch_problems: int = 4,
-             tick: Callable[[], None] | None = None) -> EvalReport:
-    """Generate `samples` answers per problem, judge them, count the correct ones."""
+             tick: Callable[[], None] | None = None, greedy: bool = False) -> EvalReport:
+    """Generate `samples` answers per problem (`greedy`: decode greedily whatever the
+    fleet's temperature), judge them, count the correct ones."""
     from zeroplay.actors.parsing import parse_solution
 
     if samples < 1:
@@ -152,7 +153,8 @@ def evaluate(problems: Sequence[EvalProblem], fleet: Fleet, samples: int,
         fits = [n <= max_prompt_tokens
                 for n in fleet.rollouts.prompt_tokens([p.messages for p in batch])]
         asked = [p for p, ok in zip(batch, fits, strict=True) if ok]
-        outs = fleet.rollouts.generate([p.messages for p in asked], samples, "solver")
+        outs = fleet.rollouts.generate([p.messages for p in asked], samples, "solver",
+                                       greedy=greedy)
         per_problem: dict[str, list[dict]] = {p.id: [] for p in batch}
         candidates, owners = [], []
         for out in outs:

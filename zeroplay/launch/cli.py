@@ -134,6 +134,18 @@ def _print_summary(summary: Any) -> None:
             f"reward {last['reward']['proposer']['mean']:+.2f}, valid proposals "
             f"{last['proposal_validity']:.0%}, curriculum {last['curriculum_tasks']} tasks, "
             f"learner v{last['learner']['version']}", highlight=False, soft_wrap=True)
+    if summary.heldout_start:
+        end = summary.heldout_end
+        console.print("held-out greedy pass@1, start -> end: " + ", ".join(
+            f"{split} {start:.1%} -> " + (f"{end[split]:.1%}" if split in end else "n/a")
+            for split, start in summary.heldout_start.items()), highlight=False,
+            soft_wrap=True)
+    if len(rows) >= 2:
+        half = len(rows) // 2
+        early = sum(r["reward"]["solver"]["mean"] for r in rows[:half]) / half
+        late = sum(r["reward"]["solver"]["mean"] for r in rows[half:]) / (len(rows) - half)
+        console.print(f"solver training reward, first half -> second half of the steps: "
+                      f"{early:.3f} -> {late:.3f}", highlight=False, soft_wrap=True)
     console.print(f"run directory: {summary.run_dir} (metrics.jsonl, curriculum.sqlite, "
                   "checkpoints/, provenance.json)", highlight=False, soft_wrap=True)
     if summary.interrupted:

@@ -83,6 +83,9 @@ class RunSummary:
     stopped: str | None = None  # why the run stopped early, if it did
     checkpoint: Path | None = None
     rows: list[dict[str, Any]] = field(default_factory=list)
+    # Greedy pass@1 by held-out split when self-play started and when it ended.
+    heldout_start: dict[str, float] = field(default_factory=dict)
+    heldout_end: dict[str, float] = field(default_factory=dict)
 
 
 class SelfPlayLoop:
@@ -121,6 +124,8 @@ class SelfPlayLoop:
                 done = max(store.steps()[-1][0],
                            read_state(resume_from)["loop"]["step"] if resume_from else 0)
                 summary = RunSummary(run.path, done + 1, done)
+                if cfg.run.eval_every:
+                    summary.heldout_start = self._heldout_eval(store, fleet, done, "start")
                 self._steps(store, fleet, learner, summary)
             except KeyboardInterrupt:
                 summary.interrupted = True
@@ -141,6 +146,10 @@ class SelfPlayLoop:
                 self._write_provenance(store)
             try:
                 summary.checkpoint = self._final_checkpoint(learner, summary)
+                if cfg.run.eval_every and summary.heldout_start and not summary.interrupted \
+                        and summary.stopped is None:
+                    summary.heldout_end = self._heldout_eval(store, fleet, summary.last_step,
+                                                             "end")
             except Exception as exc:
                 if summary.stopped is None or stop_reason(exc) is None:
                     raise
@@ -209,11 +218,13 @@ class SelfPlayLoop:
 
         cfg = self.cfg
         log_index = 0
+        solve_rate = summary.heldout_start.get("heldout-seen")
         for step in range(summary.first_step, cfg.run.steps + 1):
             start = time.monotonic()
             rng = random.Random(cfg.run.seed * 7919 + step)
+            proposing = proposer_on(cfg, solve_rate, store)
             result = selfplay_step(store, fleet.rollouts, fleet.sandboxes, cfg, step=step,
-                                   rng=rng, run_id=self.run_dir.path.name)
+                                   rng=rng, run_id=self.run_dir.path.name, proposing=proposing)
             groups = result.groups()
             _get(learner.submit.remote(groups))
             waited = time.monotonic()
@@ -226,13 +237,49 @@ class SelfPlayLoop:
             result.seconds["learn_wait"] = time.monotonic() - waited
             status = _get(learner.status.remote(log_index))
             log_index = status.log_index
+            heldout = None
+            if cfg.run.eval_every and step % cfg.run.eval_every == 0 and step < cfg.run.steps:
+                evaluated = time.monotonic()
+                heldout = self._heldout_eval(store, fleet, step, "step")
+                result.seconds["heldout_eval"] = time.monotonic() - evaluated
             row = step_row(step, result, status, time.monotonic() - start,
                            store.count("status = 'valid' AND heldout = 0"))
+            row["proposing"] = proposing
+            row["policy_tasks_learnable"] = _learnable_share(store, cfg)
+            if heldout is not None:
+                row["heldout_pass@1"] = heldout
+                solve_rate = heldout.get("heldout-seen", solve_rate)
             self._record(row, result.seconds)
             summary.last_step = step
             summary.rows.append(row)
             if step % cfg.learner.checkpoint_every == 0 and step < cfg.run.steps:
                 _get(learner.checkpoint.remote(step, {"step": step}))
+
+    def _heldout_eval(self, store, fleet, step: int, when: str) -> dict[str, float]:
+        """Greedy pass@1 of the rollout actors' current weights on the first
+        `run.eval_tasks` tasks (by id) of each held-out split; appended to the run's
+        heldout curve and recorded for the dashboard. Measures only: nothing trains on it."""
+        from zeroplay.curricula.task import HELDOUT_SPLITS
+        from zeroplay.eval.benchmarks import task_problem
+        from zeroplay.eval.run import evaluate
+        from zeroplay.jsonl import append_jsonl
+
+        self._phase(f"evaluating greedy pass@1 on the held-out splits ({when})")
+        scores: dict[str, float] = {}
+        for split in HELDOUT_SPLITS:
+            tasks = sorted(store.tasks(status="valid", split=split),
+                           key=lambda t: t.id)[:self.cfg.run.eval_tasks]
+            if tasks:
+                report = evaluate([task_problem(t) for t in tasks], fleet, 1,
+                                  self.cfg.rollout.max_prompt_tokens, batch_problems=64,
+                                  greedy=True)
+                scores[split] = report.pass_at(1)
+                metrics.record("heldout_pass_at_1", scores[split], split=split)
+        self.run_dir.eval_dir.mkdir(exist_ok=True)
+        append_jsonl(self.run_dir.heldout_curve_path, {"step": step, "when": when,
+                                                       "time": time.time(), **scores})
+        self.events("heldout", {"step": step, "when": when, "scores": scores})
+        return scores
 
     def _record(self, row: dict[str, Any], stages: dict[str, float]) -> None:
         from zeroplay.jsonl import append_jsonl
@@ -289,6 +336,23 @@ class SelfPlayLoop:
                  if newest else f"no checkpoint was written yet; `zeroplay run --resume "
                  f"{self.run_dir.path}` starts training again on the same curriculum")
         return f"the learner failed: {error}; the run stopped, {where}"
+
+
+def proposer_on(cfg, heldout_seen: float | None, store) -> bool:
+    """Whether this step proposes: always with a threshold of 0; else once the solver's
+    last heldout-seen pass@1 reached it (and from then on: a run that proposed before a
+    resume keeps proposing)."""
+    threshold = cfg.rollout.proposer_after_solve_rate
+    if threshold <= 0 or (heldout_seen is not None and heldout_seen >= threshold):
+        return True
+    return any(s.get("proposals") for _, _, s in store.steps()[1:])
+
+
+def _learnable_share(store, cfg) -> float | None:
+    """Share of the policy's valid tasks that are learnable (0 < solve rate < 1)."""
+    tasks = store.tasks(status="valid", origin="policy",
+                        window=cfg.curriculum.learnability_window)
+    return sum(t.stats.learnability > 0 for t in tasks) / len(tasks) if tasks else None
 
 
 def _kill(actor) -> None:

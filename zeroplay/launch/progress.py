@@ -50,6 +50,10 @@ class RunDisplay:
             self.phase = f"step {row['step']} of {self.total} done"
             if not self.live_mode:
                 self.console.print(self.line(row), highlight=False, soft_wrap=True)
+        elif kind == "heldout":
+            scores = ", ".join(f"{split} {p:.1%}" for split, p in data["scores"].items())
+            self.phase = f"held-out greedy pass@1 ({data['when']}, step {data['step']}): {scores}"
+            self.console.print(self.phase, highlight=False, soft_wrap=True)
         if self._live is not None:
             self._live.update(self._render())
 

@@ -48,12 +48,14 @@ class StepResult:
 
 
 def selfplay_step(store: CurriculumStore, rollouts, sandboxes, cfg: Config, *, step: int,
-                  rng: random.Random, run_id: str = "") -> StepResult:
+                  rng: random.Random, run_id: str = "", proposing: bool = True) -> StepResult:
+    """`proposing=False`: a solver-only step (the proposer waits until the solver can
+    solve, `rollout.proposer_after_solve_rate`)."""
     result = StepResult()
     lap = _Laps(result.seconds)
 
     batch = sample(store, cfg, rng)
-    proposals = propose(rollouts, batch.references, cfg, run_id)
+    proposals = propose(rollouts, batch.references if proposing else [], cfg, run_id)
     lap("propose")
     vetted = validate(store, sandboxes, proposals, cfg, step)
     lap("validate")
