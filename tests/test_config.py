@@ -98,7 +98,7 @@ def test_out_of_range_value_is_rejected():
         (["policy.tiny.hidden_size=130"], "multiple of num_attention_heads=4"),
         (["run.name=../escape"], "run.name"),
         (["rollout.temperature=0"], "rollout.temperature=0 decodes greedily: the "
-         "rollout.num_generations=4 completions of every GRPO group would be identical"),
+         "rollout.num_generations=8 completions of every GRPO group would be identical"),
     ],
 )
 def test_dependent_values_are_checked(overrides, expected):
@@ -195,8 +195,9 @@ def test_prompt_and_completion_must_fit_the_tiny_models_positions():
 
 
 def test_staleness_must_hold_an_overlapped_round():
+    pinned = ["rollout.num_generations=4", "learner.max_staleness=2"]
     with pytest.raises(ConfigError) as err:
-        load_config(None, ["learner.gradient_accumulation_steps=1"])
+        load_config(None, [*pinned, "learner.gradient_accumulation_steps=1"])
     msg = str(err.value)
     assert ("learner.max_staleness=2 cannot hold an overlapped round's samples: a round is "
             "(4 + 4) x 4 = 32 rows = 4 optimizer step(s) of 8 rows, with weights published "
@@ -204,13 +205,13 @@ def test_staleness_must_hold_an_overlapped_round():
             "versions old when trained") in msg
     assert "set learner.max_staleness=5, or learner.sync_every=4, or set run.overlap=false" in msg
     for fix in ("learner.max_staleness=5", "learner.sync_every=4", "run.overlap=false"):
-        load_config(None, ["learner.gradient_accumulation_steps=1", fix])
+        load_config(None, [*pinned, "learner.gradient_accumulation_steps=1", fix])
 
 
 def test_staleness_below_one_round_names_the_field():
     with pytest.raises(ConfigError, match=re.escape(
-            "--set learner.max_staleness=1: learner.max_staleness=1 cannot hold")):
-        load_config(None, ["learner.max_staleness=1"])
+            "--set learner.max_staleness=2: learner.max_staleness=2 cannot hold")):
+        load_config(None, ["learner.max_staleness=2"])
 
 
 def test_unbuilt_backend_is_a_config_error_naming_the_built_ones():

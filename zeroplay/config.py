@@ -313,7 +313,7 @@ class RolloutConfig(Section):
         "step's solver generation costs at most this many times that of one round.",
     )
     num_generations: int = Field(
-        4, ge=2, description="Completions per prompt: the size of one GRPO group."
+        8, ge=2, description="Completions per prompt: the size of one GRPO group."
     )
     temperature: float = Field(
         1.0, ge=0,
@@ -338,12 +338,12 @@ class LearnerConfig(Section):
     beta: float = Field(0.0, ge=0, description="KL coefficient against the reference model.")
     epsilon: float = Field(0.2, gt=0, description="Lower clip range of the importance ratio.")
     epsilon_high: float | None = Field(
-        None, description="Upper clip range; None uses epsilon (DAPO uses 0.28)."
+        0.28, description="Upper clip range; None uses epsilon (DAPO uses 0.28)."
     )
     scale_rewards: Literal["group", "batch", "none"] = Field(
         "group", description="How advantages are scaled (TRL's scale_rewards)."
     )
-    learning_rate: float = Field(1e-5, gt=0, description="GRPO learning rate.")
+    learning_rate: float = Field(5e-5, gt=0, description="GRPO learning rate.")
     per_device_train_batch_size: int = Field(8, ge=1, description="Samples per device step.")
     gradient_accumulation_steps: int = Field(
         4, ge=1,
@@ -352,7 +352,7 @@ class LearnerConfig(Section):
         "one round's samples keeps staleness low.",
     )
     max_staleness: int = Field(
-        2, ge=0,
+        3, ge=0,
         description="Drop samples more than this many policy versions old. Cover one "
         "round of overlap: a round's optimizer steps / sync_every, plus one.",
     )
@@ -360,13 +360,13 @@ class LearnerConfig(Section):
     checkpoint_every: int = Field(10, ge=1, description="Checkpoint every N self-play steps.")
     keep_checkpoints: int = Field(3, ge=1, description="Checkpoints kept on disk.")
     warm_start_steps: int = Field(
-        200, ge=0, description="SFT steps on synthetic tasks before self-play (0: none)."
+        1400, ge=0, description="SFT steps on synthetic tasks before self-play (0: none)."
     )
     warm_start_learning_rate: float = Field(
         3e-3, gt=0, description="Peak SFT learning rate (cosine schedule, 5% warm-up).")
     warm_start_batch_size: int = Field(16, ge=1, description="SFT rows per step.")
     warm_start_tasks: int = Field(
-        3000, ge=0,
+        5000, ge=0,
         description="Fresh synthesizer tasks (validated in the sandbox, never a held-out "
         "program) streamed into the warm start beside the seed curriculum; about steps x "
         "batch size shows each task about once.",

@@ -51,7 +51,8 @@ def eval_model(
     temperature: Annotated[float, typer.Option(
         help="Sampling temperature; 0 decodes greedily (every sample is then the same "
         "answer, so pass@k = pass@1).")] = 0.2,
-    max_new_tokens: Annotated[int, typer.Option(min=1, help="Longest answer.")] = 512,
+    max_new_tokens: Annotated[int | None, typer.Option(
+        min=1, help="Longest answer. Default: rollout.max_new_tokens of the config.")] = None,
     out: Annotated[Path | None, typer.Option(
         help="Per-problem JSONL (a .summary.json is written next to it). "
         "Default: eval-BENCHMARK.jsonl, or the run's eval/ folder for a checkpoint.")] = None,
@@ -109,7 +110,7 @@ def eval_model(
     meta = {"benchmark": benchmark, "model": ref.source, "checkpoint_step": ref.step,
             "policy_version": ref.policy_version, "temperature": temperature,
             "decoding": "greedy" if temperature == 0 else "sampling",
-            "max_new_tokens": max_new_tokens, "mode": "ray" if ray else "local",
+            "max_new_tokens": cfg.rollout.max_new_tokens, "mode": "ray" if ray else "local",
             "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}
     if benchmark != "humaneval":
         meta["split"] = split
