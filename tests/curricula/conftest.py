@@ -14,7 +14,8 @@ def make_task(i: int, *, kind: str = "int->int", origin: str = "seed-synth",
         kind=kind, tags=("add",))
     tests = [TestCase([["i", x]], ["i", x + i], public=x == 0) for x in range(3)]
     validation = Validation(True, tests=tests) if valid else Validation.reject("trivial", "same")
-    return Task.from_validation(draft, validation, step=step, heldout=heldout)
+    return Task.from_validation(draft, validation, step=step,
+                               split="heldout-unseen" if heldout else "train")
 
 
 def attempt(task_id: str, n: int, solved: bool, version: int = 0, step: int = 1) -> Attempt:

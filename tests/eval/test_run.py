@@ -121,10 +121,15 @@ def test_heldout_split_regenerated_and_from_a_run_are_judged(pool, seeded_run):
     cfg = Config().model_copy(update={"sandbox": pool.cfg})
     fleet = scripted(cfg, pool, {})
     regenerated = heldout_problems(cfg, fleet.sandboxes.validate, limit=3)
-    run_dir, _, held = seeded_run
+    seen = heldout_problems(cfg, fleet.sandboxes.validate, limit=3, split="heldout-seen")
+    run_dir, _, held_seen, held_unseen = seeded_run
     stored = heldout_problems(cfg, fleet.sandboxes.validate, run_dir=run_dir)
-    assert len(regenerated) == 3 and len(stored) == held.valid
-    assert all(p.task is not None and p.task.heldout for p in regenerated + stored)
+    stored_seen = heldout_problems(cfg, fleet.sandboxes.validate, run_dir=run_dir,
+                                   split="heldout-seen")
+    assert len(regenerated) == len(seen) == 3
+    assert (len(stored), len(stored_seen)) == (held_unseen.valid, held_seen.valid)
+    assert {p.task.split for p in regenerated + stored} == {"heldout-unseen"}
+    assert {p.task.split for p in seen + stored_seen} == {"heldout-seen"}
     problems = regenerated[:2] + stored[:1]
     fleet.rollouts.answers = {p.messages[-1]["content"]:
                               [f"<function>\n{p.task.reference}</function>"] for p in problems}
