@@ -368,8 +368,8 @@ class LearnerConfig(Section):
     warm_start_tasks: int = Field(
         5000, ge=0,
         description="Fresh synthesizer tasks (validated in the sandbox, never a held-out "
-        "program) streamed into the warm start beside the seed curriculum; about steps x "
-        "batch size shows each task about once.",
+        "program) streamed into the warm start beside the seed curriculum. Steps x batch "
+        "size over the rows they make is the number of epochs (by default about 4).",
     )
     warm_start_proposer_share: float = Field(
         0.1, ge=0, le=1,
