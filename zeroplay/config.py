@@ -230,6 +230,12 @@ class CurriculumConfig(Section):
     learnability_window: int = Field(
         4, ge=1, description="Solve rates count attempts of the last W policy versions."
     )
+    fresh_tasks_per_step: int = Field(
+        0, ge=0,
+        description="Fresh synthesizer tasks (never a held-out or stored program) validated "
+        "and added to the training curriculum each step, and solved in that step beside "
+        "the sampled ones: new constants for the solver to copy.",
+    )
     solver_new_fraction: float = Field(
         0.5, ge=0, le=1, description="Share of solver tasks drawn from not-yet-attempted tasks."
     )

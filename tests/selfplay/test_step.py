@@ -182,3 +182,22 @@ def test_refills_stop_at_the_bound_and_an_empty_batch_reaches_no_learner(store, 
     assert summary["dropped"] == {"all_pass": 1, "all_fail": 5, "all_equal": 0}
     assert sum(t.stats.attempts for t in store.tasks(status="valid")) == 18
     assert store.samples() == []
+
+
+def test_fresh_synthesizer_tasks_join_the_curriculum_and_are_solved(store, pool):
+    from zeroplay.curricula.filters import normalized_hash
+
+    cfg = CFG.model_copy(update={"curriculum": CFG.curriculum.model_copy(
+        update={"fresh_tasks_per_step": 3})})
+    before = {t.id for t in store.tasks(status="valid", split="train")}
+    rollouts = ScriptedRollouts(["no tags"], ["no tags either"])
+    sandboxes = Sandboxes(ActorGroup.local(SandboxActor(cfg.model_dump(mode="json"), pool)))
+    result = selfplay_step(store, rollouts, sandboxes, cfg, step=5, rng=random.Random(5),
+                           run_id="sp", proposing=False)
+    fresh = [t for t in store.tasks(status="valid", split="train") if t.id not in before]
+    assert len(fresh) == 3 and all(t.provenance.origin == "seed-synth" for t in fresh)
+    heldout = {normalized_hash(t.reference) for t in store.tasks(heldout=True)}
+    assert not {normalized_hash(t.reference) for t in fresh} & heldout
+    solved = {s.task_id for s in result.samples + result.dropped if s.role == "solver"}
+    assert {t.id for t in fresh} <= solved
+    assert not [s for s in result.samples if s.role == "proposer"]  # a solver-only step

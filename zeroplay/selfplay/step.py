@@ -57,7 +57,7 @@ def selfplay_step(store: CurriculumStore, rollouts, sandboxes, cfg: Config, *, s
     batch = sample(store, cfg, rng)
     proposals = propose(rollouts, batch.references if proposing else [], cfg, run_id)
     lap("propose")
-    vetted = validate(store, sandboxes, proposals, cfg, step)
+    vetted = validate(store, sandboxes, proposals, cfg, step, run_id)
     lap("validate")
     known = {t.id for t in batch.solver_tasks}
     tasks = batch.solver_tasks + [t for t in vetted.tasks if t.valid and t.id not in known]
