@@ -142,6 +142,8 @@ def test_heldout_split_regenerated_and_from_a_run_are_judged(pool, seeded_run):
     (["eval", "tiny", "--benchmark", "mbpp"], "unknown benchmark 'mbpp'"),
     (["eval", "tiny", "--benchmark", "humaneval", "--limit", "0"], "--limit 0"),
     (["eval", "tiny", "--benchmark", "humaneval", "--temperature", "-1"], "--temperature -1"),
+    (["eval", "tiny", "--benchmark", "synthetic-heldout", "--split", "train"],
+     "--split train: choose one of heldout-seen, heldout-unseen"),
 ])
 def test_user_errors_are_one_line_messages(args, message):
     result = runner.invoke(app, args)

@@ -100,13 +100,17 @@ def task_problem(task: Task) -> EvalProblem:
     return EvalProblem(task.id, task.entry_point, solver_messages(task), task=task)
 
 
+def check_split(split: str) -> None:
+    if split not in HELDOUT_SPLITS:
+        raise EvalError(f"--split {split}: choose one of {', '.join(HELDOUT_SPLITS)}")
+
+
 def heldout_problems(cfg: Config, validate: Validate, run_dir: Path | None = None,
                      limit: int | None = None, seed: int | None = None,
                      split: str = "heldout-unseen") -> list[EvalProblem]:
     """A held-out split of `run_dir`'s store, or regenerated from `seed` (run.seed)."""
     check_limit(limit)
-    if split not in HELDOUT_SPLITS:
-        raise EvalError(f"--split {split}: choose one of {', '.join(HELDOUT_SPLITS)}")
+    check_split(split)
     tasks = _stored_heldout(run_dir, split) if run_dir is not None else _regenerated_heldout(
         cfg, validate, cfg.run.seed if seed is None else seed, limit, split)
     if not tasks:

@@ -77,6 +77,7 @@ def eval_model(
     from zeroplay.eval.benchmarks import (
         check_benchmark,
         check_limit,
+        check_split,
         heldout_problems,
         humaneval_problems,
     )
@@ -84,6 +85,7 @@ def eval_model(
 
     check_benchmark(benchmark)
     check_limit(limit)
+    check_split(split)
     ref = resolve_model(model)
     cfg = eval_config(load_config(config, set_), ref, temperature=temperature,
                       max_new_tokens=max_new_tokens)
