@@ -44,12 +44,6 @@ class Vetted:
     def rejected(self) -> Counter:
         return Counter(t.reason for t in self.tasks if not t.valid)
 
-    @property
-    def validity_rate(self) -> float:
-        """Share of drafts that passed sandbox validation, of those that reached it."""
-        valid = sum(t.valid for t in self.tasks)
-        return valid / self.validated if self.validated else 0.0
-
 
 Validate = Callable[[list[Draft], int], list[Validation]]
 
