@@ -18,7 +18,8 @@ pytestmark = pytest.mark.docker  # the seed tasks come through the real sandbox
 # A smaller tiny model keeps this near two minutes on 2 CPU cores.
 CFG = load_config(None, ["policy.tiny.hidden_size=128", "policy.tiny.num_hidden_layers=2",
                          "learner.per_device_train_batch_size=8", "learner.warm_start_batch_size=8",
-                         "learner.warm_start_learning_rate=3e-3", "rollout.max_new_tokens=160"])
+                         "learner.warm_start_learning_rate=3e-3", "rollout.max_new_tokens=160",
+                         "learner.warm_start_proposer_share=0.1"])
 
 
 def _parseable(model, tok, tasks):
@@ -33,6 +34,22 @@ def test_examples_cover_both_roles():
     rows = warmstart_examples([make_task(i) for i in range(3)], seed=0)
     assert sorted(r["role"] for r in rows) == ["proposer"] * 3 + ["solver"] * 3
     assert all(r["completion"][0]["role"] == "assistant" for r in rows)
+
+
+def test_proposer_rows_show_only_references_that_fit():
+    """As rollouts do: examples are dropped from the end until the prompt fits, so SFT
+    never trains on a prompt that rollouts would not show (nor truncates the answer)."""
+    tasks = [make_task(i) for i in range(8)]
+
+    def fits(messages):
+        return messages[1]["content"].count("Example ") <= 2
+
+    rows = warmstart_examples(tasks, seed=0, references_k=6, proposer_share=1.0, fits=fits)
+    shown = [r["prompt"][1]["content"].count("Example ") for r in rows if r["role"] == "proposer"]
+    assert shown == [2] * 8
+    rows = warmstart_examples(tasks, seed=0, references_k=6, proposer_share=1.0)
+    assert {r["prompt"][1]["content"].count("Example ") for r in rows
+            if r["role"] == "proposer"} == {6}
 
 
 @pytest.mark.slow  # trains the tiny model (SFT)

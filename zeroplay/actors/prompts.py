@@ -80,6 +80,11 @@ def prompt_text(tokenizer, messages: list[dict[str, str]]) -> str:
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
 
+def prompt_tokens(tokenizer, messages: list[dict[str, str]]) -> int:
+    """Tokens of that text as generation encodes it (what rollout.max_prompt_tokens bounds)."""
+    return len(tokenizer(prompt_text(tokenizer, messages), add_special_tokens=False)["input_ids"])
+
+
 def proposer_prompt_text_samples() -> list[str]:
     """The fixed instruction texts, for training the tiny tokenizer."""
     return [PROPOSER_SYSTEM, SOLVER_SYSTEM, "Write a new task.", "Write the function.",

@@ -111,11 +111,9 @@ class RolloutActor:
 
     def prompt_tokens(self, messages_list: list[list[dict[str, str]]]) -> list[int]:
         """Token counts of the chat prompts (to trim prompts to rollout.max_prompt_tokens)."""
-        from zeroplay.actors.prompts import prompt_text
+        from zeroplay.actors.prompts import prompt_tokens
 
-        return [len(self.tokenizer(prompt_text(self.tokenizer, messages),
-                                   add_special_tokens=False)["input_ids"])
-                for messages in messages_list]
+        return [prompt_tokens(self.tokenizer, messages) for messages in messages_list]
 
     def generate(self, messages_list: list[list[dict[str, str]]], n: int, role: str,
                  greedy: bool = False) -> list[Completion]:

@@ -10,7 +10,8 @@ SFTTrainer on synthesizer tasks that passed the sandbox (the seed curriculum and
 stream of fresh ones, `learner.warm_start_tasks`), rendered as the two roles would
 answer: every task as a solver prompt with its reference as the answer, and a share of
 them (`learner.warm_start_proposer_share`) as a proposer prompt showing as many other
-tasks as rollouts show, with the task itself as the answer. The loss covers the answers
+tasks as fit `rollout.max_prompt_tokens` (the rule rollouts use; a longer row would be
+truncated, answer first), with the task itself as the answer. The loss covers the answers
 only. With `heldout`, the mean NLL of held-out references under the solver prompt is
 logged ten times during training: a cheap learning curve, which never decides anything.
 Every example is recorded as a training sample with its task's provenance, so the
@@ -20,10 +21,12 @@ provenance check covers warm-start data too. Skipped when `policy.follows_format
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from zeroplay.actors.prompts import (
+    prompt_tokens,
     proposer_messages,
     render_proposal,
     render_solution,
@@ -45,14 +48,19 @@ class WarmStartReport:
 
 
 def warmstart_examples(tasks: list[Task], seed: int, references_k: int = 2,
-                       proposer_share: float = 1.0) -> list[dict[str, Any]]:
+                       proposer_share: float = 1.0,
+                       fits: Callable[[list[dict[str, str]]], bool] = lambda messages: True,
+                       ) -> list[dict[str, Any]]:
     """Prompt-completion conversations: a solver row per task, a proposer row for
-    `proposer_share` of them (each showing `references_k` other tasks), shuffled."""
+    `proposer_share` of them, shuffled. A proposer row shows the longest prefix of
+    `references_k` other tasks whose prompt `fits` (the rule rollouts use)."""
     rng = random.Random(seed)
     rows = [_solver_row(task) for task in tasks]
     for task in rng.sample(tasks, round(len(tasks) * proposer_share)):
         others = rng.sample([t for t in tasks if t.id != task.id],
                             min(references_k, len(tasks) - 1))
+        while others and not fits(proposer_messages(others)):
+            others.pop()
         answer = render_proposal(task.statement, task.reference, task.strategy)
         rows.append({"prompt": proposer_messages(others),
                      "completion": [{"role": "assistant", "content": answer}],
@@ -77,8 +85,9 @@ def warm_start(model, tokenizer, tasks: list[Task], cfg: Config, output_dir: str
     if steps <= 0 or not tasks:
         return WarmStartReport(0, 0, None, None)
     lc = cfg.learner
-    rows = warmstart_examples(tasks, cfg.run.seed, cfg.curriculum.reference_k,
-                              lc.warm_start_proposer_share)
+    rows = warmstart_examples(
+        tasks, cfg.run.seed, cfg.curriculum.reference_k, lc.warm_start_proposer_share,
+        lambda messages: prompt_tokens(tokenizer, messages) <= cfg.rollout.max_prompt_tokens)
     on_gpu = torch.cuda.is_available() and cfg.policy.device != "cpu"
     args = SFTConfig(
         output_dir=output_dir, max_steps=steps,
