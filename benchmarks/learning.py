@@ -1,6 +1,6 @@
 """Does solver RL beat more SFT at equal compute? Three arms from one warm-start checkpoint.
 
-    .venv/bin/python benchmarks/learning.py [--seconds 240] [--seeds 0 1 2] [--eval-tasks 150]
+    .venv/bin/python benchmarks/learning.py [--seconds 120] [--seeds 0 1 2] [--eval-tasks 80]
         [--arms sft grpo rft] [--out runs/bench-learning] [--set KEY=VALUE ...]
 
 Prepared once and kept in `--out` (a later call with the same config reuses them): a
@@ -23,8 +23,8 @@ SFT and RFT train at `--sft-lr` (constant) with `learner.warm_start_batch_size`;
 the config's learner section. Evaluation time is not counted. At a third and two thirds
 of the budget and at the end, greedy pass@1 on the first `--eval-tasks` tasks (by id) of
 both held-out splits gives the learning curve; at the end also pass@8 of 8 samples at
-temperature 1 (the unbiased estimator). Held-out tasks only measure: no arm sees them or
-is chosen by them.
+temperature 1 (the unbiased estimator); evaluation answers are cut at 128 new tokens.
+Held-out tasks only measure: no arm sees them or is chosen by them.
 
 It prints a table by arm and split (and by number of operations), the paired bootstrap
 95% intervals of grpo - sft and rft - sft (seeds and tasks resampled together), and the
@@ -131,14 +131,25 @@ def budget_callback(arm: Arm):
 # --- evaluation --------------------------------------------------------------------------
 
 
+EVAL_MAX_NEW_TOKENS = 128  # references are under 100 tokens; longer answers count as failed
+
+
 def judge_split(fleet, tasks: list, samples: int, greedy: bool) -> list[int]:
     """Passing samples per task, in task order."""
+    import dataclasses
+
     from zeroplay.eval.benchmarks import task_problem
     from zeroplay.eval.run import evaluate
 
-    max_prompt_tokens = fleet.rollouts.group.members[0].params.max_prompt_tokens
-    report = evaluate([task_problem(t) for t in tasks], fleet, samples, max_prompt_tokens,
-                      batch_problems=64, greedy=greedy)
+    actor = fleet.rollouts.group.members[0]
+    trained = actor.params
+    actor.params = dataclasses.replace(trained, max_new_tokens=min(trained.max_new_tokens,
+                                                                   EVAL_MAX_NEW_TOKENS))
+    try:
+        report = evaluate([task_problem(t) for t in tasks], fleet, samples,
+                          trained.max_prompt_tokens, batch_problems=64, greedy=greedy)
+    finally:
+        actor.params = trained
     return [r.correct for r in report.results]
 
 
@@ -322,6 +333,15 @@ def prepare(cfg, out: Path, pool) -> tuple[Path, Path]:
     store_path, checkpoint = out / "curriculum.sqlite", out / "warm-start"
     validate = pool_validator(pool, cfg)
     cur, lc = cfg.curriculum, cfg.learner
+    made_by = {"seed": cfg.run.seed, "policy": cfg.policy.model_dump(mode="json"),
+               "curriculum": cur.model_dump(mode="json", exclude={"fresh_tasks_per_step"}),
+               "warm_start": {k: v for k, v in lc.model_dump().items()
+                              if k.startswith("warm_start")}}
+    recipe = out / "prepared.json"
+    if recipe.is_file() and json.loads(recipe.read_text()) != made_by:
+        raise SystemExit(f"{out} was prepared with another seed, policy, curriculum or warm "
+                         f"start ({recipe}); pass a new --out, or the same settings")
+    recipe.write_text(json.dumps(made_by, indent=1) + "\n")
     if not store_path.is_file():
         partial = store_path.with_suffix(".partial")
         partial.unlink(missing_ok=True)
@@ -384,11 +404,12 @@ def paired_bootstrap(arm: list[list[float]], base: list[list[float]], seed: int 
     return float(diff.mean()), float(low), float(high)
 
 
-def by_ops(tasks: list, values: list[float]) -> dict[str, float]:
+def by_ops(tasks: list, values: list[float], count: bool = False) -> dict[str, float]:
+    """Mean value (or, with `count`, the number of tasks) by number of operations."""
     groups: dict[str, list[float]] = {}
     for task, value in zip(tasks, values, strict=True):
         groups.setdefault(f"{len(task.tags)} ops", []).append(value)
-    return {g: fmean(v) for g, v in sorted(groups.items())}
+    return {g: len(v) if count else fmean(v) for g, v in sorted(groups.items())}
 
 
 def summarize(runs: list[dict], start: dict, eval_tasks: dict[str, list]) -> dict:
@@ -488,10 +509,10 @@ def plot(runs: list[dict], start: dict, splits: list[str], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default="configs/local.yaml")
-    parser.add_argument("--seconds", type=float, default=240.0, help="training budget per arm")
+    parser.add_argument("--seconds", type=float, default=120.0, help="training budget per arm")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--arms", nargs="+", choices=ARMS, default=list(ARMS))
-    parser.add_argument("--eval-tasks", type=int, default=150, help="per held-out split")
+    parser.add_argument("--eval-tasks", type=int, default=80, help="per held-out split")
     parser.add_argument("--sft-lr", type=float, default=3e-4)
     parser.add_argument("--out", default="runs/bench-learning")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
@@ -510,7 +531,11 @@ def main() -> None:
         store_path, checkpoint = prepare(cfg, out, pool)
         eval_tasks = heldout_tasks(store_path, args.eval_tasks)
         splits = list(eval_tasks)
-        print("held-out tasks: " + ", ".join(f"{len(t)} {s}" for s, t in eval_tasks.items()))
+        sizes = {split: by_ops(tasks, [1] * len(tasks), count=True)
+                 for split, tasks in eval_tasks.items()}
+        print("held-out tasks: " + "; ".join(
+            f"{split} " + ", ".join(f"{n} of {g}" for g, n in counts.items())
+            for split, counts in sizes.items()))
         from zeroplay.actors.fleet import Fleet
 
         start_cfg = cfg.model_copy(update={"policy": cfg.policy.model_copy(
@@ -530,7 +555,7 @@ def main() -> None:
     print_report(summary, splits)
     plot(runs, start, splits, out / "learning.png")
     meta = {"config": cfg.model_dump(mode="json"), "seconds": args.seconds,
-            "seeds": args.seeds, "sft_lr": args.sft_lr,
+            "seeds": args.seeds, "sft_lr": args.sft_lr, "tasks_by_ops": sizes,
             "eval_tasks": {s: [t.id for t in ts] for s, ts in eval_tasks.items()}}
     (out / "learning.json").write_text(json.dumps(
         {**meta, **summary, "warm_start": start, "runs": runs}, indent=1) + "\n")

@@ -40,4 +40,6 @@ def test_scores_by_number_of_operations():
         def __init__(self, n):
             self.tags = ("op",) * n
 
-    assert learning.by_ops([T(1), T(2), T(1)], [1.0, 0.0, 0.0]) == {"1 ops": 0.5, "2 ops": 0.0}
+    tasks = [T(1), T(2), T(1)]
+    assert learning.by_ops(tasks, [1.0, 0.0, 0.0]) == {"1 ops": 0.5, "2 ops": 0.0}
+    assert learning.by_ops(tasks, [1.0, 0.0, 0.0], count=True) == {"1 ops": 2, "2 ops": 1}
