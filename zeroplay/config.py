@@ -366,13 +366,13 @@ class LearnerConfig(Section):
     checkpoint_every: int = Field(10, ge=1, description="Checkpoint every N self-play steps.")
     keep_checkpoints: int = Field(3, ge=1, description="Checkpoints kept on disk.")
     warm_start_steps: int = Field(
-        1000, ge=0, description="SFT steps on synthetic tasks before self-play (0: none)."
+        850, ge=0, description="SFT steps on synthetic tasks before self-play (0: none)."
     )
     warm_start_learning_rate: float = Field(
         3e-3, gt=0, description="Peak SFT learning rate (cosine schedule, 5% warm-up).")
     warm_start_batch_size: int = Field(16, ge=1, description="SFT rows per step.")
     warm_start_tasks: int = Field(
-        4000, ge=0,
+        3400, ge=0,
         description="Fresh synthesizer tasks (validated in the sandbox, never a held-out "
         "program) streamed into the warm start beside the seed curriculum. Steps x batch "
         "size over the rows they make is the number of epochs (by default about 4).",
@@ -382,7 +382,7 @@ class LearnerConfig(Section):
         description="Share of warm-start tasks also shown as a proposer answer (with as "
         "many of curriculum.reference_k examples as fit rollout.max_prompt_tokens, as "
         "rollouts show); every task is a solver row. A proposer row is about 3.5x as long "
-        "as a solver row, so 0.1 nearly triples a step's time on the tiny model; without "
+        "as a solver row, so 0.1 more than doubles a step's time on the tiny model; without "
         "proposer rows a tiny proposer cannot write the format when it joins.",
     )
 
