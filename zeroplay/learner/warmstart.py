@@ -10,8 +10,8 @@ SFTTrainer on synthesizer tasks that passed the sandbox (the seed curriculum and
 stream of fresh ones, `learner.warm_start_tasks`), rendered as the two roles would
 answer: every task as a solver prompt with its reference as the answer, and a share of
 them (`learner.warm_start_proposer_share`) as a proposer prompt showing as many other
-tasks as fit `rollout.max_prompt_tokens` (the rule rollouts use; a longer row would be
-truncated, answer first), with the task itself as the answer. The loss covers the answers
+tasks as fit `rollout.max_prompt_tokens` (the rule rollouts use; a longer row would lose
+its answer to truncation), with the task itself as the answer. The loss covers the answers
 only. With `heldout`, the mean NLL of held-out references under the solver prompt is
 logged ten times during training: a cheap learning curve, which never decides anything.
 Every example is recorded as a training sample with its task's provenance, so the
