@@ -50,6 +50,7 @@ from typing import Any
 ARMS = ("sft", "grpo", "rft")
 CURVE_POINTS = (1 / 3, 2 / 3)  # of the budget; the end is always evaluated
 SAMPLED_K = 8
+EVAL_MAX_NEW_TOKENS = 128  # references are under 100 tokens; longer answers count as failed
 CHUNK_TASKS = 64  # fresh tasks the sft arm synthesizes and validates at a time
 BOOTSTRAP_RESAMPLES = 2000
 
@@ -129,9 +130,6 @@ def budget_callback(arm: Arm):
 
 
 # --- evaluation --------------------------------------------------------------------------
-
-
-EVAL_MAX_NEW_TOKENS = 128  # references are under 100 tokens; longer answers count as failed
 
 
 def judge_split(fleet, tasks: list, samples: int, greedy: bool) -> list[int]:
