@@ -517,10 +517,14 @@ def main() -> None:
     args = parser.parse_args()
 
     from zeroplay.config import load_config
+    from zeroplay.errors import ZeroplayError
     from zeroplay.sandbox.image import build_image
     from zeroplay.sandbox.pool import SandboxPool
 
-    cfg = load_config(args.config, args.set)
+    try:
+        cfg = load_config(args.config, args.set)
+    except ZeroplayError as exc:
+        parser.error(str(exc))  # one line, exit 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     image = build_image(cfg.sandbox)
