@@ -45,6 +45,7 @@ class WarmStartReport:
     last_loss: float | None
     rows: tuple[tuple[str, str], ...] = ()  # (role, task_id) of every example trained on
     heldout_nll: tuple[tuple[int, float], ...] = ()  # (step, mean NLL of held-out answers)
+    seconds: float = 0.0  # training wall-clock (trainer.train(), held-out NLL included)
 
 
 def warmstart_examples(tasks: list[Task], seed: int, references_k: int = 2,
@@ -117,7 +118,9 @@ def warm_start(model, tokenizer, tasks: list[Task], cfg: Config, output_dir: str
                            losses[-1] if losses else None,
                            tuple((r["role"], r["task_id"]) for r in rows),
                            tuple((h["step"], h["eval_loss"]) for h in history
-                                 if "eval_loss" in h))
+                                 if "eval_loss" in h),
+                           next((h["train_runtime"] for h in history if "train_runtime" in h),
+                                0.0))
 
 
 def record_warm_start(store: CurriculumStore, report: WarmStartReport, tasks: list[Task]) -> None:

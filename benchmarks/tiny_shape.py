@@ -1,0 +1,222 @@
+"""Which shape of the tiny from-scratch model learns most from a warm start of fixed
+wall-clock? The measurement behind `policy.tiny`'s defaults.
+
+    .venv/bin/python benchmarks/tiny_shape.py [--seconds 240] [--shapes 2x128 4x128 2x256]
+        [--val-tasks 300] [--out runs/bench-shape] [--set KEY=VALUE ...]
+
+A shape is LAYERSxWIDTH or LAYERSxWIDTHxVOCAB (one attention head per 32 of width). All
+shapes train on the same tasks as `zeroplay run`'s warm start trains on (the seed
+curriculum's training tasks and `learner.warm_start_tasks` fresh ones, prepared once per
+`--out`), with the config's batch size, learning rate and cosine schedule. Each shape gets
+the same training wall-clock: a 20-step probe measures its step time, and its warm start
+is given as many steps as fit `--seconds`, so its schedule completes.
+
+Shapes are compared on a validation stream: fresh synthesizer tasks of their own stream,
+sharing no normalized program with the held-out splits or with the training tasks, by
+greedy pass@1 (answers cut at 128 new tokens). The held-out splits are not evaluated
+here: they measure runs, and never choose what trains. One seed per shape: a difference
+of a few points is within noise (the table prints a 95% interval per shape).
+
+It prints a table (steps, training seconds, parameters, last SFT loss, validation pass@1
+overall and by number of operations) and writes `shape.json` into `--out`. Run it on an
+otherwise idle machine: the shapes are compared by wall-clock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+from pathlib import Path
+from statistics import fmean
+
+PROBE_STEPS = 20
+EVAL_MAX_NEW_TOKENS = 128  # references are under 100 tokens; longer answers count as failed
+DEFAULT_SHAPES = ("2x128", "4x128", "2x256", "4x256", "2x128x4096")
+
+
+def parse_shape(text: str) -> dict[str, int]:
+    """'4x256' or '4x256x4096' -> policy.tiny fields.
+
+    >>> parse_shape("4x256")
+    {'num_hidden_layers': 4, 'hidden_size': 256, 'num_attention_heads': 8}
+    """
+    parts = [int(p) for p in text.lower().split("x")]
+    vocabulary = parts[2] if len(parts) == 3 else 256
+    if len(parts) not in (2, 3) or min(parts) < 1 or parts[1] % 32 or vocabulary < 256:
+        raise argparse.ArgumentTypeError(f"shape {text!r}: want LAYERSxWIDTH[xVOCAB], WIDTH "
+                                         "a multiple of 32, VOCAB at least 256")
+    shape = {"num_hidden_layers": parts[0], "hidden_size": parts[1],
+             "num_attention_heads": parts[1] // 32}
+    return shape | ({"vocab_size": parts[2]} if len(parts) == 3 else {})
+
+
+def with_shape(cfg, shape: dict[str, int], steps: int | None = None):
+    policy = cfg.policy.model_copy(update={"tiny": cfg.policy.tiny.model_copy(update=shape)})
+    learner = cfg.learner if steps is None else cfg.learner.model_copy(
+        update={"warm_start_steps": steps})
+    return cfg.model_copy(update={"policy": policy, "learner": learner})
+
+
+def prepare(cfg, out: Path, pool, val_tasks: int) -> tuple[list, list]:
+    """The warm start's training tasks and the validation tasks, made once per --out."""
+    from zeroplay.curricula.admit import fresh_tasks, pool_validator, seed_curriculum
+    from zeroplay.curricula.filters import normalized_hash
+    from zeroplay.curricula.store import CurriculumStore
+    from zeroplay.curricula.task import Task
+
+    cached = out / "tasks.json"
+    made_by = {"seed": cfg.run.seed, "curriculum": cfg.curriculum.model_dump(mode="json"),
+               "warm_start_tasks": cfg.learner.warm_start_tasks, "val_tasks": val_tasks}
+    if cached.is_file():
+        data = json.loads(cached.read_text())
+        if data["made_by"] != made_by:
+            raise SystemExit(f"{out} was prepared with other settings ({cached}); pass a "
+                             "new --out, or the same settings")
+        return ([Task.from_json(t) for t in data["train"]],
+                [Task.from_json(t) for t in data["validation"]])
+    validate = pool_validator(pool, cfg)
+    cur = cfg.curriculum
+    store_path = out / "curriculum.sqlite"
+    store_path.unlink(missing_ok=True)
+    with CurriculumStore.open(store_path, create=True, run_id="shape") as store:
+        seed_curriculum(store, validate, cfg, n=cur.seed_tasks, heldout=cur.heldout_tasks,
+                        seed=cfg.run.seed, run_id="shape")
+        train = store.tasks(status="valid", split="train") + fresh_tasks(
+            store, validate, cfg, n=cfg.learner.warm_start_tasks, seed=cfg.run.seed,
+            run_id="shape")
+        trained = {normalized_hash(t.reference) for t in train}
+        validation = [t for t in fresh_tasks(store, validate, cfg, n=val_tasks,
+                                             seed=cfg.run.seed, run_id="shape",
+                                             stream="validation")
+                      if normalized_hash(t.reference) not in trained]
+    cached.write_text(json.dumps({"made_by": made_by,
+                                  "train": [t.to_json() for t in train],
+                                  "validation": [t.to_json() for t in validation]}) + "\n")
+    return train, validation
+
+
+def train_shape(cfg, shape: dict[str, int], train: list, seconds: float, out: Path) -> dict:
+    """Probe the step time, then warm-start a fresh model for as many steps as fit."""
+    from zeroplay.actors.policy import load_policy
+    from zeroplay.learner.warmstart import warm_start
+
+    scratch = str(out / "trainer")
+    probe_cfg = with_shape(cfg, shape)
+    model, tokenizer = load_policy(probe_cfg.policy, seed=cfg.run.seed, rollout=cfg.rollout)
+    probe = warm_start(model, tokenizer, train, probe_cfg, scratch, PROBE_STEPS)
+    steps = max(PROBE_STEPS, math.floor(seconds / (probe.seconds / PROBE_STEPS)))
+    full_cfg = with_shape(cfg, shape, steps)
+    model, tokenizer = load_policy(full_cfg.policy, seed=cfg.run.seed, rollout=cfg.rollout)
+    report = warm_start(model, tokenizer, train, full_cfg, scratch, steps)
+    checkpoint = out / "checkpoint"
+    shutil.rmtree(checkpoint, ignore_errors=True)
+    model.save_pretrained(checkpoint)
+    tokenizer.save_pretrained(checkpoint)
+    shutil.rmtree(scratch, ignore_errors=True)
+    return {"steps": steps, "seconds": round(report.seconds, 1),
+            "probe_step_seconds": round(probe.seconds / PROBE_STEPS, 3),
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "vocabulary": len(tokenizer), "last_loss": report.last_loss,
+            "checkpoint": checkpoint}
+
+
+def validation_pass(cfg, checkpoint: Path, pool, tasks: list) -> list[int]:
+    """Greedy correctness (0/1) per validation task."""
+    from zeroplay.actors.fleet import Fleet
+    from zeroplay.eval.benchmarks import task_problem
+    from zeroplay.eval.run import evaluate
+
+    eval_cfg = cfg.model_copy(update={
+        "policy": cfg.policy.model_copy(update={"model": str(checkpoint)}),
+        "rollout": cfg.rollout.model_copy(update={"max_new_tokens": EVAL_MAX_NEW_TOKENS})})
+    with Fleet.in_process(eval_cfg, pool) as fleet:
+        report = evaluate([task_problem(t) for t in tasks], fleet, 1,
+                          cfg.rollout.max_prompt_tokens, batch_problems=64, greedy=True)
+    return [r.correct for r in report.results]
+
+
+def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval of a proportion.
+
+    >>> [round(x, 3) for x in wilson(0, 10)]
+    [0.0, 0.278]
+    """
+    if n == 0:
+        return 0.0, 1.0
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", default="configs/local.yaml")
+    parser.add_argument("--seconds", type=float, default=240.0,
+                        help="warm-start training wall-clock per shape")
+    parser.add_argument("--shapes", type=parse_shape, nargs="+",
+                        default=[parse_shape(s) for s in DEFAULT_SHAPES])
+    parser.add_argument("--val-tasks", type=int, default=300,
+                        help="validation tasks to synthesize (fewer remain after dedup)")
+    parser.add_argument("--out", default="runs/bench-shape")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    args = parser.parse_args()
+
+    from zeroplay.config import load_config
+    from zeroplay.errors import ZeroplayError
+    from zeroplay.sandbox.image import build_image
+    from zeroplay.sandbox.pool import SandboxPool
+
+    try:
+        cfg = load_config(args.config, args.set)
+    except ZeroplayError as exc:
+        parser.error(str(exc))  # one line, exit 2
+    if cfg.policy.model != "tiny":
+        parser.error(f"policy.model={cfg.policy.model!r}: this benchmark shapes the tiny model")
+    import datasets
+
+    datasets.disable_progress_bars()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    image = build_image(cfg.sandbox)
+    rows = []
+    with SandboxPool(cfg.sandbox, image.tag) as pool:
+        train, validation = prepare(cfg, out, pool, args.val_tasks)
+        ops = sorted({len(t.tags) for t in validation})
+        print(f"{len(train)} training tasks; {len(validation)} validation tasks ("
+              + ", ".join(f"{sum(len(t.tags) == n for t in validation)} of {n} ops"
+                          for n in ops) + ")", flush=True)
+        for shape in args.shapes:
+            tiny = with_shape(cfg, shape).policy.tiny
+            name = f"{tiny.num_hidden_layers}x{tiny.hidden_size}x{tiny.vocab_size}"
+            print(f"shape {name}: {args.seconds:.0f} s of warm start", flush=True)
+            row = {"shape": name, **train_shape(cfg, shape, train, args.seconds, out)}
+            correct = validation_pass(cfg, row.pop("checkpoint"), pool, validation)
+            row["pass@1"] = fmean(correct)
+            row["interval"] = wilson(sum(correct), len(correct))
+            row["pass@1 by ops"] = {f"{n} ops": fmean(c for c, t in zip(correct, validation,
+                                                                         strict=True)
+                                                      if len(t.tags) == n) for n in ops}
+            row["correct"] = correct
+            print(f"  {row['steps']} steps in {row['seconds']:.0f} s, validation pass@1 "
+                  f"{row['pass@1']:.1%}", flush=True)
+            rows.append(row)
+            (out / "shape.json").write_text(json.dumps(  # after every shape: keep what ran
+                {"config": cfg.model_dump(mode="json"), "seconds": args.seconds,
+                 "validation": [t.id for t in validation], "shapes": rows}, indent=1) + "\n")
+    shutil.rmtree(out / "checkpoint", ignore_errors=True)
+    print(f"\n{'shape':14}{'params':>9}{'steps':>7}{'s/step':>8}{'loss':>7}{'pass@1':>8}"
+          f"{'95% interval':>17}   by ops")
+    for r in rows:
+        low, high = r["interval"]
+        by = "  ".join(f"{g} {v:.1%}" for g, v in r["pass@1 by ops"].items())
+        print(f"{r['shape']:14}{r['parameters'] / 1e6:>8.2f}M{r['steps']:>7}"
+              f"{r['seconds'] / r['steps']:>8.2f}{r['last_loss']:>7.3f}{r['pass@1']:>8.1%}"
+              f"   [{low:.1%}, {high:.1%}]   {by}")
+    print(f"\nwrote {out / 'shape.json'}")
+
+
+if __name__ == "__main__":
+    main()
