@@ -64,6 +64,8 @@ def test_hostile_case_is_contained(case, pool, fast_sandbox_cfg, docker_client, 
     for verdict in row.verdicts:
         assert verdict.reward == 0.0
         assert verdict.status in case.expect, verdict.detail
+    assert [v.reward for v in row.wrong_after] == [0.0] * len(row.wrong_after), \
+        "a wrong solution judged after the case was rewarded: a forged verdict"
     assert row.honest_after.status == "pass" and row.honest_after.reward == 1.0
     assert connections == [], "a sandboxed job reached a listener on the host's loopback"
     new_host_tmp = set(os.listdir("/tmp")) - host_tmp_before

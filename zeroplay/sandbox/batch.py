@@ -17,7 +17,7 @@ from zeroplay.config import SandboxConfig
 from zeroplay.handoff import TestCase, Validation, Verdict
 from zeroplay.sandbox.judge import job_for, verdict_for
 from zeroplay.sandbox.pool import Job, JobResult, SandboxPool
-from zeroplay.sandbox.validate import DraftRejected, freeze, prepare
+from zeroplay.sandbox.validate import DraftRejected, freeze, prepare, reference_jobs
 
 Tick = Callable[[], None]
 
@@ -46,8 +46,7 @@ def validate_many(pool: SandboxPool, drafts: Sequence[Draft], cfg: SandboxConfig
                 tick()
             continue
         inputs[i] = drawn
-        job = Job(draft.reference, draft.entry_point, drawn)
-        jobs += [job, job]
+        jobs += reference_jobs(draft.reference, draft.entry_point, drawn, seed)
         owners += [i, i]
     runs: dict[int, list[JobResult]] = {}
     for index, result in pool.map(jobs, deadline_s):

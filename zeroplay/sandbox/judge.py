@@ -67,13 +67,14 @@ def find_disagreement(pool: SandboxPool, entry_point: str, reference: str, candi
     return the first input where the candidate disagrees with a deterministic reference
     answer, as a new hidden test for the task. None if they agree everywhere tried."""
     from zeroplay.sandbox.strategies import StrategyError, draw_inputs, parse_strategy
+    from zeroplay.sandbox.validate import reference_jobs
 
     try:
         spec = parse_strategy(strategy, cfg.max_collection_size)
         inputs = [[to_tagged(a) for a in args] for args in draw_inputs(spec, n, seed)]
     except StrategyError:
         return None
-    jobs = [Job(reference, entry_point, inputs), Job(reference, entry_point, inputs),
+    jobs = [*reference_jobs(reference, entry_point, inputs, seed),
             Job(candidate, entry_point, inputs)]
     ref_a, ref_b, cand = (r for _, r in sorted(pool.map(jobs)))
     if any(triage(r) is not None or r.results is None for r in (ref_a, ref_b)):

@@ -7,11 +7,11 @@ A draft is rejected, with a machine-readable `reason` and a human `detail`, when
 reference does not parse, lacks the entry point, imports or calls something the config
 bans, reaches for dunder attributes, has a strategy outside the DSL or of the wrong arity,
 hits a sandbox limit, raises on too many inputs, returns something that is not a plain
-value, answers differently on the second run, or returns the same value for every input
-(trivial). A valid draft's inputs and outputs become frozen test cases, in draw order; up
-to `num_public_tests` of them are public (shown to the solver), chosen by
-`public.choose_public` to be informative rather than Hypothesis' minimal first draws, and
-the rest hidden (used for reward).
+value, answers differently in a second interpreter with another hash seed
+(nondeterministic), or returns the same value for every input (trivial). A valid draft's
+inputs and outputs become frozen test cases, in draw order; up to `num_public_tests` of
+them are public (shown to the solver), chosen by `public.choose_public` to be informative
+rather than Hypothesis' minimal first draws, and the rest hidden (used for reward).
 Static checks are a filter against wasted work, not a security boundary: the sandbox is.
 """
 
@@ -45,9 +45,18 @@ def validate_draft(pool: SandboxPool, entry_point: str, reference: str, strategy
         spec, inputs = prepare(entry_point, reference, strategy, cfg, seed)
     except DraftRejected as rejected:
         return rejected.validation
-    job = Job(reference, entry_point, inputs)
-    first, second = (result for _, result in sorted(pool.map([job, job])))
+    first, second = (result for _, result in
+                     sorted(pool.map(reference_jobs(reference, entry_point, inputs, seed))))
     return freeze(inputs, first, second, cfg)
+
+
+def reference_jobs(reference: str, entry_point: str, inputs: list[list],
+                   seed: int) -> list[Job]:
+    """The two runs of a reference that validation compares: two fresh interpreters with
+    different hash seeds, so that a result which depends on the interpreter (`hash()` of
+    a string, the order of a set of strings, `id()`) disagrees between them."""
+    first = 1 + 2 * (seed % 2**30)
+    return [Job(reference, entry_point, inputs, hash_seed=first + i) for i in (0, 1)]
 
 
 def prepare(entry_point: str, reference: str, strategy: str, cfg: SandboxConfig,
