@@ -52,6 +52,23 @@ def test_first_failure_is_reported():
                               "error": None}
 
 
+class NoPool:
+    """Stands in for the sandbox where a host-side check must decide before any job runs."""
+
+    def run(self, job):
+        raise AssertionError("nothing should reach the sandbox")
+
+    map = run
+
+
+def test_differential_search_skips_a_strategy_it_cannot_draw_from():
+    from zeroplay.sandbox.judge import find_disagreement
+
+    code = "def f(s):\n    return len(s)\n"
+    for strategy in ("st.sets(st.lists(st.integers()))", "st.integers(", f"st.floats(0, {'9' * 401})"):
+        assert find_disagreement(NoPool(), "f", code, code, strategy, CFG, seed=0) is None
+
+
 @pytest.mark.docker
 @pytest.mark.parametrize(
     ("code", "status", "reward"),

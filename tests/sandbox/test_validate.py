@@ -28,6 +28,8 @@ INTS = "st.integers(-50, 50)"
         ("def f(x):\n    g = eval\n    return g('1')\n", INTS, "banned_name"),
         ("def f(x):\n    return __builtins__\n", INTS, "banned_name"),
         ("def f(x):\n    return x\n", "st.builds(int)", "strategy"),
+        ("def f(x):\n    return x\n", "st.sets(st.lists(st.integers()))", "strategy"),
+        ("def f(x):\n    return x\n", f"st.floats(max_value={'1' * 401})", "strategy"),
         ("def f(x, y):\n    return x + y\n", INTS, "arity"),
         ("def f(x):\n    return x\n", f"{INTS}, {INTS}", "arity"),
         ("def f(x):\n    return x\n", "st.just(1)", "too_few_inputs"),
