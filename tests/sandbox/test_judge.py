@@ -32,6 +32,14 @@ def ok(*values):
         (JobResult("crash"), "error", 0.0, 0),
         (JobResult("ok", results=ok(["i", 0], ["i", 2], ["i", 4], ["i", 6]).results,
                    anomalies=["leftover_processes:2"]), "error", 0.0, 0),
+        # forged by the job: judged as values or as a failed job, never raised
+        (ok(["i", 0], [["i"], 2], ["i", 4], ["i", 6]), "fail", 0.0, 3),
+        (ok(["i", 0], ["f", 10**400], ["i", 4], ["i", 6]), "fail", 0.0, 3),
+        (ok(["i", 0], ["i", 2], ["i", 4], ["f", "1e400"]), "fail", 0.0, 3),
+        (JobResult("ok", results=[{"ok": ["i", 0], "exc": 5}, {"exc": [{}]}, {"exc": []},
+                                  {"ok": ["i", 6], "exc": {"a": 1}}]), "fail", 0.0, 2),
+        (JobResult("ok", load_error=[]), "error", 0.0, 0),
+        (JobResult("ok", load_error=[[1], {}]), "error", 0.0, 0),
     ],
 )
 def test_verdicts(result, status, reward, passed):
@@ -50,6 +58,11 @@ def test_first_failure_is_reported():
     verdict = verdict_for(ok(["i", 0], ["i", 2], ["i", 5], ["i", 6]), TESTS, CFG)
     assert verdict.detail == {"args": [["i", 2]], "expected": ["i", 4], "got": ["i", 5],
                               "error": None}
+
+
+def test_a_malformed_result_says_so():
+    verdict = verdict_for(ok(["i", 0], ["f", 10**400], ["i", 4], ["i", 6]), TESTS, CFG)
+    assert verdict.detail["error"] == "the result is not a well-formed tagged value"
 
 
 class NoPool:

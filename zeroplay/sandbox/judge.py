@@ -41,8 +41,7 @@ def verdict_for(result: JobResult, tests: Sequence[TestCase], cfg: SandboxConfig
     assert result.results is not None
     passed, hidden, hidden_passed, first_failure, memory = 0, 0, 0, None, False
     for test, got in zip(tests, result.results, strict=True):
-        ok = "ok" in got and is_tagged(got["ok"]) and values_equal(
-            got["ok"], test.expected, cfg.float_tolerance)
+        ok = "ok" in got and values_equal(got["ok"], test.expected, cfg.float_tolerance)
         passed += ok
         if not test.public:
             hidden += 1
@@ -51,8 +50,11 @@ def verdict_for(result: JobResult, tests: Sequence[TestCase], cfg: SandboxConfig
             exc = got.get("exc")
             memory = memory or (isinstance(exc, list) and exc[:1] == ["MemoryError"])
             if first_failure is None:
+                error = exc_text(exc) if exc else None
+                if "ok" in got and not is_tagged(got["ok"]):
+                    error = "the result is not a well-formed tagged value"
                 first_failure = {"args": test.args, "expected": test.expected,
-                                 "got": got.get("ok"), "error": exc_text(exc) if exc else None}
+                                 "got": got.get("ok"), "error": error}
     if memory:
         return Verdict(0.0, "memory", passed, total, first_failure or {})
     status = "pass" if passed == total else "fail"
