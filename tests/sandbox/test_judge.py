@@ -74,6 +74,21 @@ class NoPool:
     map = run
 
 
+def test_a_solution_over_the_size_cap_is_an_error_without_running():
+    code = "def f(x):\n    return 2 * x\n" + "#" * CFG.max_solution_chars
+    verdict = judge(NoPool(), code, "f", TESTS, CFG)
+    assert (verdict.status, verdict.reward, verdict.passed, verdict.total) == ("error", 0.0, 0, 4)
+    assert "sandbox.max_solution_chars" in verdict.detail["error"]
+
+
+@pytest.mark.parametrize("expected", [["f", 10**400], [["i"], 1], ["i"]])
+def test_a_task_with_malformed_tests_is_invalid_without_running(expected):
+    tests = [*TESTS[:3], TestCase([["i", 3]], expected)]
+    verdict = judge(NoPool(), "def f(x):\n    return 2 * x\n", "f", tests, CFG)
+    assert (verdict.status, verdict.reward, verdict.total) == ("invalid", 0.0, 4)
+    assert "test 3" in verdict.detail["error"]
+
+
 def test_differential_search_skips_a_strategy_it_cannot_draw_from():
     from zeroplay.sandbox.judge import find_disagreement
 

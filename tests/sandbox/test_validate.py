@@ -33,6 +33,7 @@ INTS = "st.integers(-50, 50)"
         ("def f(x, y):\n    return x + y\n", INTS, "arity"),
         ("def f(x):\n    return x\n", f"{INTS}, {INTS}", "arity"),
         ("def f(x):\n    return x\n", "st.just(1)", "too_few_inputs"),
+        ("def f(x):\n    return x\n" + "#" * CFG.max_reference_chars, INTS, "reference_too_long"),
     ],
 )
 def test_static_rejections(reference, strategy, reason):

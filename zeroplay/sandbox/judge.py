@@ -7,7 +7,9 @@ type-tagged value (`codec.values_equal`): bool is not int, tuple is not list, a 
 a list; floats agree within `float_tolerance` (relative and absolute), and NaN equals NaN.
 A returned value that is not well-formed (`codec.is_tagged`) fails its test. Exit codes,
 output and anything the candidate prints never enter a verdict. Reward counts hidden
-tests only: 1.0 if all pass (or the pass fraction, by config).
+tests only: 1.0 if all pass (or the pass fraction, by config). Some verdicts are reached
+on the host without running (`refusal`): a solution over `max_solution_chars` is an
+error, and a task whose tests are not well-formed is invalid (no answer could pass them).
 """
 
 from __future__ import annotations
@@ -24,7 +26,25 @@ from zeroplay.sandbox.pool import Job, JobResult, SandboxPool, exc_text, triage
 def judge(pool: SandboxPool, code: str, entry_point: str, tests: Sequence[TestCase],
           cfg: SandboxConfig) -> Verdict:
     """Run a candidate on every test in the sandbox and judge it here."""
+    refused = refusal(code, tests, cfg)
+    if refused is not None:
+        return refused
     return verdict_for(pool.run(job_for(code, entry_point, tests)), tests, cfg)
+
+
+def refusal(code: str, tests: Sequence[TestCase], cfg: SandboxConfig) -> Verdict | None:
+    """The verdict a candidate gets without running, or None when it must run."""
+    total = len(tests)
+    if len(code) > cfg.max_solution_chars:
+        return Verdict(0.0, "error", 0, total, {"error": (
+            f"the solution has {len(code)} characters, over sandbox.max_solution_chars="
+            f"{cfg.max_solution_chars}; not run")})
+    for number, test in enumerate(tests):
+        if not (type(test.args) is list and all(map(is_tagged, test.args))
+                and is_tagged(test.expected)):
+            return Verdict(0.0, "invalid", 0, total, {"error": (
+                f"test {number} of the task is not made of well-formed tagged values")})
+    return None
 
 
 def job_for(code: str, entry_point: str, tests: Sequence[TestCase]) -> Job:

@@ -4,14 +4,14 @@
     v.valid, v.reason, v.tests        # True, "", [TestCase(args=[["i", 0]], expected=...), ...]
 
 A draft is rejected, with a machine-readable `reason` and a human `detail`, when its
-reference does not parse, lacks the entry point, imports or calls something the config
-bans, reaches for dunder attributes, has a strategy outside the DSL or of the wrong arity,
-hits a sandbox limit, raises on too many inputs, returns something that is not a plain
-value, answers differently on the second run, or returns the same value for every input
-(trivial). A valid draft's inputs and outputs become frozen test cases, in draw order; up
-to `num_public_tests` of them are public (shown to the solver), chosen by
-`public.choose_public` to be informative rather than Hypothesis' minimal first draws, and
-the rest hidden (used for reward).
+reference is longer than `max_reference_chars`, does not parse, lacks the entry point,
+imports or calls something the config bans, reaches for dunder attributes, has a strategy
+outside the DSL or of the wrong arity, hits a sandbox limit, raises on too many inputs,
+returns something that is not a plain value, answers differently on the second run, or
+returns the same value for every input (trivial). A valid draft's inputs and outputs
+become frozen test cases, in draw order; up to `num_public_tests` of them are public
+(shown to the solver), chosen by `public.choose_public` to be informative rather than
+Hypothesis' minimal first draws, and the rest hidden (used for reward).
 Static checks are a filter against wasted work, not a security boundary: the sandbox is.
 """
 
@@ -53,6 +53,10 @@ def validate_draft(pool: SandboxPool, entry_point: str, reference: str, strategy
 def prepare(entry_point: str, reference: str, strategy: str, cfg: SandboxConfig,
             seed: int) -> tuple[StrategySpec, list[list]]:
     """Static checks and input drawing; raises DraftRejected. Returns tagged inputs."""
+    if len(reference) > cfg.max_reference_chars:
+        raise DraftRejected("reference_too_long", f"the reference has {len(reference)} "
+                            f"characters, over sandbox.max_reference_chars="
+                            f"{cfg.max_reference_chars}")
     function = check_source(entry_point, reference, cfg)
     try:
         spec = parse_strategy(strategy, cfg.max_collection_size)
