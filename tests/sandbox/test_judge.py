@@ -89,12 +89,16 @@ def test_a_task_with_malformed_tests_is_invalid_without_running(expected):
     assert "test 3" in verdict.detail["error"]
 
 
-def test_differential_search_skips_a_strategy_it_cannot_draw_from():
+def test_differential_search_runs_nothing_it_cannot_judge():
     from zeroplay.sandbox.judge import find_disagreement
 
     code = "def f(s):\n    return len(s)\n"
     for strategy in ("st.sets(st.lists(st.integers()))", "st.integers(", f"st.floats(0, {'9' * 401})"):
         assert find_disagreement(NoPool(), "f", code, code, strategy, CFG, seed=0) is None
+    big = code + "#" * CFG.max_solution_chars
+    assert find_disagreement(NoPool(), "f", code, big, "st.text()", CFG, seed=0) is None
+    big = code + "#" * CFG.max_reference_chars
+    assert find_disagreement(NoPool(), "f", big, code, "st.text()", CFG, seed=0) is None
 
 
 @pytest.mark.docker

@@ -87,9 +87,12 @@ def find_disagreement(pool: SandboxPool, entry_point: str, reference: str, candi
                       ) -> TestCase | None:
     """Differential search: draw fresh inputs, run reference (twice) and candidate, and
     return the first input where the candidate disagrees with a deterministic reference
-    answer, as a new hidden test for the task. None if they agree everywhere tried."""
+    answer, as a new hidden test for the task. None if they agree everywhere tried, or
+    if the code is over the size caps or the strategy cannot be drawn from (nothing runs)."""
     from zeroplay.sandbox.strategies import StrategyError, draw_inputs, parse_strategy
 
+    if len(reference) > cfg.max_reference_chars or len(candidate) > cfg.max_solution_chars:
+        return None
     try:
         spec = parse_strategy(strategy, cfg.max_collection_size)
         inputs = [[to_tagged(a) for a in args] for args in draw_inputs(spec, n, seed)]
