@@ -67,6 +67,8 @@ def test_accepted(text, arity):
         ("st.integers(b'1')", "cannot be a bytes"),
         ("st.lists(" * 12 + "st.integers()" + ")" * 12, "nested deeper"),
         ("st.integers()," * 1000, "longer than"),
+        ("st.floats(min_value=" + "1" * 401 + ")", "too large to convert to float"),
+        ("st.floats(0, " + "9" * 401 + ")", "too large to convert to float"),
     ],
 )
 def test_rejected_with_reason(text, reason):
@@ -106,3 +108,15 @@ def test_drawing_is_reproducible_per_seed():
 
 def test_small_spaces_give_fewer_inputs():
     assert sorted(draw_inputs(parse_strategy("st.booleans()"), 30, seed=0)) == [(False,), (True,)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["st.sets(st.lists(st.integers()))",
+     "st.frozensets(st.sets(st.integers()), min_size=1)",
+     "st.dictionaries(st.lists(st.integers()), st.integers(), min_size=1)"],
+)
+def test_unhashable_set_items_and_dict_keys_are_a_strategy_error(text):
+    spec = parse_strategy(text)  # Hypothesis only finds out while drawing
+    with pytest.raises(StrategyError, match="unhashable"):
+        draw_inputs(spec, 30, seed=0)

@@ -28,9 +28,12 @@ INTS = "st.integers(-50, 50)"
         ("def f(x):\n    g = eval\n    return g('1')\n", INTS, "banned_name"),
         ("def f(x):\n    return __builtins__\n", INTS, "banned_name"),
         ("def f(x):\n    return x\n", "st.builds(int)", "strategy"),
+        ("def f(x):\n    return x\n", "st.sets(st.lists(st.integers()))", "strategy"),
+        ("def f(x):\n    return x\n", f"st.floats(max_value={'1' * 401})", "strategy"),
         ("def f(x, y):\n    return x + y\n", INTS, "arity"),
         ("def f(x):\n    return x\n", f"{INTS}, {INTS}", "arity"),
         ("def f(x):\n    return x\n", "st.just(1)", "too_few_inputs"),
+        ("def f(x):\n    return x\n" + "#" * CFG.max_reference_chars, INTS, "reference_too_long"),
     ],
 )
 def test_static_rejections(reference, strategy, reason):
@@ -94,6 +97,27 @@ def test_a_failed_reference_run_is_rejected(run, reason):
         v = freeze(inputs, first, second, CFG)
         assert (v.valid, v.reason) == (False, reason)
         assert v.detail
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "reason"),
+    [
+        ({"ok": [["i"], 1]}, {"ok": [["i"], 1]}, "unserializable_output"),
+        ({"ok": ["f", 10**400]}, {"ok": ["f", 10**400]}, "unserializable_output"),
+        ({"ok": ["i", 1], "exc": 5}, {"exc": ["ValueError", "x"]}, "nondeterministic"),
+        ({"ok": ["i", 1], "exc": {"k": 1}}, {"exc": ["ValueError", "x"]}, "nondeterministic"),
+        ({"exc": [[1], "x"]}, {"exc": ["ValueError", "x"]}, "nondeterministic"),
+        ({"exc": ["Unserializable"]}, {"exc": ["Unserializable"]}, "unserializable_output"),
+        ({"exc": []}, {"exc": [{}]}, "crash_rate"),
+    ],
+)
+def test_forged_reference_results_are_rejected_not_raised(first, second, reason):
+    # Job code controls what it returns, so these are what a hostile reference can send.
+    inputs = [[["i", 1]], [["i", 2]]]
+    rest = {"ok": ["i", 2]}
+    v = freeze(inputs, JobResult("ok", results=[first, rest]),
+               JobResult("ok", results=[second, rest]), CFG)
+    assert (v.valid, v.reason) == (False, reason), v.detail
 
 
 @pytest.mark.docker

@@ -135,9 +135,8 @@ def _build(node: ast.AST, cap: int, depth: int) -> Any:
     try:
         strategy = getattr(st, name)(**kwargs)
         strategy.validate()
-    except InvalidArgument as exc:
-        raise StrategyError(f"st.{name}: {exc}") from None
-    except (TypeError, ValueError) as exc:
+    except (InvalidArgument, TypeError, ValueError, OverflowError) as exc:
+        # OverflowError: st.floats given an int bound that no float can hold (401 digits)
         raise StrategyError(f"st.{name}: {exc}") from None
     return strategy
 
@@ -201,7 +200,12 @@ _draw_lock = threading.Lock()  # Hypothesis' engine is not shared between thread
 
 
 def draw_inputs(spec: StrategySpec, n: int, seed: int) -> list[tuple]:
-    """Up to `n` distinct argument tuples, the same ones for the same spec and seed."""
+    """Up to `n` distinct argument tuples, the same ones for the same spec and seed.
+
+    Raises StrategyError when a strategy that parsed cannot be drawn from: Hypothesis
+    refuses it, or drawing fails on what it builds (a set of lists, or a dict keyed by
+    lists, raises TypeError). A failure that only some draws reach may show up for one
+    seed and not another, so every caller must expect it, not only validation."""
     _quiet_hypothesis_storage()
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as fixed_seed
@@ -232,6 +236,8 @@ def draw_inputs(spec: StrategySpec, n: int, seed: int) -> list[tuple]:
             collect()
         except HypothesisException as exc:
             raise StrategyError(f"cannot draw inputs: {exc}") from None
+        except (TypeError, ValueError, ArithmeticError, RecursionError) as exc:
+            raise StrategyError(f"cannot draw inputs: {type(exc).__name__}: {exc}") from None
     return drawn
 
 
