@@ -447,7 +447,20 @@ class SandboxPool:
 
 
 def _to_result(reply: dict, n_inputs: int) -> JobResult:
-    """Turn the supervisor's reply into a JobResult, checking the shape of what the job sent."""
+    """Turn the supervisor's reply into a JobResult, checking the shape of what the job
+    sent; a reply that is not what the supervisor writes is an error, never an exception.
+
+    >>> _to_result({"status": "ok", "elapsed": "x", "anomalies": 5}, 1).anomalies
+    ['broken_reply']
+    """
+    try:
+        return _parse_reply(reply, n_inputs)
+    except (TypeError, ValueError, OverflowError) as exc:  # UnicodeError is a ValueError
+        return JobResult("error", detail=f"the sandbox reply was malformed ({exc_text(exc)})",
+                         anomalies=["broken_reply"])
+
+
+def _parse_reply(reply: dict, n_inputs: int) -> JobResult:
     anomalies = [str(a) for a in reply.get("anomalies", [])]
     base = {"detail": str(reply.get("detail", "")), "stdout": str(reply.get("stdout", ""))[:2048],
             "elapsed": float(reply.get("elapsed", 0.0)), "anomalies": anomalies}
@@ -456,7 +469,7 @@ def _to_result(reply: dict, n_inputs: int) -> JobResult:
         known = ("timeout", "memory", "crash", "output_limit")
         return JobResult(status if status in known else "error", **base)
     try:
-        payload = _json_loads(str(reply.get("payload", "")).encode())
+        payload = _json_loads(str(reply.get("payload", "")).encode("utf-8", "surrogatepass"))
     except _Broken:
         return JobResult("error", **{**base, "detail": "job results were not JSON"})
     if isinstance(payload, dict) and isinstance(payload.get("load_error"), list):
