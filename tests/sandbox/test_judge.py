@@ -121,6 +121,20 @@ def test_real_candidates(pool, fast_sandbox_cfg, code, status, reward):
 
 
 @pytest.mark.docker
+def test_a_solution_wrong_only_on_long_inputs_is_not_rewarded(pool, fast_sandbox_cfg):
+    from zeroplay.sandbox.validate import validate_draft
+
+    reference = "def f(xs):\n    return sum(xs)\n"
+    strategy = "st.lists(st.integers(-50, 50), max_size=20)"
+    short_only = "def f(xs):\n    return sum(xs) if len(xs) < 15 else 0\n"
+    for seed in range(3):
+        task = validate_draft(pool, "f", reference, strategy, fast_sandbox_cfg, seed=seed)
+        assert task.valid, task.detail
+        verdict = judge(pool, short_only, "f", task.tests, fast_sandbox_cfg)
+        assert verdict.reward == 0.0, f"seed {seed}: {verdict.status}"
+
+
+@pytest.mark.docker
 def test_floats_within_tolerance_pass(pool, fast_sandbox_cfg):
     tests = [TestCase([["f", 0.1], ["f", 0.2]], ["f", 0.3])] * 2
     verdict = judge(pool, "def f(a, b):\n    return a + b\n", "f", tests, fast_sandbox_cfg)
