@@ -139,11 +139,12 @@ def test_concurrent_callers_share_the_pool(pool):
 def test_anomaly_recycles_the_container(pool):
     before = _ids(pool)
     recycled = pool.recycled
-    result = pool.run(Job("import os\ndef f(x):\n    os.kill(os.getppid(), 9)\n", "f",
-                          [[["i", 1]]]))
-    assert result.status == "crash"
+    leaves_a_daemon = ("import os, time\ndef f(x):\n    if os.fork() == 0:\n"
+                       "        os.setsid()\n        time.sleep(60)\n    return x\n")
+    result = pool.run(Job(leaves_a_daemon, "f", [[["i", 1]]]))
+    assert any(a.startswith("leftover_processes") for a in result.anomalies)
     assert pool.run(HONEST).status == "ok"
-    assert pool.recycled == recycled + 1
+    assert pool.recycled >= recycled + 1  # (an earlier test's recycle may finish now)
     pool.settle()
     assert _ids(pool) != before
     assert len(_ids(pool)) == pool.cfg.pool_size

@@ -149,13 +149,14 @@ def test_runtime_rejections(pool, fast_sandbox_cfg, reference, strategy, reason)
 
 
 @pytest.mark.docker
-def test_hostile_reference_is_rejected_not_raised(pool, fast_sandbox_cfg):
-    # Nothing banned by name: it finds os through a loaded module and kills every process.
+def test_a_reference_cannot_kill_the_machinery(pool, fast_sandbox_cfg):
+    # Nothing banned by name: it finds os through a loaded module and kills every process
+    # it may, which is only its own user's: the supervisor and pid 1 live on.
     ref = ("import json\ndef f(x):\n    m = json.decoder.scanner.re.enum.sys.modules['os']\n"
-           "    m.kill(-1, 9)\n    return x\n")
+           "    m.kill(-1, 9)\n    m.kill(1, 9)\n    return x\n")
     v = validate_draft(pool, "f", ref, INTS, fast_sandbox_cfg)
-    assert not v.valid
-    assert v.reason in ("crash", "sandbox_error")
+    assert not v.valid and v.reason == "crash_rate", v.detail  # PermissionError on pid 1
+    assert validate_draft(pool, "f", "def f(x):\n    return x\n", INTS, fast_sandbox_cfg).valid
 
 
 @pytest.mark.docker

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from dataclasses import dataclass
 
 from zeroplay.config import SandboxConfig
@@ -25,6 +26,7 @@ from zeroplay.sandbox.pool import SandboxPool
 HONEST = "def f(x):\n    return x + 1\n"
 WRONG = "def f(x):\n    return x + 2\n"
 WRONG_AFTER = 4  # wrong solutions judged after each case: any reward means a forged verdict
+LINGER_S = 0.5  # what a case left behind gets this long to act before they are judged
 TESTS = [TestCase([["i", x]], ["i", x + 1], public=x < 1) for x in range(5)]
 FAILED = ("fail", "error", "timeout", "memory", "output_limit")
 
@@ -151,7 +153,7 @@ def f(x):
     return repr([found, dict(os.environ)])
 """), ("fail",)),
     HostileCase("kill the parent", "import os\ndef f(x):\n    os.kill(os.getppid(), 9)\n",
-                ("error",)),
+                ("fail", "error")),
     HostileCase("kill pid 1", _code("""
 import os, signal
 def f(x):
@@ -207,7 +209,7 @@ def f(x):
                 ("error",)),
     HostileCase("input()", "def f(x):\n    return int(input()) + x\n", ("fail",)),
     HostileCase("forge later verdicts from a zombie's live thread", _code("""
-import ctypes, json, os, platform, signal, struct, threading
+import ctypes, json, os, platform, signal, struct, threading, time
 
 def read_exact(fd, n):
     data = b''
@@ -219,6 +221,7 @@ def read_exact(fd, n):
     return data
 
 def forge():
+    time.sleep(0.1)  # until the supervisor has answered this job and looks clean
     # The container's stdin and stdout, held by pid 1: the host's frames, nonces included.
     try:
         frames_in = os.open('/proc/1/fd/0', os.O_RDONLY)
@@ -227,7 +230,8 @@ def forge():
         frames_in = frames_out = None
     for name in os.listdir('/proc'):  # stop the supervisor so that its frames come here
         try:
-            if name.isdigit() and b'supervisor.py' in open(f'/proc/{name}/cmdline', 'rb').read():
+            cmd = open(f'/proc/{name}/cmdline', 'rb').read() if name.isdigit() else b''
+            if name != '1' and b'supervisor.py' in cmd and b'--zygote' not in cmd:
                 os.kill(int(name), signal.SIGSTOP)
         except OSError:
             pass
@@ -245,14 +249,17 @@ def forge():
         data = json.dumps(reply).encode()
         os.write(frames_out, struct.pack('>I', len(data)) + data)
 
+STARTED = []
+
 def f(x):
-    if os.fork() == 0:
+    if not STARTED and os.fork() == 0:
         os.setsid()
         threading.Thread(target=forge).start()
         # Only the main thread ends: the process shows as a zombie while forge() runs on.
         ctypes.CDLL(None).syscall(60 if platform.machine() == 'x86_64' else 93, 0)
+    STARTED.append(x)
     return -1
-"""), ("fail",)),
+"""), ("fail", "error")),
     HostileCase("write to site-packages", _code("""
 import json, os, hypothesis
 def f(x):
@@ -293,6 +300,7 @@ def run_case(pool: SandboxPool, case: HostileCase, cfg: SandboxConfig, port: int
     code = case.code.replace("PORT", str(port)).replace("HOG_MB", str(hog_mb)).replace(
         "CHILDREN", str(cfg.memory_mb // hog_mb + 1))
     verdicts = [judge(pool, code, "f", TESTS, cfg) for _ in range(2 if case.repeat else 1)]
+    time.sleep(LINGER_S)
     wrong = [judge(pool, WRONG, "f", TESTS, cfg) for _ in range(WRONG_AFTER)]
     honest = judge(pool, HONEST, "f", TESTS, cfg)
     return SelftestRow(case.name, tuple(verdicts), case.expect, tuple(wrong), honest)
