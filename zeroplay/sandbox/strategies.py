@@ -249,13 +249,15 @@ def draw_inputs(spec: StrategySpec, n: int, seed: int) -> list[tuple]:
     drawn: list[tuple] = []
     seen: set[str] = set()
 
-    def collect(strategies: tuple, limit: int, examples: int) -> None:
+    def collect(strategies: tuple, limit: int, examples: int, unpack: bool = False) -> None:
         @fixed_seed(seed)
         @settings(max_examples=examples, database=None, deadline=None, derandomize=False,
                   suppress_health_check=list(HealthCheck), phases=[Phase.generate],
                   print_blob=False, report_multiple_bugs=False)
         @given(st.tuples(*strategies))
         def run(args: tuple) -> None:
+            if unpack:  # a one_of over whole argument tuples
+                (args,) = args
             try:
                 key = canonical(to_tagged(args))
             except Unserializable:
@@ -268,11 +270,13 @@ def draw_inputs(spec: StrategySpec, n: int, seed: int) -> list[tuple]:
 
     with _draw_lock:
         try:
-            for strategies in spec.boundaries:
+            if spec.boundaries:  # one run over all variants: each run has a fixed cost
+                edges = len(spec.boundaries) * BOUNDARY_DRAWS
                 try:
-                    collect(strategies, min(n, len(drawn) + BOUNDARY_DRAWS), 4 * BOUNDARY_DRAWS)
+                    collect((st.one_of(*(st.tuples(*b) for b in spec.boundaries)),),
+                            min(n, edges), 2 * edges, unpack=True)
                 except HypothesisException:
-                    continue
+                    pass
             collect(spec.strategies, n, n)
         except HypothesisException as exc:
             raise StrategyError(f"cannot draw inputs: {exc}") from None
