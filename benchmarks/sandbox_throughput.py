@@ -8,6 +8,7 @@ ratios are what to read):
   (a) the warm pool: judged solutions per second through SandboxPool.map
   (b) no isolation: a fresh host interpreter per job (the speed limit for fresh processes)
   (c) naive: one hardened `docker run` per job (measured on a subset; it is slow)
+  (d) validation: synthesizer drafts validated per second through the pool
 
 Each job is one solution run on its task's 20-50 tests; honest and failing solutions are
 mixed. Also prints the p50/p99 latency of one job on an idle pool and the memory of each
@@ -94,6 +95,17 @@ def build_jobs(pool, cfg, n_jobs: int, seed: int):
     return candidates
 
 
+def run_validation(pool, cfg, n: int, seed: int) -> float:
+    """Synthesizer drafts validated per second (each reference runs twice)."""
+    from zeroplay.curricula.synth import synthesize
+
+    drafts = [Draft(d.entry_point, d.reference, d.strategy)
+              for d in synthesize(n, seed=seed, max_ops=3, run_id="bench")]
+    start = time.perf_counter()
+    validate_many(pool, drafts, cfg, seed=seed)
+    return n / (time.perf_counter() - start)
+
+
 def run_pool(pool, cfg, candidates):
     start = time.perf_counter()
     verdicts = judge_many(pool, candidates, cfg)
@@ -158,6 +170,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=200)
     parser.add_argument("--docker-run-jobs", type=int, default=40)
+    parser.add_argument("--drafts", type=int, default=200, help="synthesizer drafts to validate")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
@@ -177,6 +190,7 @@ def main() -> None:
         docker_s = run_docker_per_job(pool.client, image, sandbox, subset, sandbox.pool_size)
         lat = latencies(pool, sandbox, candidates, 100)
         memory = container_memory_mib(pool)
+        d = run_validation(pool, sandbox, args.drafts, args.seed)
 
     a = len(candidates) / pool_s
     b = len(candidates) / plain_s
@@ -190,6 +204,7 @@ def main() -> None:
     print(f"(a) warm pool          {a:8.1f} solutions/s")
     print(f"(b) no isolation       {b:8.1f} solutions/s  (fresh host interpreter per job)")
     print(f"(c) docker run per job {c:8.1f} solutions/s  (on {len(subset)} of the jobs)")
+    print(f"(d) validation         {d:8.1f} drafts/s  (synthesizer drafts, reference run twice)")
     print(f"a/b = {a / b:.2f}   (target >= 1.0)")
     print(f"a/c = {a / c:.1f}   (target >= 20)")
     print(f"one job on an idle pool: p50 {statistics.median(lat_ms):.1f} ms, p99 {p99:.1f} ms")

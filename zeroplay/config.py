@@ -175,6 +175,17 @@ class SandboxConfig(Section):
     max_collection_size: int = Field(
         20, ge=0, description="Cap on the size of drawn lists, sets, dicts and texts."
     )
+    max_reference_chars: int = Field(
+        20_000, ge=1,
+        description="Longest task reference the sandbox runs; a longer draft is rejected "
+        "(reference_too_long) on the host. Self-play proposals meet the tighter "
+        "curriculum.max_reference_chars first.",
+    )
+    max_solution_chars: int = Field(
+        20_000, ge=1,
+        description="Longest solution the sandbox runs; a longer one gets status error and "
+        "reward 0 on the host, without running.",
+    )
     max_reference_error_rate: float = Field(
         0.25, ge=0, le=1,
         description="Share of drawn inputs on which a reference may raise; those inputs are "

@@ -24,6 +24,7 @@ REJECT_REASONS = (
     "syntax", "no_entry_point", "banned_import", "banned_call", "banned_name", "strategy",
     "arity", "too_few_inputs", "load_error", "timeout", "memory", "output_limit", "crash",
     "sandbox_error", "crash_rate", "unserializable_output", "nondeterministic", "trivial",
+    "reference_too_long",
 )
 # What a judged solution came to (Verdict.status).
 VERDICT_STATUSES = ("pass", "fail", "error", "timeout", "memory", "output_limit", "invalid")

@@ -5,6 +5,10 @@
     append_jsonl(run.metrics_path, row)     # one line, synced
 
 A file is written atomically (zeroplay/files.py), so a crash never leaves half of it.
+Lines are UTF-8; a row with a string UTF-8 cannot hold (a lone surrogate such as "\\ud800",
+which JSON input can carry and model-written code can return) is written with \\u escapes
+instead, so what was read can always be written back. Reading refuses a line nested too
+deeply for the parser with an error that names it, like any other bad line.
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ def read_jsonl(path: str | Path, required: dict[str, type] | None = None,
             if tail_ok and number == len(lines) and not text.endswith("\n"):
                 break
             raise JsonlError(f"{name}:{number}: not valid JSON ({exc.args[0]})") from None
+        except RecursionError:
+            raise JsonlError(f"{name}:{number}: JSON nested too deeply to read") from None
         if not isinstance(row, dict):
             raise JsonlError(f"{name}:{number}: expected a JSON object, got {type(row).__name__}")
         for key, kind in (required or {}).items():
@@ -58,7 +64,7 @@ def read_jsonl(path: str | Path, required: dict[str, type] | None = None,
 
 
 def write_jsonl(path: str | Path | None, rows: Iterable[dict]) -> None:
-    lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    lines = "".join(map(_line, rows))
     if path is None or str(path) == "-":
         sys.stdout.write(lines)
         sys.stdout.flush()
@@ -69,10 +75,20 @@ def write_jsonl(path: str | Path | None, rows: Iterable[dict]) -> None:
 def append_jsonl(path: Path, row: dict) -> None:
     """Append one line and sync it: a crash may lose the line being written, never one
     written before (a reader skips a torn last line with `read_jsonl(..., tail_ok=True)`)."""
-    data = (json.dumps(row, ensure_ascii=False) + "\n").encode()
+    data = _line(row).encode()
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         os.write(fd, data)
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _line(row: dict) -> str:
+    """One JSON line that encodes as UTF-8 (see the module docstring)."""
+    line = json.dumps(row, ensure_ascii=False)
+    try:
+        line.encode()
+    except UnicodeEncodeError:
+        line = json.dumps(row)
+    return line + "\n"

@@ -180,6 +180,7 @@ def test_sandbox_judge_cli_reads_stdin(tmp_path, sandbox_image):
         ("{not json}\n", "t.jsonl:1: not valid JSON"),
         ('{"id": "a"}\n', "t.jsonl:1: 'entry_point' must be a str (missing)"),
         ('[1, 2]\n', "t.jsonl:1: expected a JSON object"),
+        (json.dumps(TASKS[0]) + "\n" + "[" * 100_000 + "\n", "t.jsonl:2: JSON nested too deeply"),
     ],
 )
 def test_sandbox_validate_bad_input_is_one_line(tmp_path, content, expected):
@@ -188,6 +189,16 @@ def test_sandbox_validate_bad_input_is_one_line(tmp_path, content, expected):
     result = runner.invoke(app, ["sandbox", "validate", "--tasks", str(path)])
     assert result.exit_code == 2
     assert expected in result.output and "Traceback" not in result.output
+
+
+def test_sandbox_judge_bad_solutions_are_one_line(tmp_path):
+    tasks = _jsonl(tmp_path / "t.jsonl", TASKS)
+    path = tmp_path / "s.jsonl"
+    path.write_text(json.dumps(SOLUTIONS[0]) + "\n" + "[" * 100_000 + "\n")
+    result = runner.invoke(app, ["sandbox", "judge", "--tasks", tasks, "--solutions", str(path)])
+    assert result.exit_code == 2
+    assert "s.jsonl:2: JSON nested too deeply" in result.output
+    assert "Traceback" not in result.output
 
 
 @pytest.mark.docker

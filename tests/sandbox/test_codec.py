@@ -121,6 +121,25 @@ def test_malformed_tagged_values_are_detected(bad):
     assert not values_equal(bad, ["i", 1])
 
 
+@pytest.mark.parametrize(
+    "forged",
+    [[["i"], 1], [{}, 1], [[], []], [None], ["f", 10**400], ["f", -(10**400)], ["f", "1e400"],
+     ["l", [[["s"], "x"]]], ["d", [[["i", 1], [{"i": 1}, 2]]]], ["S", [["f", 10**400]]]],
+)
+def test_forged_values_are_malformed_not_raised(forged):
+    # A job controls what it returns: unhashable tags and floats no float can hold
+    # are malformed values, never an exception on the host.
+    assert not is_tagged(forged)
+    assert not values_equal(forged, forged)
+    assert not values_equal(forged, ["f", "inf"], tol=1e-6)
+    assert not values_equal(["f", "inf"], forged, tol=1e-6)
+
+
+def test_an_int_payload_of_a_float_is_still_a_float():
+    assert is_tagged(["f", 3]) and values_equal(["f", 3], ["f", 3.0])
+    assert is_tagged(["f", 10**300]) and values_equal(["f", 10**300], ["f", 1e300], tol=1e-9)
+
+
 def test_canonical_orders_mixed_values():
     items = [to_tagged(x) for x in (3, "a", None, 1.5, (1, 2))]
     assert sorted(items, key=canonical) == sorted(reversed(items), key=canonical)

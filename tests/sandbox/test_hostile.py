@@ -14,15 +14,18 @@ SANDBOX_UID = 10001
 
 
 def _sandbox_processes() -> set[int]:
-    """Host pids running as the sandbox user (all of them live inside containers)."""
+    """Host pids running as the sandbox user (all of them live inside containers). Read
+    from /proc/<pid>/status: a job is not dumpable, so its /proc directory belongs to root."""
     pids = set()
     for name in os.listdir("/proc"):
         if name.isdigit():
             try:
-                if os.stat(f"/proc/{name}").st_uid == SANDBOX_UID:
-                    pids.add(int(name))
-            except FileNotFoundError:
-                pass
+                with open(f"/proc/{name}/status") as status:
+                    uids = next(line for line in status if line.startswith("Uid:")).split()[1:]
+            except (OSError, StopIteration):
+                continue
+            if str(SANDBOX_UID) in uids:
+                pids.add(int(name))
     return pids
 
 
@@ -64,6 +67,8 @@ def test_hostile_case_is_contained(case, pool, fast_sandbox_cfg, docker_client, 
     for verdict in row.verdicts:
         assert verdict.reward == 0.0
         assert verdict.status in case.expect, verdict.detail
+    assert [v.reward for v in row.wrong_after] == [0.0] * len(row.wrong_after), \
+        "a wrong solution judged after the case was rewarded: a forged verdict"
     assert row.honest_after.status == "pass" and row.honest_after.reward == 1.0
     assert connections == [], "a sandboxed job reached a listener on the host's loopback"
     new_host_tmp = set(os.listdir("/tmp")) - host_tmp_before
@@ -98,7 +103,7 @@ def test_secrets_of_the_host_are_not_visible(sandbox_image, fast_sandbox_cfg, mo
         row = run_case(own, case, cfg, 1)
     assert probe.status == "ok" and probe.results is not None, probe.detail
     variable, environment = from_tagged(probe.results[0]["ok"])
-    assert "PATH=" in environment  # the probe did read the container's environment
+    assert "'PATH'" in environment  # the probe did read the container's environment
     assert variable is None
     assert "s3cr3t-value" not in environment
     seen = str(row.verdicts[0].detail.get("got"))

@@ -34,12 +34,12 @@ def _run(client, tag, code):
     ).decode().strip()
 
 
-def test_image_runs_hypothesis_offline_as_non_root(docker_client, sandbox_image):
+def test_image_runs_hypothesis_offline_and_has_its_job_user(docker_client, sandbox_image):
     out = _run(docker_client, sandbox_image.tag,
-               "import os, sys, hypothesis; print(os.getuid(), os.getgid(), "
-               "hypothesis.__version__, sys.version_info[:2])")
+               "import pwd, sys, hypothesis; u = pwd.getpwnam('sandbox'); "
+               "print(u.pw_uid, u.pw_gid, hypothesis.__version__, sys.version_info[:2])")
     uid, gid, version, pyver = out.split(" ", 3)
-    assert uid != "0" and gid != "0"
+    assert uid == gid == "10001"  # jobs run as this user (test_pool checks that they do)
     assert version == HYPOTHESIS
     assert pyver == "(3, 11)"
 

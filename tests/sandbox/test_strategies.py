@@ -67,6 +67,8 @@ def test_accepted(text, arity):
         ("st.integers(b'1')", "cannot be a bytes"),
         ("st.lists(" * 12 + "st.integers()" + ")" * 12, "nested deeper"),
         ("st.integers()," * 1000, "longer than"),
+        ("st.floats(min_value=" + "1" * 401 + ")", "too large to convert to float"),
+        ("st.floats(0, " + "9" * 401 + ")", "too large to convert to float"),
     ],
 )
 def test_rejected_with_reason(text, reason):
@@ -104,5 +106,38 @@ def test_drawing_is_reproducible_per_seed():
     assert len({repr(x) for x in first}) == 30  # distinct
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_draws_reach_the_edges_of_every_range(seed):
+    """Hypothesis' own draws rarely reach a range's largest sizes or its bounds; the hidden
+    tests must, or a solution wrong only there would be rewarded."""
+    lists = [xs for (xs, _) in draw_inputs(parse_strategy(
+        "st.lists(st.integers(-50, 50), max_size=16), st.text('ab', max_size=12)"), 30, seed)]
+    assert max(map(len, lists)) == 16 and [] in lists
+    assert any(50 in xs for xs in lists) and any(-50 in xs for xs in lists)
+    texts = [t for (_, t) in draw_inputs(parse_strategy(
+        "st.lists(st.integers(-50, 50), max_size=16), st.text('ab', max_size=12)"), 30, seed)]
+    assert max(map(len, texts)) == 12 and "" in texts
+    ints = [n for (n,) in draw_inputs(parse_strategy("st.integers(-60, 60)"), 30, seed)]
+    assert {-60, 60} <= set(ints)
+
+
+def test_an_edge_no_strategy_can_reach_is_skipped():
+    spec = parse_strategy("st.lists(st.integers(0, 3), unique=True, max_size=20)")
+    drawn = draw_inputs(spec, 30, seed=0)  # 20 unique values from 4: the long edge fails
+    assert drawn and max(len(xs) for (xs,) in drawn) <= 4
+
+
 def test_small_spaces_give_fewer_inputs():
     assert sorted(draw_inputs(parse_strategy("st.booleans()"), 30, seed=0)) == [(False,), (True,)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["st.sets(st.lists(st.integers()))",
+     "st.frozensets(st.sets(st.integers()), min_size=1)",
+     "st.dictionaries(st.lists(st.integers()), st.integers(), min_size=1)"],
+)
+def test_unhashable_set_items_and_dict_keys_are_a_strategy_error(text):
+    spec = parse_strategy(text)  # Hypothesis only finds out while drawing
+    with pytest.raises(StrategyError, match="unhashable"):
+        draw_inputs(spec, 30, seed=0)

@@ -28,9 +28,12 @@ INTS = "st.integers(-50, 50)"
         ("def f(x):\n    g = eval\n    return g('1')\n", INTS, "banned_name"),
         ("def f(x):\n    return __builtins__\n", INTS, "banned_name"),
         ("def f(x):\n    return x\n", "st.builds(int)", "strategy"),
+        ("def f(x):\n    return x\n", "st.sets(st.lists(st.integers()))", "strategy"),
+        ("def f(x):\n    return x\n", f"st.floats(max_value={'1' * 401})", "strategy"),
         ("def f(x, y):\n    return x + y\n", INTS, "arity"),
         ("def f(x):\n    return x\n", f"{INTS}, {INTS}", "arity"),
         ("def f(x):\n    return x\n", "st.just(1)", "too_few_inputs"),
+        ("def f(x):\n    return x\n" + "#" * CFG.max_reference_chars, INTS, "reference_too_long"),
     ],
 )
 def test_static_rejections(reference, strategy, reason):
@@ -96,11 +99,39 @@ def test_a_failed_reference_run_is_rejected(run, reason):
         assert v.detail
 
 
+@pytest.mark.parametrize(
+    ("first", "second", "reason"),
+    [
+        ({"ok": [["i"], 1]}, {"ok": [["i"], 1]}, "unserializable_output"),
+        ({"ok": ["f", 10**400]}, {"ok": ["f", 10**400]}, "unserializable_output"),
+        ({"ok": ["i", 1], "exc": 5}, {"exc": ["ValueError", "x"]}, "nondeterministic"),
+        ({"ok": ["i", 1], "exc": {"k": 1}}, {"exc": ["ValueError", "x"]}, "nondeterministic"),
+        ({"exc": [[1], "x"]}, {"exc": ["ValueError", "x"]}, "nondeterministic"),
+        ({"exc": ["Unserializable"]}, {"exc": ["Unserializable"]}, "unserializable_output"),
+        ({"exc": []}, {"exc": [{}]}, "crash_rate"),
+    ],
+)
+def test_forged_reference_results_are_rejected_not_raised(first, second, reason):
+    # Job code controls what it returns, so these are what a hostile reference can send.
+    inputs = [[["i", 1]], [["i", 2]]]
+    rest = {"ok": ["i", 2]}
+    v = freeze(inputs, JobResult("ok", results=[first, rest]),
+               JobResult("ok", results=[second, rest]), CFG)
+    assert (v.valid, v.reason) == (False, reason), v.detail
+
+
 @pytest.mark.docker
 @pytest.mark.parametrize(
     ("reference", "strategy", "reason"),
     [
         ("import uuid\ndef f(x):\n    return uuid.uuid4().int % 1000\n", INTS, "nondeterministic"),
+        # Depend on the interpreter's hash seed: equal within one interpreter, so only two
+        # interpreters with different seeds tell.
+        ("def f(s):\n    return hash(s) % 1000\n", "st.text('abc', min_size=2, max_size=6)",
+         "nondeterministic"),
+        ("def f(ws):\n    return list(set(ws))\n",
+         "st.lists(st.text('abcde', min_size=2, max_size=4), min_size=4, max_size=8)",
+         "nondeterministic"),
         ("def f(x):\n    return 7\n", INTS, "trivial"),
         ("def f(x):\n    return 100 // (x % 2)\n", INTS, "crash_rate"),
         ("def f(x):\n    while True:\n        pass\n", INTS, "timeout"),
@@ -118,13 +149,14 @@ def test_runtime_rejections(pool, fast_sandbox_cfg, reference, strategy, reason)
 
 
 @pytest.mark.docker
-def test_hostile_reference_is_rejected_not_raised(pool, fast_sandbox_cfg):
-    # Nothing banned by name: it finds os through a loaded module and kills every process.
+def test_a_reference_cannot_kill_the_machinery(pool, fast_sandbox_cfg):
+    # Nothing banned by name: it finds os through a loaded module and kills every process
+    # it may, which is only its own user's: the supervisor and pid 1 live on.
     ref = ("import json\ndef f(x):\n    m = json.decoder.scanner.re.enum.sys.modules['os']\n"
-           "    m.kill(-1, 9)\n    return x\n")
+           "    m.kill(-1, 9)\n    m.kill(1, 9)\n    return x\n")
     v = validate_draft(pool, "f", ref, INTS, fast_sandbox_cfg)
-    assert not v.valid
-    assert v.reason in ("crash", "sandbox_error")
+    assert not v.valid and v.reason == "crash_rate", v.detail  # PermissionError on pid 1
+    assert validate_draft(pool, "f", "def f(x):\n    return x\n", INTS, fast_sandbox_cfg).valid
 
 
 @pytest.mark.docker

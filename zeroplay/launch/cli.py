@@ -248,11 +248,13 @@ def sandbox_selftest(config: ConfigOpt = None, set_: SetOpt = None) -> None:
     with sandbox_pool(cfg) as pool, progress_bar("hostile cases", len(CASES)) as tick:
         rows = run_selftest(pool, cfg.sandbox, progress=lambda _name: tick())
     table = Table(title=f"sandbox selftest ({cfg.sandbox.runtime}, {pool.image})")
-    for column in ("hostile case", "status", "reward", "honest job after", "contained"):
+    for column in ("hostile case", "status", "reward", "wrong jobs after: rewards",
+                   "honest job after", "contained"):
         table.add_column(column)
     for row in rows:
         table.add_row(row.name, " / ".join(v.status for v in row.verdicts),
                       " / ".join(f"{v.reward:g}" for v in row.verdicts),
+                      " ".join(f"{v.reward:g}" for v in row.wrong_after),
                       row.honest_after.status, "yes" if row.contained else "[bold red]NO[/]")
     console.print(table)
     bad = [row.name for row in rows if not row.contained]

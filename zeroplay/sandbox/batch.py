@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from zeroplay.config import SandboxConfig
 from zeroplay.handoff import TestCase, Validation, Verdict
-from zeroplay.sandbox.judge import job_for, verdict_for
+from zeroplay.sandbox.judge import job_for, refusal, verdict_for
 from zeroplay.sandbox.pool import Job, JobResult, SandboxPool
-from zeroplay.sandbox.validate import DraftRejected, freeze, prepare
+from zeroplay.sandbox.validate import DraftRejected, freeze, prepare, reference_jobs
 
 Tick = Callable[[], None]
 
@@ -46,8 +46,7 @@ def validate_many(pool: SandboxPool, drafts: Sequence[Draft], cfg: SandboxConfig
                 tick()
             continue
         inputs[i] = drawn
-        job = Job(draft.reference, draft.entry_point, drawn)
-        jobs += [job, job]
+        jobs += reference_jobs(draft.reference, draft.entry_point, drawn, seed)
         owners += [i, i]
     runs: dict[int, list[JobResult]] = {}
     for index, result in pool.map(jobs, deadline_s):
@@ -65,10 +64,15 @@ def judge_many(pool: SandboxPool, candidates: Sequence[tuple[str, str, Sequence[
                cfg: SandboxConfig, tick: Tick | None = None,
                deadline_s: float | None = None) -> list[Verdict]:
     """Judge (code, entry_point, tests) candidates; verdicts in input order."""
-    verdicts: list[Verdict | None] = [None] * len(candidates)
-    jobs = [job_for(code, entry, tests) for code, entry, tests in candidates]
+    verdicts = [refusal(code, tests, cfg) for code, _, tests in candidates]
+    owners = [i for i, verdict in enumerate(verdicts) if verdict is None]
+    if tick:
+        for _ in range(len(candidates) - len(owners)):
+            tick()
+    jobs = [job_for(*candidates[i]) for i in owners]
     for index, result in pool.map(jobs, deadline_s):
-        verdicts[index] = verdict_for(result, candidates[index][2], cfg)
+        owner = owners[index]
+        verdicts[owner] = verdict_for(result, candidates[owner][2], cfg)
         if tick:
             tick()
     assert all(v is not None for v in verdicts)

@@ -18,7 +18,8 @@ supervisor inside every container (which imports this file from beside itself) u
 inputs and tags what a job returns. It therefore imports only the standard library.
 What it does not guarantee: that a tagged value came from the code it claims to; a job
 can forge its own results, so the host checks them with `is_tagged` and judges them only
-as values. `from_tagged` expects a well-formed value (check with `is_tagged` first).
+as values. `is_tagged` and `values_equal` never raise, whatever they are given;
+`from_tagged` and `canonical` expect a well-formed value (check with `is_tagged` first).
 """
 
 from __future__ import annotations
@@ -141,6 +142,8 @@ def is_tagged(value: object, depth: int = 0) -> bool:
     if depth > MAX_DEPTH or not isinstance(value, list) or not value:
         return False
     tag = value[0]
+    if type(tag) is not str:
+        return False
     if tag == "N":
         return len(value) == 1
     if len(value) != 2:
@@ -149,7 +152,8 @@ def is_tagged(value: object, depth: int = 0) -> bool:
     if tag in _SCALARS:
         return type(payload) is _SCALARS[tag]
     if tag == "f":
-        return type(payload) in (int, float) or payload in ("nan", "inf", "-inf")
+        return type(payload) is float or payload in ("nan", "inf", "-inf") or (
+            type(payload) is int and _fits_float(payload))
     if tag in _SEQUENCES:
         return isinstance(payload, list) and all(is_tagged(x, depth + 1) for x in payload)
     if tag == "d":
@@ -160,11 +164,20 @@ def is_tagged(value: object, depth: int = 0) -> bool:
     return False
 
 
+def _fits_float(n: int) -> bool:
+    """Whether an int payload of a float converts to one (a forged 10**400 does not)."""
+    try:
+        float(n)
+    except OverflowError:
+        return False
+    return True
+
+
 # --- comparison --------------------------------------------------------------------------
 
 
 def values_equal(a: list, b: list, tol: float = 0.0) -> bool:
-    """Strict equality of two well-formed tagged values; False for malformed ones.
+    """Strict equality of two tagged values; False when either is malformed (`is_tagged`).
 
     >>> values_equal(["i", 1], ["b", True])
     False
@@ -177,9 +190,11 @@ def values_equal(a: list, b: list, tol: float = 0.0) -> bool:
     >>> values_equal(["S", [["i", 2], ["i", 1]]], ["S", [["i", 1], ["i", 2]]])
     True
     """
+    if not (is_tagged(a) and is_tagged(b)):
+        return False
     try:
         return _equal(a, b, tol)
-    except (RecursionError, TypeError, ValueError, IndexError):
+    except (RecursionError, TypeError, ValueError, IndexError, ArithmeticError):
         return False
 
 

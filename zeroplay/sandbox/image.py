@@ -35,6 +35,7 @@ from packaging.requirements import Requirement
 from zeroplay.config import SandboxConfig
 from zeroplay.errors import ImageBuildError
 from zeroplay.sandbox.engine import connect
+from zeroplay.sandbox.supervisor import JOB_UID
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,6 @@ DOCKERFILE = Path(__file__).with_name("Dockerfile")
 SUPERVISOR = Path(__file__).with_name("supervisor.py")  # the image's entry point
 CODEC = Path(__file__).with_name("codec.py")  # imported by the supervisor, from beside it
 SITE_PACKAGES = ("hypothesis",)  # installed into the image with their dependencies
-SANDBOX_UID = 10001
 BASE_REPOSITORY = "zeroplay-base"
 # Bump when the way the debootstrap base is made changes, so old bases are not reused.
 BASE_RECIPE = {"variant": "minbase", "include": ["python3"], "trim": 1}
@@ -327,14 +327,14 @@ def _docker_build(client, context: Path, tag: str, base_ref: str, content_hash: 
 
 
 VERIFY_SCRIPT = (
-    "import os, sys, hypothesis; "
-    "print(os.getuid(), hypothesis.__version__, '%d.%d' % sys.version_info[:2])"
+    "import pwd, sys, hypothesis; "
+    "print(pwd.getpwnam('sandbox').pw_uid, hypothesis.__version__, '%d.%d' % sys.version_info[:2])"
 )
 
 
 def _verify(client, tag: str) -> None:
-    """Run the new image the way the sandbox will (no network, its own user) and check it."""
-    want = f"{SANDBOX_UID} {importlib.metadata.version('hypothesis')} 3.11"
+    """Run the new image without network and check its Python, Hypothesis and job user."""
+    want = f"{JOB_UID} {importlib.metadata.version('hypothesis')} 3.11"
     out = client.containers.run(
         tag, ["python3", "-c", VERIFY_SCRIPT], network_mode="none", remove=True,
         read_only=True, cap_drop=["ALL"], security_opt=["no-new-privileges"],

@@ -7,7 +7,9 @@ type-tagged value (`codec.values_equal`): bool is not int, tuple is not list, a 
 a list; floats agree within `float_tolerance` (relative and absolute), and NaN equals NaN.
 A returned value that is not well-formed (`codec.is_tagged`) fails its test. Exit codes,
 output and anything the candidate prints never enter a verdict. Reward counts hidden
-tests only: 1.0 if all pass (or the pass fraction, by config).
+tests only: 1.0 if all pass (or the pass fraction, by config). Some verdicts are reached
+on the host without running (`refusal`): a solution over `max_solution_chars` is an
+error, and a task whose tests are not well-formed is invalid (no answer could pass them).
 """
 
 from __future__ import annotations
@@ -24,7 +26,25 @@ from zeroplay.sandbox.pool import Job, JobResult, SandboxPool, exc_text, triage
 def judge(pool: SandboxPool, code: str, entry_point: str, tests: Sequence[TestCase],
           cfg: SandboxConfig) -> Verdict:
     """Run a candidate on every test in the sandbox and judge it here."""
+    refused = refusal(code, tests, cfg)
+    if refused is not None:
+        return refused
     return verdict_for(pool.run(job_for(code, entry_point, tests)), tests, cfg)
+
+
+def refusal(code: str, tests: Sequence[TestCase], cfg: SandboxConfig) -> Verdict | None:
+    """The verdict a candidate gets without running, or None when it must run."""
+    total = len(tests)
+    if len(code) > cfg.max_solution_chars:
+        return Verdict(0.0, "error", 0, total, {"error": (
+            f"the solution has {len(code)} characters, over sandbox.max_solution_chars="
+            f"{cfg.max_solution_chars}; not run")})
+    for number, test in enumerate(tests):
+        if not (type(test.args) is list and all(map(is_tagged, test.args))
+                and is_tagged(test.expected)):
+            return Verdict(0.0, "invalid", 0, total, {"error": (
+                f"test {number} of the task is not made of well-formed tagged values")})
+    return None
 
 
 def job_for(code: str, entry_point: str, tests: Sequence[TestCase]) -> Job:
@@ -41,8 +61,7 @@ def verdict_for(result: JobResult, tests: Sequence[TestCase], cfg: SandboxConfig
     assert result.results is not None
     passed, hidden, hidden_passed, first_failure, memory = 0, 0, 0, None, False
     for test, got in zip(tests, result.results, strict=True):
-        ok = "ok" in got and is_tagged(got["ok"]) and values_equal(
-            got["ok"], test.expected, cfg.float_tolerance)
+        ok = "ok" in got and values_equal(got["ok"], test.expected, cfg.float_tolerance)
         passed += ok
         if not test.public:
             hidden += 1
@@ -51,8 +70,11 @@ def verdict_for(result: JobResult, tests: Sequence[TestCase], cfg: SandboxConfig
             exc = got.get("exc")
             memory = memory or (isinstance(exc, list) and exc[:1] == ["MemoryError"])
             if first_failure is None:
+                error = exc_text(exc) if exc else None
+                if "ok" in got and not is_tagged(got["ok"]):
+                    error = "the result is not a well-formed tagged value"
                 first_failure = {"args": test.args, "expected": test.expected,
-                                 "got": got.get("ok"), "error": exc_text(exc) if exc else None}
+                                 "got": got.get("ok"), "error": error}
     if memory:
         return Verdict(0.0, "memory", passed, total, first_failure or {})
     status = "pass" if passed == total else "fail"
@@ -65,15 +87,19 @@ def find_disagreement(pool: SandboxPool, entry_point: str, reference: str, candi
                       ) -> TestCase | None:
     """Differential search: draw fresh inputs, run reference (twice) and candidate, and
     return the first input where the candidate disagrees with a deterministic reference
-    answer, as a new hidden test for the task. None if they agree everywhere tried."""
+    answer, as a new hidden test for the task. None if they agree everywhere tried, or
+    if the code is over the size caps or the strategy cannot be drawn from (nothing runs)."""
     from zeroplay.sandbox.strategies import StrategyError, draw_inputs, parse_strategy
+    from zeroplay.sandbox.validate import reference_jobs
 
+    if len(reference) > cfg.max_reference_chars or len(candidate) > cfg.max_solution_chars:
+        return None
     try:
         spec = parse_strategy(strategy, cfg.max_collection_size)
         inputs = [[to_tagged(a) for a in args] for args in draw_inputs(spec, n, seed)]
     except StrategyError:
         return None
-    jobs = [Job(reference, entry_point, inputs), Job(reference, entry_point, inputs),
+    jobs = [*reference_jobs(reference, entry_point, inputs, seed),
             Job(candidate, entry_point, inputs)]
     ref_a, ref_b, cand = (r for _, r in sorted(pool.map(jobs)))
     if any(triage(r) is not None or r.results is None for r in (ref_a, ref_b)):

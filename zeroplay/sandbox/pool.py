@@ -6,8 +6,9 @@
             ...
 
 Each container runs `supervisor.py` (see there for what happens inside) and is started
-with: no network, read-only root, a small noexec tmpfs at /tmp, a non-root user, all
-capabilities dropped, no-new-privileges, pids/memory(=memory+swap)/CPU limits, docker's
+with: no network, read-only root, a small noexec tmpfs at /tmp, every capability dropped
+but the three the supervisor needs to run jobs as an unprivileged job user (whose code
+holds none), no-new-privileges, pids/memory(=memory+swap)/CPU limits, docker's
 init as pid 1, logging driver `none`, no host mounts and an empty environment. The host
 talks to it over the attached stdin/stdout, one job at a time, and checks that every
 reply carries the nonce of the job it answers.
@@ -40,7 +41,7 @@ from dataclasses import dataclass, field
 from zeroplay.config import SandboxConfig
 from zeroplay.errors import ZeroplayError
 from zeroplay.sandbox.engine import connect
-from zeroplay.sandbox.supervisor import MAX_FRAME, encode_frame
+from zeroplay.sandbox.supervisor import MAX_FRAME, NO_JOB_USER, encode_frame
 
 log = logging.getLogger(__name__)
 
@@ -56,11 +57,15 @@ class SandboxError(ZeroplayError):
 
 @dataclass
 class Job:
-    """Run `code`, then call `entry_point(*args)` for each args list (tagged values)."""
+    """Run `code`, then call `entry_point(*args)` for each args list (tagged values).
+
+    With `hash_seed`, in a fresh interpreter started with that PYTHONHASHSEED instead of a
+    fork of the warm one (slower by an interpreter start)."""
 
     code: str
     entry_point: str
     inputs: list[list[list]]
+    hash_seed: int | None = None
 
 
 @dataclass
@@ -147,8 +152,11 @@ class _Container:
             ipc_mode="none",  # no /dev/shm: it would outlive jobs
             read_only=True,
             tmpfs={"/tmp": f"rw,noexec,nosuid,nodev,size={cfg.tmpfs_mb}m,mode=1777"},
-            user="10001:10001",
+            # Root for the machinery, with only what it needs to run jobs as the job user
+            # and to kill what they leave (supervisor.py); jobs hold no capability at all.
+            user="0:0",
             cap_drop=["ALL"],
+            cap_add=["SETUID", "SETGID", "KILL"],
             security_opt=["no-new-privileges"],
             pids_limit=cfg.pids_limit,
             mem_limit=f"{cfg.memory_mb}m",
@@ -167,7 +175,12 @@ class _Container:
             self._sock: socket.socket = getattr(attached, "_sock", attached)
             self.container.start()
             self._buf = bytearray()
-            self.call({"op": "ping"}, START_TIMEOUT_S)
+            pong = self.call({"op": "ping"}, START_TIMEOUT_S)
+            if NO_JOB_USER in pong.get("anomalies", []):
+                raise SandboxError(
+                    "the sandbox supervisor cannot switch to its job user: the container "
+                    "must start as root with CAP_SETUID and CAP_SETGID (check the engine's "
+                    "user-namespace or seccomp settings, and sandbox.runtime)")
         except BaseException:
             self.remove()
             raise
@@ -301,7 +314,7 @@ class SandboxPool:
         try:
             reply = worker.call(
                 {"op": "run", "code": job.code, "entry_point": job.entry_point,
-                 "inputs": job.inputs, "limits": self.limits},
+                 "inputs": job.inputs, "limits": self.limits, "hash_seed": job.hash_seed},
                 self.cfg.job_timeout_s + REPLY_MARGIN_S,
             )
             result = _to_result(reply, len(job.inputs))
@@ -434,7 +447,20 @@ class SandboxPool:
 
 
 def _to_result(reply: dict, n_inputs: int) -> JobResult:
-    """Turn the supervisor's reply into a JobResult, checking the shape of what the job sent."""
+    """Turn the supervisor's reply into a JobResult, checking the shape of what the job
+    sent; a reply that is not what the supervisor writes is an error, never an exception.
+
+    >>> _to_result({"status": "ok", "elapsed": "x", "anomalies": 5}, 1).anomalies
+    ['broken_reply']
+    """
+    try:
+        return _parse_reply(reply, n_inputs)
+    except (TypeError, ValueError, OverflowError) as exc:  # UnicodeError is a ValueError
+        return JobResult("error", detail=f"the sandbox reply was malformed ({exc_text(exc)})",
+                         anomalies=["broken_reply"])
+
+
+def _parse_reply(reply: dict, n_inputs: int) -> JobResult:
     anomalies = [str(a) for a in reply.get("anomalies", [])]
     base = {"detail": str(reply.get("detail", "")), "stdout": str(reply.get("stdout", ""))[:2048],
             "elapsed": float(reply.get("elapsed", 0.0)), "anomalies": anomalies}
@@ -443,7 +469,7 @@ def _to_result(reply: dict, n_inputs: int) -> JobResult:
         known = ("timeout", "memory", "crash", "output_limit")
         return JobResult(status if status in known else "error", **base)
     try:
-        payload = _json_loads(str(reply.get("payload", "")).encode())
+        payload = _json_loads(str(reply.get("payload", "")).encode("utf-8", "surrogatepass"))
     except _Broken:
         return JobResult("error", **{**base, "detail": "job results were not JSON"})
     if isinstance(payload, dict) and isinstance(payload.get("load_error"), list):

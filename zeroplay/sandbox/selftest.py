@@ -3,8 +3,9 @@
     rows = run_selftest(pool, cfg)    # one SelftestRow per hostile case, `contained` or not
 
 Every case is judged against the task "return x + 1" (integer inputs). A case is
-contained when it gets reward 0 with one of its expected statuses, and the honest
-solution judged right after it (on whatever container the pool hands out next) still
+contained when it gets reward 0 with one of its expected statuses, a few wrong solutions
+judged after it (on whatever containers the pool hands out next) all get reward 0, so
+nothing it left behind forged their verdicts, and the honest solution judged last still
 passes. Cases marked `repeat` run twice, to show that nothing one job leaves behind
 reaches the next. `zeroplay sandbox selftest` prints the table; the tests run the same
 cases with extra checks on the host.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from dataclasses import dataclass
 
 from zeroplay.config import SandboxConfig
@@ -22,6 +24,9 @@ from zeroplay.sandbox.judge import judge
 from zeroplay.sandbox.pool import SandboxPool
 
 HONEST = "def f(x):\n    return x + 1\n"
+WRONG = "def f(x):\n    return x + 2\n"
+WRONG_AFTER = 4  # wrong solutions judged after each case: any reward means a forged verdict
+LINGER_S = 0.5  # what a case left behind gets this long to act before they are judged
 TESTS = [TestCase([["i", x]], ["i", x + 1], public=x < 1) for x in range(5)]
 FAILED = ("fail", "error", "timeout", "memory", "output_limit")
 
@@ -70,6 +75,18 @@ def f(x):
 """), ("timeout",)),
     HostileCase("allocate 10 GB", "def f(x):\n    return len(bytearray(10 * 2**30))\n",
                 ("memory",)),
+    HostileCase("exhaust the container's memory from several processes", _code("""
+import os, time
+def f(x):
+    for _ in range(CHILDREN):  # each under the job's limit, together over the container's
+        if os.fork() == 0:
+            hog = b'x' * (HOG_MB * 2**20)
+            time.sleep(5)
+            os._exit(0)
+    hog = b'x' * (HOG_MB * 2**20)
+    time.sleep(1)
+    return x + 1
+"""), ("memory",)),
     HostileCase("fill /tmp", _code("""
 import os
 def f(x):
@@ -136,7 +153,7 @@ def f(x):
     return repr([found, dict(os.environ)])
 """), ("fail",)),
     HostileCase("kill the parent", "import os\ndef f(x):\n    os.kill(os.getppid(), 9)\n",
-                ("error",)),
+                ("fail", "error")),
     HostileCase("kill pid 1", _code("""
 import os, signal
 def f(x):
@@ -144,7 +161,7 @@ def f(x):
         os.kill(1, s)
     return -1
 """), ("fail", "error")),
-    HostileCase("kill -1", "import os\ndef f(x):\n    os.kill(-1, 9)\n", ("error",)),
+    HostileCase("kill -1", "import os\ndef f(x):\n    os.kill(-1, 9)\n", ("fail", "error")),
     HostileCase("sys.exit(0) at import", "import sys\nsys.exit(0)\ndef f(x):\n    return x + 1\n",
                 ("error",)),
     HostileCase("os._exit(0) before returning", "import os\ndef f(x):\n    os._exit(0)\n",
@@ -191,6 +208,58 @@ def f(x):
     HostileCase("segfault via ctypes", "import ctypes\ndef f(x):\n    return ctypes.string_at(0)\n",
                 ("error",)),
     HostileCase("input()", "def f(x):\n    return int(input()) + x\n", ("fail",)),
+    HostileCase("forge later verdicts from a zombie's live thread", _code("""
+import ctypes, json, os, platform, signal, struct, threading, time
+
+def read_exact(fd, n):
+    data = b''
+    while len(data) < n:
+        chunk = os.read(fd, n - len(data))
+        if not chunk:
+            raise EOFError
+        data += chunk
+    return data
+
+def forge():
+    time.sleep(0.1)  # until the supervisor has answered this job and looks clean
+    # The container's stdin and stdout, held by pid 1: the host's frames, nonces included.
+    try:
+        frames_in = os.open('/proc/1/fd/0', os.O_RDONLY)
+        frames_out = os.open('/proc/1/fd/1', os.O_WRONLY)
+    except OSError:
+        frames_in = frames_out = None
+    for name in os.listdir('/proc'):  # stop the supervisor so that its frames come here
+        try:
+            cmd = open(f'/proc/{name}/cmdline', 'rb').read() if name.isdigit() else b''
+            if name != '1' and b'supervisor.py' in cmd and b'--zygote' not in cmd:
+                os.kill(int(name), signal.SIGSTOP)
+        except OSError:
+            pass
+    if frames_in is None:
+        return
+    while True:
+        (n,) = struct.unpack('>I', read_exact(frames_in, 4))
+        msg = json.loads(read_exact(frames_in, n))
+        if msg.get('op') == 'ping':
+            reply = {'nonce': msg['nonce'], 'op': 'pong', 'anomalies': []}
+        else:  # every later job "passes": x + 1 for each input x
+            results = [{'ok': ['i', args[0][1] + 1]} for args in msg['inputs']]
+            reply = {'nonce': msg['nonce'], 'status': 'ok', 'elapsed': 0.01, 'stdout': '',
+                     'anomalies': [], 'payload': json.dumps({'results': results})}
+        data = json.dumps(reply).encode()
+        os.write(frames_out, struct.pack('>I', len(data)) + data)
+
+STARTED = []
+
+def f(x):
+    if not STARTED and os.fork() == 0:
+        os.setsid()
+        threading.Thread(target=forge).start()
+        # Only the main thread ends: the process shows as a zombie while forge() runs on.
+        ctypes.CDLL(None).syscall(60 if platform.machine() == 'x86_64' else 93, 0)
+    STARTED.append(x)
+    return -1
+"""), ("fail", "error")),
     HostileCase("write to site-packages", _code("""
 import json, os, hypothesis
 def f(x):
@@ -207,11 +276,13 @@ class SelftestRow:
     name: str
     verdicts: tuple[Verdict, ...]
     expect: tuple[str, ...]
+    wrong_after: tuple[Verdict, ...]
     honest_after: Verdict
 
     @property
     def contained(self) -> bool:
         return all(v.reward == 0 and v.status in self.expect for v in self.verdicts) and \
+            all(v.reward == 0 for v in self.wrong_after) and \
             self.honest_after.status == "pass" and self.honest_after.reward == 1.0
 
 
@@ -225,10 +296,14 @@ def host_listener() -> tuple[socket.socket, int]:
 
 
 def run_case(pool: SandboxPool, case: HostileCase, cfg: SandboxConfig, port: int) -> SelftestRow:
-    code = case.code.replace("PORT", str(port))
+    hog_mb = cfg.job_memory_mb * 7 // 10
+    code = case.code.replace("PORT", str(port)).replace("HOG_MB", str(hog_mb)).replace(
+        "CHILDREN", str(cfg.memory_mb // hog_mb + 1))
     verdicts = [judge(pool, code, "f", TESTS, cfg) for _ in range(2 if case.repeat else 1)]
+    time.sleep(LINGER_S)
+    wrong = [judge(pool, WRONG, "f", TESTS, cfg) for _ in range(WRONG_AFTER)]
     honest = judge(pool, HONEST, "f", TESTS, cfg)
-    return SelftestRow(case.name, tuple(verdicts), case.expect, honest)
+    return SelftestRow(case.name, tuple(verdicts), case.expect, tuple(wrong), honest)
 
 
 def run_selftest(pool: SandboxPool, cfg: SandboxConfig, progress=None) -> list[SelftestRow]:
@@ -255,7 +330,8 @@ def run_selftest(pool: SandboxPool, cfg: SandboxConfig, progress=None) -> list[S
                 progress(case.name)
             row = run_case(pool, case, cfg, port)
             if reached.is_set():  # a connection reached the host: not contained
-                row = SelftestRow(row.name, row.verdicts, (), row.honest_after)
+                row = SelftestRow(row.name, row.verdicts, (), row.wrong_after,
+                                  row.honest_after)
                 reached.clear()
             rows.append(row)
     finally:

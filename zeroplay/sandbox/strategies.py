@@ -25,6 +25,8 @@ from typing import Any
 from zeroplay.pysource import PARSE_ERRORS, parse_python
 
 MAX_STRATEGY_CHARS = 2000
+BOUNDARY_VARIANTS = ("long", "short", "high", "low")  # see _to_edge
+BOUNDARY_DRAWS = 2  # inputs drawn from each boundary variant, before the random ones
 MAX_DEPTH = 8
 
 
@@ -64,10 +66,12 @@ WHITELIST: dict[str, _Sig] = {
 
 @dataclass(frozen=True)
 class StrategySpec:
-    """A parsed strategy text: one Hypothesis strategy per positional argument."""
+    """A parsed strategy text: one Hypothesis strategy per positional argument, and the
+    same strategies pushed to the edges of their ranges (`BOUNDARY_VARIANTS`)."""
 
     text: str
     strategies: tuple[Any, ...]
+    boundaries: tuple[tuple[Any, ...], ...] = ()
 
     @property
     def arity(self) -> int:
@@ -88,10 +92,18 @@ def parse_strategy(text: str, max_collection_size: int = 20) -> StrategySpec:
     if not nodes:
         raise StrategyError("empty strategy: give one st.* expression per argument")
     strategies = tuple(_build(node, max_collection_size, 0) for node in nodes)
-    return StrategySpec(text, strategies)
+    boundaries = []
+    for variant in BOUNDARY_VARIANTS:
+        try:  # a variant the constructors refuse (e.g. exclude_max at the bound) is skipped
+            edge = tuple(_build(node, max_collection_size, 0, variant) for node in nodes)
+        except StrategyError:
+            continue
+        if repr(edge) != repr(strategies):  # and so is one that changed nothing
+            boundaries.append(edge)
+    return StrategySpec(text, strategies, tuple(boundaries))
 
 
-def _build(node: ast.AST, cap: int, depth: int) -> Any:
+def _build(node: ast.AST, cap: int, depth: int, variant: str | None = None) -> Any:
     import hypothesis.strategies as st
     from hypothesis.errors import InvalidArgument
 
@@ -105,7 +117,7 @@ def _build(node: ast.AST, cap: int, depth: int) -> Any:
             raise StrategyError(f"st.{name} takes only strategies, no keyword arguments")
         if not node.args:
             raise StrategyError(f"st.{name} needs at least one strategy")
-        args = [_build(arg, cap, depth + 1) for arg in node.args]
+        args = [_build(arg, cap, depth + 1, variant) for arg in node.args]
         return getattr(st, name)(*args)
     if len(node.args) > len(sig.positional):
         raise StrategyError(
@@ -114,7 +126,7 @@ def _build(node: ast.AST, cap: int, depth: int) -> Any:
         )
     kwargs: dict[str, Any] = {}
     for param, arg in zip(sig.positional, node.args, strict=False):
-        kwargs[param] = _argument(name, param, arg, sig, cap, depth)
+        kwargs[param] = _argument(name, param, arg, sig, cap, depth, variant)
     for kw in node.keywords:
         if kw.arg is None:
             raise StrategyError(f"st.{name}: ** arguments are not allowed")
@@ -125,9 +137,11 @@ def _build(node: ast.AST, cap: int, depth: int) -> Any:
             )
         if kw.arg in kwargs:
             raise StrategyError(f"st.{name}: {kw.arg!r} given twice")
-        kwargs[kw.arg] = _argument(name, kw.arg, kw.value, sig, cap, depth)
+        kwargs[kw.arg] = _argument(name, kw.arg, kw.value, sig, cap, depth, variant)
     if sig.sized:
         _cap_sizes(name, kwargs, cap)
+    if variant is not None:
+        _to_edge(name, kwargs, variant)
     if name == "sampled_from" and not (
         isinstance(kwargs.get("elements"), list | tuple) and kwargs["elements"]
     ):
@@ -135,9 +149,8 @@ def _build(node: ast.AST, cap: int, depth: int) -> Any:
     try:
         strategy = getattr(st, name)(**kwargs)
         strategy.validate()
-    except InvalidArgument as exc:
-        raise StrategyError(f"st.{name}: {exc}") from None
-    except (TypeError, ValueError) as exc:
+    except (InvalidArgument, TypeError, ValueError, OverflowError) as exc:
+        # OverflowError: st.floats given an int bound that no float can hold (401 digits)
         raise StrategyError(f"st.{name}: {exc}") from None
     return strategy
 
@@ -156,9 +169,10 @@ def _constructor_name(node: ast.AST) -> str:
     return func.attr
 
 
-def _argument(name: str, param: str, node: ast.AST, sig: _Sig, cap: int, depth: int) -> Any:
+def _argument(name: str, param: str, node: ast.AST, sig: _Sig, cap: int, depth: int,
+              variant: str | None = None) -> Any:
     if param in sig.strategy_params and isinstance(node, ast.Call):
-        return _build(node, cap, depth + 1)
+        return _build(node, cap, depth + 1, variant)
     if param in sig.strategy_params and name != "text":
         raise StrategyError(f"st.{name}: {param} must be a strategy, got {_describe(node)}")
     try:
@@ -187,6 +201,20 @@ def _cap_sizes(name: str, kwargs: dict[str, Any], cap: int) -> None:
     kwargs["max_size"] = cap if max_size is None else min(max_size, cap)
 
 
+def _to_edge(name: str, kwargs: dict[str, Any], variant: str) -> None:
+    """Push one constructor's arguments to an edge of its range: collections and texts at
+    their largest (`long`) or smallest (`short`) size; numbers at their `high` or `low`
+    bound. Unbounded numbers stay random."""
+    if variant == "long" and "max_size" in kwargs:
+        kwargs["min_size"] = kwargs["max_size"]
+    if variant == "short" and "max_size" in kwargs:
+        kwargs["max_size"] = kwargs.get("min_size", 0)
+    if variant in ("high", "low") and name in ("integers", "floats"):
+        bound = kwargs.get("max_value" if variant == "high" else "min_value")
+        if bound is not None:
+            kwargs["min_value"] = kwargs["max_value"] = bound
+
+
 def _describe(node: ast.AST) -> str:
     try:
         text = ast.unparse(node)
@@ -201,7 +229,15 @@ _draw_lock = threading.Lock()  # Hypothesis' engine is not shared between thread
 
 
 def draw_inputs(spec: StrategySpec, n: int, seed: int) -> list[tuple]:
-    """Up to `n` distinct argument tuples, the same ones for the same spec and seed."""
+    """Up to `n` distinct argument tuples, the same ones for the same spec and seed: first
+    up to BOUNDARY_DRAWS from each of the spec's boundary variants (Hypothesis' own draws
+    rarely reach the largest sizes or the bounds, so a solution wrong only there would
+    pass), then random draws. A boundary variant Hypothesis cannot satisfy is skipped.
+
+    Raises StrategyError when a strategy that parsed cannot be drawn from: Hypothesis
+    refuses it, or drawing fails on what it builds (a set of lists, or a dict keyed by
+    lists, raises TypeError). A failure that only some draws reach may show up for one
+    seed and not another, so every caller must expect it, not only validation."""
     _quiet_hypothesis_storage()
     from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as fixed_seed
@@ -213,25 +249,39 @@ def draw_inputs(spec: StrategySpec, n: int, seed: int) -> list[tuple]:
     drawn: list[tuple] = []
     seen: set[str] = set()
 
-    @fixed_seed(seed)
-    @settings(max_examples=n, database=None, deadline=None, derandomize=False,
-              suppress_health_check=list(HealthCheck), phases=[Phase.generate],
-              print_blob=False, report_multiple_bugs=False)
-    @given(st.tuples(*spec.strategies))
-    def collect(args: tuple) -> None:
-        try:
-            key = canonical(to_tagged(args))
-        except Unserializable:
-            return
-        if key not in seen and len(drawn) < n:
-            seen.add(key)
-            drawn.append(args)
+    def collect(strategies: tuple, limit: int, examples: int, unpack: bool = False) -> None:
+        @fixed_seed(seed)
+        @settings(max_examples=examples, database=None, deadline=None, derandomize=False,
+                  suppress_health_check=list(HealthCheck), phases=[Phase.generate],
+                  print_blob=False, report_multiple_bugs=False)
+        @given(st.tuples(*strategies))
+        def run(args: tuple) -> None:
+            if unpack:  # a one_of over whole argument tuples
+                (args,) = args
+            try:
+                key = canonical(to_tagged(args))
+            except Unserializable:
+                return
+            if key not in seen and len(drawn) < limit:
+                seen.add(key)
+                drawn.append(args)
+
+        run()
 
     with _draw_lock:
         try:
-            collect()
+            if spec.boundaries:  # one run over all variants: each run has a fixed cost
+                edges = len(spec.boundaries) * BOUNDARY_DRAWS
+                try:
+                    collect((st.one_of(*(st.tuples(*b) for b in spec.boundaries)),),
+                            min(n, edges), 2 * edges, unpack=True)
+                except HypothesisException:
+                    pass
+            collect(spec.strategies, n, n)
         except HypothesisException as exc:
             raise StrategyError(f"cannot draw inputs: {exc}") from None
+        except (TypeError, ValueError, ArithmeticError, RecursionError) as exc:
+            raise StrategyError(f"cannot draw inputs: {type(exc).__name__}: {exc}") from None
     return drawn
 
 

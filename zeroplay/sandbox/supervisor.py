@@ -1,32 +1,39 @@
 """The supervisor that runs inside every sandbox container (stdlib only, Python 3.11).
 
-Three kinds of process live in a container, all as the same unprivileged user:
+Three kinds of process live in a container:
 
     docker-init (pid 1) -> supervisor -> zygote -> one child per job
+    `------------ root, only CAP_SETUID, CAP_SETGID, CAP_KILL ---------'   job user (10001)
 
 * The **supervisor** talks to the host over the container's stdin/stdout in length-prefixed
   JSON frames. Each job frame carries a random nonce; the supervisor echoes it in the
-  result frame. It is made non-dumpable, so job code cannot read its memory or open its
-  file descriptors through /proc.
+  result frame.
 * The **zygote** is a fresh interpreter (fork + exec, so it never held a nonce) that
   preloads common modules and forks one child per job. It enforces the wall-clock limit
   by killing the child's whole process group.
 * The **child** starts its own session, sets rlimits (CPU seconds, address space, file
   size = output cap, open files, no core), gets stdin at EOF and stdout/stderr into a
-  capped file, runs the code, calls the entry point on each input and writes type-tagged
-  results to a pipe.
+  capped file, then becomes the job user, which drops every capability, and only then
+  runs the code, calls the entry point on each input and writes type-tagged results to a
+  pipe.
 
-After every job the supervisor kills every process that is not part of the machinery
-(double-forked daemons included), empties /tmp, and reports anomalies so that the host
-recycles the container. Results are values only: the host compares them with expected
-values; nothing a job prints or returns is trusted to decide a verdict.
+The verdict channel is out of the job's reach because jobs run under another uid than the
+machinery: nothing a job starts can signal, trace (`ptrace`, `process_vm_readv`), change
+the rlimits of, or open `/proc/<pid>/{fd,mem,environ}` of pid 1, the supervisor or the
+zygote, so it cannot read the frames (nonces included) on the container's stdin, nor
+write frames to its stdout. After every job the supervisor kills every process that is
+not part of the machinery (double-forked daemons, and zombie leaders whose other threads
+live on, included), empties /tmp as the job user, and reports anomalies so that the host
+recycles the container; if the child cannot become the job user it exits before running
+anything. Results are values only: the host compares them with expected values; nothing
+a job prints or returns is trusted to decide a verdict.
 
 Values cross in the type-tagged form of `codec.py`, which the image ships beside this
 file; the supervisor runs with the standard library and that file only. The host imports
 this module for the framing alone (`encode_frame`, `MAX_FRAME`), so both sides share one
-definition. What it does not guarantee: job code can still kill the supervisor (same
-user) or write junk into the container's stdout through /proc/1/fd; both end the
-container, and the host treats a frame without the right nonce as a failed job.
+definition. What it does not guarantee: a job's child is forked from the zygote, so its
+memory holds a copy of what the zygote's heap still holds of earlier jobs' code and inputs
+(never a nonce, never an expected value: those are not sent into the container).
 """
 
 from __future__ import annotations
@@ -47,6 +54,8 @@ MAX_FRAME = 32 * 2**20
 RESULT_FD_SLOT = 3
 OUTPUT_FILE = "/tmp/.zeroplay-output"
 JOB_DIR = "/tmp/job"
+JOB_UID = JOB_GID = 10001  # the image's `sandbox` user; the machinery runs as root
+NO_JOB_USER = "cannot_switch_to_job_user"  # a ping's anomaly: the container lacks the caps
 DEFAULT_LIMITS = {
     "wall_s": 10.0,
     "cpu_s": 5,
@@ -101,7 +110,7 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def _make_undumpable() -> None:
-    """Other processes of the same user can then not ptrace us or open /proc/<pid>/fd."""
+    """Nothing but root with CAP_SYS_PTRACE may then trace us or open /proc/<pid>/fd."""
     try:
         import ctypes
 
@@ -110,20 +119,51 @@ def _make_undumpable() -> None:
         pass
 
 
-def _other_pids(keep: set[int]) -> list[int]:
-    """Live (non-zombie) processes in this container other than `keep`."""
-    pids = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit() or int(name) in keep:
-            continue
+def become_job_user() -> None:
+    """Switch to the job user for good; raises if any id stayed privileged."""
+    os.setgroups([])
+    os.setresgid(JOB_GID, JOB_GID, JOB_GID)
+    os.setresuid(JOB_UID, JOB_UID, JOB_UID)
+    if set(os.getresuid()) != {JOB_UID} or set(os.getresgid()) != {JOB_GID}:
+        raise PermissionError("the job user switch left a privileged id")
+
+
+def _can_become_job_user() -> bool:
+    """Whether a forked process can switch to the job user (root with CAP_SETUID and
+    CAP_SETGID can); without it every job would fail, so the host is told at start."""
+    pid = os.fork()
+    if pid == 0:
         try:
-            with open(f"/proc/{name}/stat", "rb") as f:
+            become_job_user()
+        except BaseException:
+            os._exit(1)
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+def _live(pid: str) -> bool:
+    """True if any thread of the process is not a zombie (a thread group whose leader
+    exited by a raw `exit` syscall shows `Z` while its other threads run on)."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return False
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat", "rb") as f:
                 stat = f.read()
         except OSError:
             continue
-        if stat[stat.rfind(b")") + 2:][:1] != b"Z":
-            pids.append(int(name))
-    return pids
+        if stat[stat.rfind(b")") + 2:][:1] not in (b"Z", b"X"):
+            return True
+    return False
+
+
+def _other_pids(keep: set[int]) -> list[int]:
+    """Processes with a live thread in this container, other than `keep`."""
+    return [int(name) for name in os.listdir("/proc")
+            if name.isdigit() and int(name) not in keep and _live(name)]
 
 
 def _sweep(keep: set[int]) -> int:
@@ -144,7 +184,11 @@ def _sweep(keep: set[int]) -> int:
 
 
 def _wipe_tmp() -> bool:
-    """Empty /tmp so that no job sees what an earlier one left. True if it is empty."""
+    """Empty /tmp so that no job sees what an earlier one left. True if it is empty.
+
+    What a job left belongs to the job user, in directories it may have locked (mode 0):
+    a helper that becomes the job user removes those (as their owner it may chmod them);
+    then root removes its own files (the output file) from /tmp, which it owns."""
     import shutil
 
     def force(func, path, _exc):
@@ -155,15 +199,26 @@ def _wipe_tmp() -> bool:
         except OSError:
             pass
 
-    for name in os.listdir("/tmp"):
-        path = os.path.join("/tmp", name)
-        if os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path, onerror=force)
-        else:
-            try:
-                os.unlink(path)
-            except OSError:
-                pass
+    def wipe() -> None:
+        for name in os.listdir("/tmp"):
+            path = os.path.join("/tmp", name)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, onerror=force)
+            else:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+
+    pid = os.fork()
+    if pid == 0:
+        try:
+            become_job_user()
+            wipe()
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    wipe()
     return not os.listdir("/tmp")
 
 
@@ -197,9 +252,10 @@ def _child(job: dict, result_fd: int) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGXFSZ):
             signal.signal(sig, signal.SIG_DFL)
         limits = {**DEFAULT_LIMITS, **job.get("limits", {})}
-        os.makedirs(JOB_DIR, exist_ok=True)
-        os.chdir(JOB_DIR)
-        out = os.open(OUTPUT_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # Created by root, mode 0600: the job writes through its stdout and stderr but
+        # cannot reopen the file, nor chmod it.
+        out = os.open(OUTPUT_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
+                      0o600)
         null = os.open("/dev/null", os.O_RDONLY)
         os.dup2(null, 0)
         os.dup2(out, 1)
@@ -212,9 +268,42 @@ def _child(job: dict, result_fd: int) -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits["output_bytes"],) * 2)
         resource.setrlimit(resource.RLIMIT_NOFILE, (limits["nofile"],) * 2)
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        become_job_user()
+        os.makedirs(JOB_DIR, exist_ok=True)
+        os.chdir(JOB_DIR)
         sys.stdin = open(0, closefd=False)
         sys.stdout = open(1, "w", closefd=False)
         sys.stderr = open(2, "w", closefd=False)
+        if job.get("hash_seed") is not None:
+            _exec_fresh_interpreter(job)
+    except BaseException:
+        os._exit(70)
+    payload = _run_job(job)
+    try:
+        _write_all(RESULT_FD_SLOT, encode_frame(payload))
+    except BaseException:
+        os._exit(71)
+    os._exit(0)
+
+
+def _exec_fresh_interpreter(job: dict) -> None:
+    """Run the job in a new interpreter with the job's hash seed (and a new address space
+    layout), not in this fork of the zygote: so two runs of one job see different `hash()`
+    of strings, set orders and `id()`s, which is what makes a determinism check mean it."""
+    path = os.path.join(JOB_DIR, ".job.json")
+    with open(path, "w") as f:
+        json.dump({k: job[k] for k in ("code", "entry_point", "inputs")}, f)
+    os.execve(sys.executable, [sys.executable, "-u", __file__, "--job", path],
+              {"PYTHONHASHSEED": str(int(job["hash_seed"]))})
+
+
+def fresh_job(path: str) -> None:
+    """`supervisor.py --job PATH`: the exec'd interpreter of `_exec_fresh_interpreter`,
+    already the job user, with the rlimits and file descriptors its child set up."""
+    try:
+        with open(path) as f:
+            job = json.load(f)
+        os.unlink(path)
     except BaseException:
         os._exit(70)
     payload = _run_job(job)
@@ -278,6 +367,7 @@ def zygote() -> None:
         limits = {**DEFAULT_LIMITS, **job.get("limits", {})}
         start = time.monotonic()
         deadline = start + float(limits["wall_s"])
+        oom_before = _oom_kills()
         r, w = os.pipe()
         pid = os.fork()
         if pid == 0:
@@ -310,10 +400,29 @@ def zygote() -> None:
         os.close(r)
         status_word = _reap(pid, deadline if not (timed_out or overflow) else 0)
         elapsed = time.monotonic() - start
-        report = _classify(status_word, frame, timed_out, overflow)
+        oom = oom_before is not None and (_oom_kills() or 0) > oom_before
+        report = _classify(status_word, frame, timed_out, overflow, oom)
         report["elapsed"] = round(elapsed, 6)
         report["stdout"] = _output_excerpt()
         _write_all(1, encode_frame(report))
+
+
+OOM_COUNTERS = ("/sys/fs/cgroup/memory.events",  # cgroup v2
+                "/sys/fs/cgroup/memory/memory.oom_control")  # cgroup v1
+
+
+def _oom_kills() -> int | None:
+    """How many processes the container's cgroup has OOM-killed; None if unreadable."""
+    for path in OOM_COUNTERS:
+        try:
+            with open(path) as f:
+                for line in f:
+                    key, _, value = line.partition(" ")
+                    if key == "oom_kill":
+                        return int(value)
+        except (OSError, ValueError):
+            continue
+    return None
 
 
 def _reap(pid: int, deadline: float) -> int | None:
@@ -335,7 +444,10 @@ def _reap(pid: int, deadline: float) -> int | None:
     return status
 
 
-def _classify(status: int | None, frame: bytes | None, timed_out: bool, overflow: bool) -> dict:
+def _classify(status: int | None, frame: bytes | None, timed_out: bool, overflow: bool,
+              oom: bool = False) -> dict:
+    if oom:  # the container's memory ran out: whatever died, the job used too much
+        return {"status": "memory", "detail": "the container ran out of memory (OOM kill)"}
     if overflow:
         return {"status": "output_limit", "detail": "result larger than the limit"}
     sig = os.WTERMSIG(status) if status is not None and os.WIFSIGNALED(status) else None
@@ -383,6 +495,7 @@ def supervise() -> None:
     if read_frame(from_zygote_r) != {"ready": True}:  # wait until the zygote is warm
         return
     keep = {1, os.getpid(), zpid}
+    switches = _can_become_job_user()
     stdin, stdout = sys.stdin.fileno(), sys.stdout.fileno()
     while True:
         try:
@@ -393,11 +506,12 @@ def supervise() -> None:
             return
         nonce = msg.get("nonce")
         if msg.get("op") == "ping":
-            anomalies = _check_clean(keep, zpid)
+            anomalies = _check_clean(keep, zpid) + ([] if switches else [NO_JOB_USER])
             _write_all(stdout, encode_frame({"nonce": nonce, "op": "pong",
                                              "anomalies": anomalies}))
             continue
-        job = {k: msg[k] for k in ("code", "entry_point", "inputs", "limits") if k in msg}
+        job = {k: msg[k] for k in ("code", "entry_point", "inputs", "limits", "hash_seed")
+               if k in msg}
         try:
             _write_all(to_zygote_w, encode_frame(job))
             report = read_frame(from_zygote_r)
@@ -436,5 +550,7 @@ def _check_clean(keep: set[int], zpid: int) -> list[str]:
 if __name__ == "__main__":
     if sys.argv[1:] == ["--zygote"]:
         zygote()
+    elif sys.argv[1:2] == ["--job"] and len(sys.argv) == 3:
+        fresh_job(sys.argv[2])
     else:
         supervise()

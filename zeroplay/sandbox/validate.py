@@ -4,10 +4,11 @@
     v.valid, v.reason, v.tests        # True, "", [TestCase(args=[["i", 0]], expected=...), ...]
 
 A draft is rejected, with a machine-readable `reason` and a human `detail`, when its
-reference does not parse, lacks the entry point, imports or calls something the config
-bans, reaches for dunder attributes, has a strategy outside the DSL or of the wrong arity,
-hits a sandbox limit, raises on too many inputs, returns something that is not a plain
-value, answers differently on the second run, or returns the same value for every input
+reference is longer than `max_reference_chars`, does not parse, lacks the entry point,
+imports or calls something the config bans, reaches for dunder attributes, has a strategy
+outside the DSL or of the wrong arity, hits a sandbox limit, raises on too many inputs,
+returns something that is not a plain value, answers differently in a second interpreter
+with another hash seed (nondeterministic), or returns the same value for every input
 (trivial). A valid draft's inputs and outputs become frozen test cases, in draw order; up
 to `num_public_tests` of them are public (shown to the solver), chosen by
 `public.choose_public` to be informative rather than Hypothesis' minimal first draws, and
@@ -23,7 +24,7 @@ from zeroplay.config import SandboxConfig
 from zeroplay.handoff import REJECT_REASONS, TestCase, Validation
 from zeroplay.pysource import PARSE_ERRORS, parse_python
 from zeroplay.sandbox.codec import canonical, is_tagged, to_tagged
-from zeroplay.sandbox.pool import Job, JobResult, SandboxPool, triage
+from zeroplay.sandbox.pool import Job, JobResult, SandboxPool, exc_text, triage
 from zeroplay.sandbox.public import choose_public
 from zeroplay.sandbox.strategies import StrategyError, StrategySpec, draw_inputs, parse_strategy
 
@@ -45,14 +46,29 @@ def validate_draft(pool: SandboxPool, entry_point: str, reference: str, strategy
         spec, inputs = prepare(entry_point, reference, strategy, cfg, seed)
     except DraftRejected as rejected:
         return rejected.validation
-    job = Job(reference, entry_point, inputs)
-    first, second = (result for _, result in sorted(pool.map([job, job])))
+    first, second = (result for _, result in
+                     sorted(pool.map(reference_jobs(reference, entry_point, inputs, seed))))
     return freeze(inputs, first, second, cfg)
+
+
+def reference_jobs(reference: str, entry_point: str, inputs: list[list],
+                   seed: int) -> list[Job]:
+    """The two runs of a reference that validation compares: one in the container's warm
+    interpreter (a random hash seed, drawn when the container started), one in a fresh
+    interpreter with a hash seed of its own (they coincide with probability 2**-32), so a
+    result that depends on the interpreter (`hash()` of a string, the order of a set of
+    strings, `id()`) disagrees between them. Only one run pays an interpreter start."""
+    return [Job(reference, entry_point, inputs),
+            Job(reference, entry_point, inputs, hash_seed=1 + seed % (2**32 - 1))]
 
 
 def prepare(entry_point: str, reference: str, strategy: str, cfg: SandboxConfig,
             seed: int) -> tuple[StrategySpec, list[list]]:
     """Static checks and input drawing; raises DraftRejected. Returns tagged inputs."""
+    if len(reference) > cfg.max_reference_chars:
+        raise DraftRejected("reference_too_long", f"the reference has {len(reference)} "
+                            f"characters, over sandbox.max_reference_chars="
+                            f"{cfg.max_reference_chars}")
     function = check_source(entry_point, reference, cfg)
     try:
         spec = parse_strategy(strategy, cfg.max_collection_size)
@@ -124,12 +140,13 @@ def freeze(inputs: list[list], first: JobResult, second: JobResult,
     errors = 0
     for args, a, b in zip(inputs, first.results, second.results, strict=True):
         if "ok" not in a or "ok" not in b:
-            exc_a, exc_b = a.get("exc") or [""], b.get("exc") or [""]
-            if exc_a[0] == "MemoryError" or exc_b[0] == "MemoryError":
+            kinds = _exc_kind(a), _exc_kind(b)
+            if "MemoryError" in kinds:
                 return Validation.reject("memory", "the reference ran out of memory")
-            if exc_a[0] == "Unserializable" or exc_b[0] == "Unserializable":
-                return Validation.reject("unserializable_output", str(exc_a[1:] or exc_b[1:]))
-            if ("ok" in a) != ("ok" in b) or exc_a[0] != exc_b[0]:
+            if "Unserializable" in kinds:
+                run = a if kinds[0] == "Unserializable" else b
+                return Validation.reject("unserializable_output", exc_text(run["exc"]))
+            if ("ok" in a) != ("ok" in b) or kinds[0] != kinds[1]:
                 return Validation.reject("nondeterministic",
                                          f"the two runs disagree on input {args}")
             errors += 1
@@ -151,3 +168,12 @@ def freeze(inputs: list[list], first: JobResult, second: JobResult,
     tests = [TestCase(args, expected, public=i in public)
              for i, (args, expected) in enumerate(kept)]
     return Validation(True, tests=tests)
+
+
+def _exc_kind(result: dict) -> str:
+    """The exception type of one input's result, "" when it returned a value or the job
+    forged something that is not [type, message]."""
+    exc = result.get("exc")
+    if "ok" in result or not isinstance(exc, list) or not exc or type(exc[0]) is not str:
+        return ""
+    return exc[0]
