@@ -263,7 +263,7 @@ class TinyModelConfig(Section):
 
     vocab_size: int = Field(2048, ge=256, description="BPE vocabulary trained on synthetic text.")
     hidden_size: int = Field(128, ge=16, description="Model width.")
-    num_hidden_layers: int = Field(2, ge=1, description="Transformer layers.")
+    num_hidden_layers: int = Field(1, ge=1, description="Transformer layers.")
     num_attention_heads: int = Field(4, ge=1, description="Attention heads.")
     max_position_embeddings: int = Field(1024, ge=64, description="Longest sequence.")
 

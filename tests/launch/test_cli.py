@@ -201,6 +201,45 @@ def test_sandbox_judge_bad_solutions_are_one_line(tmp_path):
     assert "Traceback" not in result.output
 
 
+HOSTILE_TASKS = [
+    {"id": "unhashable", "entry_point": "f", "reference": "def f(s):\n    return len(s)\n",
+     "strategy": "st.sets(st.lists(st.integers()), min_size=1)"},
+    {"id": "huge-bound", "entry_point": "f", "reference": "def f(x):\n    return x\n",
+     "strategy": f"st.floats(max_value={10 ** 400})"},
+    {"id": "surrogate-\ud800", "entry_point": "f",
+     "reference": "def f(x):\n    return '\\ud800' * (x % 3)\n", "strategy": "st.integers(0, 9)"},
+    {"id": "hash-seeded", "entry_point": "f",
+     "reference": "def f(s):\n    return hash(s) % 97\n", "strategy": "st.text('abc', min_size=2)"},
+    {"id": "long", "entry_point": "f", "reference": "def f(x):\n    return x\n" + "#" * 30_000,
+     "strategy": "st.integers()"},
+]
+HOSTILE_SOLUTIONS = [
+    {"task_id": "surrogate-\ud800", "solution_id": "forged-values",
+     "code": "def f(x):\n    return [10 ** 400, '\\udfff', {(1,): 2}]\n"},
+    {"task_id": "surrogate-\ud800", "solution_id": "huge", "code": "#" * 10**6 + "\n"},
+    {"task_id": "unhashable", "solution_id": "orphan-task", "code": "def f(s):\n    return 0\n"},
+]
+
+
+@pytest.mark.docker
+def test_hostile_records_get_clean_rows_from_the_real_sandbox(tmp_path, sandbox_image):
+    tasks = _jsonl(tmp_path / "t.jsonl", HOSTILE_TASKS)
+    validated = runner.invoke(app, ["sandbox", "validate", "--tasks", tasks, *FAST])
+    assert validated.exit_code == 0 and "Traceback" not in validated.output, validated.output
+    reasons = {r["id"]: (r["valid"], r["reason"]) for r in _rows(validated.stdout)}
+    assert reasons == {"unhashable": (False, "strategy"), "huge-bound": (False, "strategy"),
+                       "surrogate-\ud800": (True, ""),
+                       "hash-seeded": (False, "nondeterministic"),
+                       "long": (False, "reference_too_long")}
+    solutions = _jsonl(tmp_path / "s.jsonl", HOSTILE_SOLUTIONS)
+    judged = runner.invoke(app, ["sandbox", "judge", "--tasks", tasks, "--solutions", solutions,
+                                 *FAST])
+    assert judged.exit_code == 0 and "Traceback" not in judged.output, judged.output
+    rows = {r["solution_id"]: (r["status"], r["reward"]) for r in _rows(judged.stdout)}
+    assert rows == {"forged-values": ("fail", 0.0), "huge": ("error", 0.0),
+                    "orphan-task": ("invalid", 0.0)}
+
+
 @pytest.mark.docker
 def test_sandbox_selftest_cli(sandbox_image):
     result = runner.invoke(app, ["sandbox", "selftest", *FAST])

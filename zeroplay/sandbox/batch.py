@@ -46,7 +46,7 @@ def validate_many(pool: SandboxPool, drafts: Sequence[Draft], cfg: SandboxConfig
                 tick()
             continue
         inputs[i] = drawn
-        jobs += reference_jobs(draft.reference, draft.entry_point, drawn, seed)
+        jobs += reference_jobs(draft.reference, draft.entry_point, drawn)
         owners += [i, i]
     runs: dict[int, list[JobResult]] = {}
     for index, result in pool.map(jobs, deadline_s):

@@ -99,7 +99,7 @@ def find_disagreement(pool: SandboxPool, entry_point: str, reference: str, candi
         inputs = [[to_tagged(a) for a in args] for args in draw_inputs(spec, n, seed)]
     except StrategyError:
         return None
-    jobs = [*reference_jobs(reference, entry_point, inputs, seed),
+    jobs = [*reference_jobs(reference, entry_point, inputs),
             Job(candidate, entry_point, inputs)]
     ref_a, ref_b, cand = (r for _, r in sorted(pool.map(jobs)))
     if any(triage(r) is not None or r.results is None for r in (ref_a, ref_b)):

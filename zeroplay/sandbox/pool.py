@@ -59,13 +59,13 @@ class SandboxError(ZeroplayError):
 class Job:
     """Run `code`, then call `entry_point(*args)` for each args list (tagged values).
 
-    With `hash_seed`, in a fresh interpreter started with that PYTHONHASHSEED instead of a
-    fork of the warm one (slower by an interpreter start)."""
+    With `other_interpreter`, in the container's second warm interpreter, whose hash seed
+    differs from the first's (see supervisor.py)."""
 
     code: str
     entry_point: str
     inputs: list[list[list]]
-    hash_seed: int | None = None
+    other_interpreter: bool = False
 
 
 @dataclass
@@ -314,7 +314,8 @@ class SandboxPool:
         try:
             reply = worker.call(
                 {"op": "run", "code": job.code, "entry_point": job.entry_point,
-                 "inputs": job.inputs, "limits": self.limits, "hash_seed": job.hash_seed},
+                 "inputs": job.inputs, "limits": self.limits,
+                 "other_interpreter": job.other_interpreter},
                 self.cfg.job_timeout_s + REPLY_MARGIN_S,
             )
             result = _to_result(reply, len(job.inputs))

@@ -10,7 +10,10 @@ Three kinds of process live in a container:
   result frame.
 * The **zygote** is a fresh interpreter (fork + exec, so it never held a nonce) that
   preloads common modules and forks one child per job. It enforces the wall-clock limit
-  by killing the child's whole process group.
+  by killing the child's whole process group. There are two, with different hash seeds
+  (so different `hash()` of strings, set orders and, being two execs, `id()`s): a job
+  frame with `other_interpreter` goes to the second, which is how validation runs a
+  reference twice where an interpreter-dependent result would differ.
 * The **child** starts its own session, sets rlimits (CPU seconds, address space, file
   size = output cap, open files, no core), gets stdin at EOF and stdout/stderr into a
   capped file, then becomes the job user, which drops every capability, and only then
@@ -186,9 +189,10 @@ def _sweep(keep: set[int]) -> int:
 def _wipe_tmp() -> bool:
     """Empty /tmp so that no job sees what an earlier one left. True if it is empty.
 
-    What a job left belongs to the job user, in directories it may have locked (mode 0):
-    a helper that becomes the job user removes those (as their owner it may chmod them);
-    then root removes its own files (the output file) from /tmp, which it owns."""
+    Root (without CAP_DAC_OVERRIDE) removes what it may: its own output file, and what
+    the job left at the top of /tmp, which root owns. What a job left inside its own
+    directories (perhaps locked, mode 0) needs their owner: then a helper that becomes the
+    job user removes it (as owner it may chmod), and root removes the rest."""
     import shutil
 
     def force(func, path, _exc):
@@ -210,15 +214,17 @@ def _wipe_tmp() -> bool:
                 except OSError:
                     pass
 
-    pid = os.fork()
-    if pid == 0:
-        try:
-            become_job_user()
-            wipe()
-        finally:
-            os._exit(0)
-    os.waitpid(pid, 0)
     wipe()
+    if os.listdir("/tmp"):
+        pid = os.fork()
+        if pid == 0:
+            try:
+                become_job_user()
+                wipe()
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        wipe()
     return not os.listdir("/tmp")
 
 
@@ -274,36 +280,6 @@ def _child(job: dict, result_fd: int) -> None:
         sys.stdin = open(0, closefd=False)
         sys.stdout = open(1, "w", closefd=False)
         sys.stderr = open(2, "w", closefd=False)
-        if job.get("hash_seed") is not None:
-            _exec_fresh_interpreter(job)
-    except BaseException:
-        os._exit(70)
-    payload = _run_job(job)
-    try:
-        _write_all(RESULT_FD_SLOT, encode_frame(payload))
-    except BaseException:
-        os._exit(71)
-    os._exit(0)
-
-
-def _exec_fresh_interpreter(job: dict) -> None:
-    """Run the job in a new interpreter with the job's hash seed (and a new address space
-    layout), not in this fork of the zygote: so two runs of one job see different `hash()`
-    of strings, set orders and `id()`s, which is what makes a determinism check mean it."""
-    path = os.path.join(JOB_DIR, ".job.json")
-    with open(path, "w") as f:
-        json.dump({k: job[k] for k in ("code", "entry_point", "inputs")}, f)
-    os.execve(sys.executable, [sys.executable, "-u", __file__, "--job", path],
-              {"PYTHONHASHSEED": str(int(job["hash_seed"]))})
-
-
-def fresh_job(path: str) -> None:
-    """`supervisor.py --job PATH`: the exec'd interpreter of `_exec_fresh_interpreter`,
-    already the job user, with the rlimits and file descriptors its child set up."""
-    try:
-        with open(path) as f:
-            job = json.load(f)
-        os.unlink(path)
     except BaseException:
         os._exit(70)
     payload = _run_job(job)
@@ -482,19 +458,14 @@ def supervise() -> None:
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
         signal.signal(sig, signal.SIG_IGN)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-    to_zygote_r, to_zygote_w = os.pipe()
-    from_zygote_r, from_zygote_w = os.pipe()
-    zpid = os.fork()
-    if zpid == 0:
-        os.dup2(to_zygote_r, 0)
-        os.dup2(from_zygote_w, 1)
-        os.closerange(3, 1 << 16)
-        os.execv(sys.executable, [sys.executable, "-u", __file__, "--zygote"])
-    os.close(to_zygote_r)
-    os.close(from_zygote_w)
-    if read_frame(from_zygote_r) != {"ready": True}:  # wait until the zygote is warm
+    # Two warm interpreters with different hash seeds: a job asks for the other one to
+    # run a reference a second time where `hash()`, set order and `id()` differ.
+    seed = 1 + int.from_bytes(os.urandom(4), "big") % (2**32 - 1)
+    zygotes = [_start_zygote({k: v for k, v in os.environ.items() if k != "PYTHONHASHSEED"}),
+               _start_zygote({**os.environ, "PYTHONHASHSEED": str(seed)})]
+    if None in zygotes:
         return
-    keep = {1, os.getpid(), zpid}
+    keep = {1, os.getpid(), *(z[0] for z in zygotes)}
     switches = _can_become_job_user()
     stdin, stdout = sys.stdin.fileno(), sys.stdout.fileno()
     while True:
@@ -506,15 +477,15 @@ def supervise() -> None:
             return
         nonce = msg.get("nonce")
         if msg.get("op") == "ping":
-            anomalies = _check_clean(keep, zpid) + ([] if switches else [NO_JOB_USER])
+            anomalies = _check_clean(keep, zygotes) + ([] if switches else [NO_JOB_USER])
             _write_all(stdout, encode_frame({"nonce": nonce, "op": "pong",
                                              "anomalies": anomalies}))
             continue
-        job = {k: msg[k] for k in ("code", "entry_point", "inputs", "limits", "hash_seed")
-               if k in msg}
+        job = {k: msg[k] for k in ("code", "entry_point", "inputs", "limits") if k in msg}
+        _, to_zygote, from_zygote = zygotes[1 if msg.get("other_interpreter") else 0]
         try:
-            _write_all(to_zygote_w, encode_frame(job))
-            report = read_frame(from_zygote_r)
+            _write_all(to_zygote, encode_frame(job))
+            report = read_frame(from_zygote)
         except (OSError, ValueError):
             report = None
         anomalies = []
@@ -534,14 +505,33 @@ def supervise() -> None:
             return
 
 
-def _check_clean(keep: set[int], zpid: int) -> list[str]:
+def _start_zygote(env: dict[str, str]) -> tuple[int, int, int] | None:
+    """Fork and exec a zygote with `env`; (pid, its stdin, its stdout) once it is warm."""
+    to_zygote_r, to_zygote_w = os.pipe()
+    from_zygote_r, from_zygote_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.dup2(to_zygote_r, 0)
+        os.dup2(from_zygote_w, 1)
+        os.closerange(3, 1 << 16)
+        os.execve(sys.executable, [sys.executable, "-u", __file__, "--zygote"], env)
+    os.close(to_zygote_r)
+    os.close(from_zygote_w)
+    if read_frame(from_zygote_r) != {"ready": True}:
+        return None
+    return pid, to_zygote_w, from_zygote_r
+
+
+def _check_clean(keep: set[int], zygotes: list[tuple[int, int, int]]) -> list[str]:
     anomalies = []
-    try:
-        done, _ = os.waitpid(zpid, os.WNOHANG)
-    except ChildProcessError:
-        done = zpid
-    if done:
-        anomalies.append("zygote_died")
+    for pid, _, _ in zygotes:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            done = pid
+        if done:
+            anomalies.append("zygote_died")
+            break
     if _other_pids(keep):
         anomalies.append("leftover_processes")
     return anomalies
@@ -550,7 +540,5 @@ def _check_clean(keep: set[int], zpid: int) -> list[str]:
 if __name__ == "__main__":
     if sys.argv[1:] == ["--zygote"]:
         zygote()
-    elif sys.argv[1:2] == ["--job"] and len(sys.argv) == 3:
-        fresh_job(sys.argv[2])
     else:
         supervise()
