@@ -388,6 +388,13 @@ class LearnerConfig(Section):
         "program) streamed into the warm start beside the seed curriculum. Steps x batch "
         "size over the rows they make is the number of epochs (by default about 4).",
     )
+    warm_start_tests: int = Field(
+        8, ge=2,
+        description="Inputs drawn when validating a fresh warm-start task (sandbox.num_tests "
+        "for curriculum tasks): enough to choose its prompt's public examples and to check "
+        "it runs, is deterministic and not trivial; its tests judge nothing, and drawing "
+        "inputs on the host is most of what validation costs.",
+    )
     warm_start_proposer_share: float = Field(
         0.0, ge=0, le=1,
         description="Share of warm-start tasks also shown as a proposer answer (with as "

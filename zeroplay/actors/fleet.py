@@ -57,8 +57,10 @@ class Sandboxes:
     def __init__(self, group: ActorGroup):
         self.group = group
 
-    def validate(self, drafts: Sequence[Any], seed: int) -> list[Validation]:
-        return self.group.flat_map("validate", drafts, seed)
+    def validate(self, drafts: Sequence[Any], seed: int, num_tests: int | None = None
+                 ) -> list[Validation]:
+        """Validation results in draft order; `num_tests` overrides sandbox.num_tests."""
+        return self.group.flat_map("validate", drafts, seed, num_tests=num_tests)
 
     def judge(self, candidates: Sequence[Any]) -> list[Verdict]:
         return self.group.flat_map("judge", candidates)

@@ -152,10 +152,13 @@ class SandboxActor:
         self._recycled = self.pool.recycled
         self.jobs = {"validate": 0, "judge": 0}
 
-    def validate(self, drafts: list, seed: int) -> list[Validation]:
+    def validate(self, drafts: list, seed: int, num_tests: int | None = None
+                 ) -> list[Validation]:
         from zeroplay.sandbox.batch import validate_many
 
-        out = validate_many(self.pool, drafts, self.cfg.sandbox, seed)
+        cfg = self.cfg.sandbox if num_tests is None else self.cfg.sandbox.model_copy(
+            update={"num_tests": num_tests})
+        out = validate_many(self.pool, drafts, cfg, seed)
         self._count("validate", ["valid" if v.valid else v.reason for v in out])
         return out
 

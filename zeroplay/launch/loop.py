@@ -24,6 +24,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -195,7 +196,8 @@ class SelfPlayLoop:
         if lc.warm_start_tasks:
             self._phase(f"warm start: synthesizing and validating {lc.warm_start_tasks} fresh "
                         "tasks")
-            tasks += fresh_tasks(store, fleet.sandboxes.validate, self.cfg,
+            tasks += fresh_tasks(store, partial(fleet.sandboxes.validate,
+                                                num_tests=lc.warm_start_tests), self.cfg,
                                  n=lc.warm_start_tasks, seed=self.cfg.run.seed,
                                  run_id=self.run_dir.path.name)
         if not tasks:

@@ -204,11 +204,13 @@ def _cap_sizes(name: str, kwargs: dict[str, Any], cap: int) -> None:
 def _to_edge(name: str, kwargs: dict[str, Any], variant: str) -> None:
     """Push one constructor's arguments to an edge of its range: collections and texts at
     their largest (`long`) or smallest (`short`) size; numbers at their `high` or `low`
-    bound. Unbounded numbers stay random."""
+    bound, in collections that are not empty. Unbounded numbers stay random."""
     if variant == "long" and "max_size" in kwargs:
         kwargs["min_size"] = kwargs["max_size"]
     if variant == "short" and "max_size" in kwargs:
         kwargs["max_size"] = kwargs.get("min_size", 0)
+    if variant in ("high", "low") and kwargs.get("max_size"):  # not empty: show the bound
+        kwargs["min_size"] = max(kwargs.get("min_size", 0), 1)
     if variant in ("high", "low") and name in ("integers", "floats"):
         bound = kwargs.get("max_value" if variant == "high" else "min_value")
         if bound is not None:
@@ -230,7 +232,8 @@ _draw_lock = threading.Lock()  # Hypothesis' engine is not shared between thread
 
 def draw_inputs(spec: StrategySpec, n: int, seed: int) -> list[tuple]:
     """Up to `n` distinct argument tuples, the same ones for the same spec and seed: first
-    up to BOUNDARY_DRAWS from each of the spec's boundary variants (Hypothesis' own draws
+    up to BOUNDARY_DRAWS from each of the spec's boundary variants, at most a quarter of
+    `n` (Hypothesis' own draws
     rarely reach the largest sizes or the bounds, so a solution wrong only there would
     pass), then random draws. A boundary variant Hypothesis cannot satisfy is skipped.
 
@@ -249,34 +252,38 @@ def draw_inputs(spec: StrategySpec, n: int, seed: int) -> list[tuple]:
     drawn: list[tuple] = []
     seen: set[str] = set()
 
-    def collect(strategies: tuple, limit: int, examples: int, unpack: bool = False) -> None:
+    def collect(strategies: tuple, limit: int, examples: int, joint: bool = False) -> None:
         @fixed_seed(seed)
         @settings(max_examples=examples, database=None, deadline=None, derandomize=False,
                   suppress_health_check=list(HealthCheck), phases=[Phase.generate],
                   print_blob=False, report_multiple_bugs=False)
         @given(st.tuples(*strategies))
-        def run(args: tuple) -> None:
-            if unpack:  # a one_of over whole argument tuples
-                (args,) = args
-            try:
-                key = canonical(to_tagged(args))
-            except Unserializable:
-                return
-            if key not in seen and len(drawn) < limit:
-                seen.add(key)
-                drawn.append(args)
+        def run(drawn_args: tuple) -> None:
+            for args in drawn_args if joint else (drawn_args,):  # joint: one per variant
+                try:
+                    key = canonical(to_tagged(args))
+                except Unserializable:
+                    continue
+                if key not in seen and len(drawn) < limit:
+                    seen.add(key)
+                    drawn.append(args)
 
         run()
 
     with _draw_lock:
         try:
-            if spec.boundaries:  # one run over all variants: each run has a fixed cost
-                edges = len(spec.boundaries) * BOUNDARY_DRAWS
-                try:
-                    collect((st.one_of(*(st.tuples(*b) for b in spec.boundaries)),),
-                            min(n, edges), 2 * edges, unpack=True)
-                except HypothesisException:
-                    pass
+            edges = min(len(spec.boundaries) * BOUNDARY_DRAWS, n // 4)  # random stay most
+            if edges:
+                try:  # every variant at once: each Hypothesis run has a fixed cost
+                    collect(tuple(st.tuples(*b) for b in spec.boundaries), edges,
+                            BOUNDARY_DRAWS, joint=True)
+                except HypothesisException:  # a variant it cannot satisfy: one at a time
+                    for strategies in spec.boundaries:
+                        try:
+                            collect(strategies, min(edges, len(drawn) + BOUNDARY_DRAWS),
+                                    4 * BOUNDARY_DRAWS)
+                        except HypothesisException:
+                            continue
             collect(spec.strategies, n, n)
         except HypothesisException as exc:
             raise StrategyError(f"cannot draw inputs: {exc}") from None
