@@ -26,10 +26,10 @@ the rlimits of, or open `/proc/<pid>/{fd,mem,environ}` of pid 1, the supervisor 
 zygote, so it cannot read the frames (nonces included) on the container's stdin, nor
 write frames to its stdout. After every job the supervisor kills every process that is
 not part of the machinery (double-forked daemons, and zombie leaders whose other threads
-live on, included), empties /tmp as the job user, and reports anomalies so that the host
-recycles the container; if the child cannot become the job user it exits before running
-anything. Results are values only: the host compares them with expected values; nothing
-a job prints or returns is trusted to decide a verdict.
+live on, included), empties /tmp (as the job user where root may not), and reports
+anomalies so that the host recycles the container; if the child cannot become the job
+user it exits before running anything. Results are values only: the host compares them
+with expected values; nothing a job prints or returns is trusted to decide a verdict.
 
 Values cross in the type-tagged form of `codec.py`, which the image ships beside this
 file; the supervisor runs with the standard library and that file only. The host imports
