@@ -48,6 +48,7 @@ GENERATION_ONLY = {"generation_only": True}
 
 # The loss types of TRL's GRPOConfig (trl 1.16).
 LossType = Literal["grpo", "dr_grpo", "dapo", "bnpo", "cispo", "sapo", "luspo", "vespo"]
+TWO_SIDED_LOSSES = ("grpo", "dr_grpo", "dapo", "bnpo", "luspo")  # where TRL applies `delta`
 
 
 class Section(BaseModel):
@@ -338,7 +339,12 @@ class RolloutConfig(Section):
         "(`zeroplay eval --temperature 0`): a GRPO group of identical completions teaches "
         "the learner nothing, so a config that trains refuses it.",
     )
-    top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling mass.")
+    top_p: float = Field(
+        1.0, gt=0, le=1,
+        description="Nucleus sampling mass. Training needs 1: the learner's importance ratio "
+        "divides by the behaviour log-probs of the full tempered distribution, which top-p "
+        "truncation would change; below 1 only evaluation may use it.",
+    )
     max_new_tokens: int = Field(256, ge=1, description="Longest completion; longer is cut.")
     max_prompt_tokens: int = Field(
         768, ge=16, description="Longest prompt; proposer prompts drop examples to fit.")
@@ -356,6 +362,13 @@ class LearnerConfig(Section):
     epsilon: float = Field(0.2, gt=0, description="Lower clip range of the importance ratio.")
     epsilon_high: float | None = Field(
         0.28, description="Upper clip range; None uses epsilon (DAPO uses 0.28)."
+    )
+    delta: float | None = Field(
+        None, gt=1,
+        description="Two-sided clipping (TRL's delta, INTELLECT-2): the importance ratio of "
+        "every token is capped at delta, so a negative-advantage token whose ratio grew large "
+        "cannot dominate the loss. None: one-sided PPO clipping. Must exceed 1 + "
+        "epsilon_high; applies to the grpo, dr_grpo, dapo, bnpo and luspo losses.",
     )
     scale_rewards: Literal["group", "batch", "none"] = Field(
         "group", description="How advantages are scaled (TRL's scale_rewards)."
@@ -410,6 +423,17 @@ class LearnerConfig(Section):
             raise ValueError(
                 f"epsilon_high={self.epsilon_high} must be >= epsilon={self.epsilon}"
             )
+        high = self.epsilon if self.epsilon_high is None else self.epsilon_high
+        if self.delta is not None and self.delta <= 1 + high:
+            raise ValueError(
+                f"delta={self.delta:g} must exceed 1 + epsilon_high = {1 + high:g}, or the cap "
+                f"cuts into the clip range; set learner.delta above {1 + high:g} (e.g. "
+                f"{1 + high + 1:g}) or to null")
+        if self.delta is not None and self.loss_type not in TWO_SIDED_LOSSES:
+            raise ValueError(
+                f"delta={self.delta:g} has no effect with loss_type={self.loss_type!r} (TRL "
+                f"caps the ratio only for {', '.join(TWO_SIDED_LOSSES)}); set learner.delta "
+                f"to null or pick one of those losses")
         return self
 
 
@@ -592,6 +616,20 @@ def _check_not_greedy(cfg: Config) -> Problem | None:
             "zeroplay eval MODEL --temperature 0)")
 
 
+def _check_full_nucleus(cfg: Config) -> Problem | None:
+    # The behaviour log-probs are log_softmax(logits / T) of the full distribution, the
+    # quantity TRL's loss computes for the learner; under top-p the tokens were drawn
+    # from a renormalized nucleus, so the ratio against them would be off by its mass.
+    top_p = cfg.rollout.top_p
+    if top_p >= 1:
+        return None
+    return (("rollout.top_p",),
+            f"rollout.top_p={top_p:g} samples from a truncated nucleus, but the GRPO "
+            "importance ratio is taken against log-probs of the full tempered distribution, "
+            "so every ratio would be off by the nucleus' mass and clipping would act on that "
+            "error; set rollout.top_p=1 for training (evaluation may use top-p)")
+
+
 def _check_proposer_gate(cfg: Config) -> Problem | None:
     threshold = cfg.rollout.proposer_after_solve_rate
     if threshold <= 0 or cfg.run.eval_every > 0 or cfg.rollout.proposals_per_step == 0:
@@ -604,7 +642,8 @@ def _check_proposer_gate(cfg: Config) -> Problem | None:
 
 _DEPENDENT_CHECKS = (_check_backend, _check_round_has_work, _check_batch_holds_groups,
                      _check_tiny_positions, _check_staleness)
-_TRAINING_CHECKS = (_check_not_greedy, _check_proposer_gate)  # skipped under GENERATION_ONLY
+# skipped under GENERATION_ONLY
+_TRAINING_CHECKS = (_check_not_greedy, _check_full_nucleus, _check_proposer_gate)
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:

@@ -8,6 +8,7 @@
     <run>/curriculum.sqlite       task store (+ attempts)
     <run>/metrics.jsonl           one JSON object per step
     <run>/checkpoints/step-N/     model + tokenizer, learner and loop state
+    <run>/reference/              the policy as RL began: the KL anchor (learner.beta > 0)
     <run>/provenance.json         data manifest
     <run>/eval/                   evaluation results of the run's checkpoints, and
                                   heldout-during-run.jsonl (run.eval_every)
@@ -42,6 +43,11 @@ class RunLayout:
     @property
     def checkpoints_dir(self) -> Path:
         return self.path / "checkpoints"
+
+    @property
+    def reference_dir(self) -> Path:
+        """The KL reference: the policy when GRPO began, kept for resumes."""
+        return self.path / "reference"
 
     @property
     def provenance_path(self) -> Path:

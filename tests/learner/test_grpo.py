@@ -10,9 +10,11 @@ from zeroplay.config import load_config
 from zeroplay.handoff import RolloutSample
 from zeroplay.learner.grpo import SampleFeed, build_grpo_trainer
 
-CFG = load_config(None, ["learner.per_device_train_batch_size=4", "learner.gradient_accumulation_steps=1", "rollout.num_generations=4",
-                         "run.overlap=false",  # groups are fed by hand, not by overlapped rounds
-                         "learner.learning_rate=1e-3", "rollout.max_new_tokens=12"])
+CFG_OVERRIDES = ["learner.per_device_train_batch_size=4", "learner.gradient_accumulation_steps=1",
+                 "rollout.num_generations=4",
+                 "run.overlap=false",  # groups are fed by hand, not by overlapped rounds
+                 "learner.learning_rate=1e-3", "rollout.max_new_tokens=12"]
+CFG = load_config(None, CFG_OVERRIDES)
 
 
 @pytest.fixture
@@ -139,3 +141,104 @@ def test_waiting_for_a_short_queue_never_hangs_on_a_round_without_groups():
     assert feed.wait_pending(0, 0.05)  # one group: the trainer waits for the next round
     feed.step_done()
     assert feed.wait_drained(0.05) and feed.pending() == 1
+
+
+def _sample(group="g", prompt=(1,), role="solver", version=0):
+    return RolloutSample(role, group, list(prompt), [2], [-1.0], 0.0, version, 0, None,
+                         "stop", "")
+
+
+@pytest.mark.parametrize(("odd_one", "named"), [
+    (_sample(prompt=(1, 7)), "prompt_ids"),
+    (_sample(role="proposer"), "role"),
+    (_sample(version=1), "policy_version"),
+    (_sample(group="h", prompt=(3,)), "group, prompt_ids"),
+])
+def test_a_group_mixing_prompts_roles_or_versions_is_refused(odd_one, named):
+    feed = SampleFeed(4, max_staleness=1)
+    with pytest.raises(ValueError, match=f"GRPO group 'g' mixes samples of different {named}:"):
+        feed.put([[_sample()] * 4, [_sample(), _sample(), odd_one, _sample()]])
+    assert feed.pending() == 0  # nothing of the call was queued
+    feed.put([[_sample()] * 4])
+    assert feed.pending() == 1
+
+
+def test_a_second_importance_correction_is_refused(policy, tmp_path):
+    from zeroplay.errors import ConfigError
+    from zeroplay.learner.grpo import _trainer_class, grpo_config
+
+    args = grpo_config(CFG, str(tmp_path), 1)
+    args.use_vllm = True  # TRL's own vLLM path, whose correction is on by default
+    assert args.vllm_importance_sampling_correction
+    with pytest.raises(ConfigError, match="second time"):
+        _trainer_class()(model=policy[0], args=args, reward_funcs=[], train_dataset=None)
+
+
+def test_delta_reaches_trl_and_is_checked():
+    from zeroplay.errors import ConfigError
+    from zeroplay.learner.grpo import grpo_config
+
+    assert grpo_config(load_config(None, ["learner.delta=2.5"]), "/tmp/x", 1).delta == 2.5
+    assert grpo_config(CFG, "/tmp/x", 1).delta is None
+    with pytest.raises(ConfigError, match=r"must exceed 1 \+ epsilon_high = 1.28"):
+        load_config(None, ["learner.delta=1.2"])
+    with pytest.raises(ConfigError, match="no effect with loss_type='cispo'"):
+        load_config(None, ["learner.delta=2", "learner.loss_type=cispo"])
+
+
+def test_training_refuses_top_p_below_one_and_evaluation_allows_it():
+    from zeroplay.config import GENERATION_ONLY, Config
+    from zeroplay.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="rollout.top_p=0.9 samples from a truncated"):
+        load_config(None, ["rollout.top_p=0.9"])
+    data = Config().model_dump()
+    data["rollout"]["top_p"] = 0.9
+    assert Config.model_validate(data, context=GENERATION_ONLY).rollout.top_p == 0.9
+
+
+def _kl_by_step(trainer):
+    return {h["step"]: h["kl"] for h in trainer.state.log_history if "kl" in h}
+
+
+@pytest.mark.slow
+def test_kl_reference_is_the_policy_as_rl_began_and_survives_resume(tmp_path):
+    from zeroplay.learner.checkpoint import save_reference, save_trainer_checkpoint
+
+    cfg = load_config(None, [*CFG_OVERRIDES, "learner.beta=0.1"])
+    model, tok = load_policy(cfg.policy, cache_dir=tmp_path / "cache")
+    torch.manual_seed(1)
+    with torch.no_grad():  # a warm start: the weights in memory are no longer the ones on disk
+        for p in model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    began = {k: v.clone() for k, v in model.state_dict().items()}
+    reference = save_reference(model, tmp_path / "run" / "reference")
+    feed = SampleFeed(4, max_staleness=10)
+    feed.put([_group(model, tok, [1.0, 0.0, 0.0, 1.0])] * 3)
+    trainer = build_grpo_trainer(model, tok, cfg, feed, str(tmp_path / "out"), max_steps=3,
+                                 timeout=120, reference_dir=reference)
+    trainer.train()
+    kl = _kl_by_step(trainer)
+    assert abs(kl[1]) < 1e-7 and kl[3] > 1e-6, kl  # anchored where RL began, then moves away
+    step = save_trainer_checkpoint(trainer, tmp_path / "run" / "checkpoints", 3, keep=1,
+                                   extra={})
+
+    resumed = cfg.model_copy(update={"policy": cfg.policy.model_copy(update={"model": str(step)})})
+    model2, tok2 = load_policy(resumed.policy)
+    trainer2 = build_grpo_trainer(model2, tok2, resumed, SampleFeed(4, 10), str(tmp_path / "o2"),
+                                  max_steps=4, timeout=1, reference_dir=reference)
+    ref2 = trainer2.accelerator.unwrap_model(trainer2.ref_model).state_dict()
+    assert all(torch.equal(ref2[k], began[k]) for k in began)  # not the checkpoint's weights
+    assert not all(torch.equal(model2.state_dict()[k], began[k]) for k in began)
+    assert model2.config._name_or_path == str(step)  # the policy's own path is left alone
+
+
+def test_a_resume_without_its_kl_reference_is_refused(tmp_path):
+    from zeroplay.learner.checkpoint import missing_reference
+
+    assert missing_reference(tmp_path / "reference", 0.0) is None
+    message = missing_reference(tmp_path / "reference", 0.1)
+    assert "learner.beta=0.1" in message and "reference" in message and "new run" in message
+    (tmp_path / "reference").mkdir()
+    (tmp_path / "reference" / "config.json").write_text("{}")
+    assert missing_reference(tmp_path / "reference", 0.1) is None

@@ -84,3 +84,46 @@ def test_learner_trains_on_rollouts_and_publishes_to_the_actors(ray_local, tiny_
                                       "optimizer_step": 2}
     for actor in (learner, rollout, weights):
         ray_local.kill(actor)
+
+
+def test_kl_reference_is_saved_when_rl_begins_and_kept_on_resume(ray_local, tiny_cache,
+                                                                   tmp_path):
+    from zeroplay.errors import ConfigError
+
+    cfg_json = CFG.model_copy(update={"learner": CFG.learner.model_copy(
+        update={"beta": 0.1})}).model_dump(mode="json")
+    weights = ray_local.remote(WeightStore).options(name="weights-kl").remote()
+    rollout = make_actor(RolloutActor, CFG.cluster.rollout, "rollout-kl").remote(
+        cfg_json, "weights-kl", str(tiny_cache))
+    options = CFG.cluster.learner.model_copy(update={"num_cpus": 0.5})
+
+    def learner(resume_from=None):
+        return make_actor(LearnerActor, options, "learner-kl").remote(
+            cfg_json, "weights-kl", ["rollout-kl"], str(tmp_path), str(tiny_cache), resume_from)
+
+    first = learner()
+    ray_local.get(first.start.remote())
+    saved = tmp_path / "reference" / "model.safetensors"
+    digest = saved.read_bytes()
+    ray_local.get(first.submit.remote(_groups(ray_local, rollout, 1)))
+    status = ray_local.get(first.wait_for_step.remote(1, 300))
+    for _ in range(100):  # the step's log entry follows its end
+        if status.logs or status.error:
+            break
+        time.sleep(0.05)
+        status = ray_local.get(first.status.remote())
+    assert status.error is None and abs(status.logs[0]["kl"]) < 1e-7, status
+    checkpoint = ray_local.get(first.checkpoint.remote(1, {"step": 1}))
+    ray_local.kill(first)
+
+    resumed = learner(checkpoint)
+    ray_local.get(resumed.start.remote())
+    assert saved.read_bytes() == digest  # the anchor stays where RL began
+    ray_local.kill(resumed)
+
+    saved.parent.rename(tmp_path / "elsewhere")
+    orphan = learner(checkpoint)
+    with pytest.raises(ConfigError, match="learner.beta=0.1 anchors the KL term"):
+        ray_local.get(orphan.start.remote())
+    for actor in (orphan, rollout, weights):
+        ray_local.kill(actor)

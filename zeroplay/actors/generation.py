@@ -9,7 +9,8 @@
 (`generate`, `load_state_dict`) and is picked by `rollout.backend`, without callers
 changing. Log-probs are those of the sampled tokens under the sampling distribution
 before top-p truncation, i.e. `log_softmax(logits / temperature)`, the quantity TRL's
-GRPO loss computes for the current policy, so the two form the importance ratio.
+GRPO loss computes for the current policy, so the two form the importance ratio (which is
+why a training config refuses `rollout.top_p < 1`; evaluation may use it).
 
 Temperature 0 decodes greedily (`do_sample=False`, for evaluation): each prompt is
 decoded once and its completion repeated `n` times, since every decode would be the same

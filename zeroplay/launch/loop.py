@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from zeroplay import metrics
-from zeroplay.errors import ZeroplayError
+from zeroplay.errors import ConfigError, ZeroplayError
 from zeroplay.handoff import LearnerStatus
 from zeroplay.launch.rundir import RunDir
-from zeroplay.learner.checkpoint import latest_checkpoint, read_state
+from zeroplay.learner.checkpoint import latest_checkpoint, missing_reference, read_state
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +104,9 @@ class SelfPlayLoop:
 
         cfg, run = self.cfg, self.run_dir
         resume_from = latest_checkpoint(run.checkpoints_dir)
+        if resume_from is not None and (
+                missing := missing_reference(run.reference_dir, cfg.learner.beta)):
+            raise ConfigError(missing)  # before any actor starts
         self._phase("starting Ray actors (policy, sandbox)")
         with Fleet.on_ray(cfg, self.cache_dir, with_learner=True) as fleet, \
                 CurriculumStore.open(run.curriculum_path, create=True,

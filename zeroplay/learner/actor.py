@@ -3,7 +3,8 @@
     learner = make_actor(LearnerActor, cfg.cluster.learner, "learner", restarts=0).remote(
         cfg_json, "weights-<run>", ["rollout-0"], run_dir)
     ray.get(learner.warm_start.remote(tasks_json, steps))  # optional SFT, published
-    ray.get(learner.start.remote())               # GRPO from here on
+    ray.get(learner.start.remote())               # GRPO from here on (beta > 0: the
+                                                  # policy now is the run's KL reference)
     ray.get(learner.submit.remote(groups))        # lists of G RolloutSamples
     ray.get(learner.checkpoint.remote(step, loop_state))   # between two optimizer steps
     ray.get(learner.status.remote())              # a LearnerStatus
@@ -30,12 +31,15 @@ from transformers import TrainerCallback
 
 from zeroplay import metrics
 from zeroplay.config import Config
+from zeroplay.errors import ConfigError
 from zeroplay.handoff import LearnerStatus
 from zeroplay.layout import RunLayout
 from zeroplay.learner.checkpoint import (
     PublishCallback,
     cpu_weights,
+    missing_reference,
     read_state,
+    save_reference,
     save_trainer_checkpoint,
 )
 from zeroplay.learner.grpo import SampleFeed, build_grpo_trainer
@@ -100,7 +104,7 @@ class LearnerActor:
         """Start GRPO in the background; a resumed learner first publishes its weights."""
         lc = self.cfg.learner
         self.trainer = build_grpo_trainer(self.model, self.tokenizer, self.cfg, self.feed,
-                                          self.scratch)
+                                          self.scratch, reference_dir=self._kl_reference())
         self.trainer.args.ignore_data_skip = True  # the data is a stream, not a dataset
         if self._resume_from is not None:
             self._publish(self.version + 1, cpu_weights(self.model))
@@ -109,6 +113,18 @@ class LearnerActor:
         self._thread = threading.Thread(target=self._train, daemon=True, name="grpo")
         self._thread.start()
         return self.version
+
+    def _kl_reference(self) -> Path | None:
+        """With beta > 0: the policy as GRPO begins, saved now; a resume keeps the first."""
+        if self.cfg.learner.beta == 0:
+            return None
+        reference = RunLayout(self.run_dir).reference_dir
+        if self._resume_from is None:
+            return save_reference(self.model, reference)
+        missing = missing_reference(reference, self.cfg.learner.beta)
+        if missing:
+            raise ConfigError(missing)
+        return reference
 
     def _train(self) -> None:
         try:

@@ -112,6 +112,29 @@ def save_trainer_checkpoint(trainer, checkpoints_dir: Path, step: int, keep: int
                            extra=extra, keep=keep)
 
 
+def save_reference(model, reference_dir: Path) -> Path:
+    """Save the policy as it is now as the run's KL reference (replacing any earlier one),
+    atomically: a crash mid-write leaves no half reference that a resume would trust."""
+    tmp = reference_dir.with_name(f".tmp-{reference_dir.name}-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    _fsync_tree(tmp)
+    if reference_dir.exists():
+        shutil.rmtree(reference_dir)
+    os.rename(tmp, reference_dir)
+    fsync_dir(reference_dir.parent)
+    return reference_dir
+
+
+def missing_reference(reference_dir: Path, beta: float) -> str | None:
+    """Why a resumed run with KL coefficient `beta` cannot go on, or None if it can."""
+    if beta == 0 or (reference_dir / "config.json").is_file():
+        return None
+    return (f"learner.beta={beta:g} anchors the KL term to the policy as GRPO began, saved "
+            f"in {reference_dir}, which is missing; this run cannot resume with the same "
+            "objective: restore that directory, or start a new run")
+
+
 def cpu_weights(model) -> dict:
     """A CPU copy of the model's state dict: what gets published."""
     return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}

@@ -13,7 +13,12 @@ rewards the sandbox already computed. Groups stay intact: G consecutive rows.
 Off-policy safety: a group older than `max_staleness` policy versions is dropped and
 counted. TRL corrects against the sampler's log-probs only on its vLLM path, so
 `BehaviourGRPOTrainer` makes the clipped ratio `exp(logp_learner - logp_behaviour)`,
-with the behaviour log-probs the rollout actors recorded at generation time.
+with the behaviour log-probs the rollout actors recorded at generation time. That is the
+only importance correction: TRL's own vLLM correction on top of it is refused. The ratio
+is exact because rollouts sample the full tempered distribution (`rollout.top_p` must be
+1 for training). With `learner.beta > 0` the KL reference is the policy as GRPO began
+(after the warm start), saved in the run and reloaded on resume, so the anchor does not
+move between runs.
 """
 
 from __future__ import annotations
@@ -24,11 +29,13 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from transformers import TrainerCallback
 
 from zeroplay.config import Config
+from zeroplay.errors import ConfigError
 from zeroplay.handoff import RolloutSample
 
 Group = list[RolloutSample]
@@ -57,12 +64,25 @@ class SampleFeed:
         self._cond = threading.Condition()
 
     def put(self, groups: list[Group]) -> None:
+        """Queue whole groups; a group that is short or mixes prompts, roles or policy
+        versions is refused (its advantage would use one baseline for different things)."""
         for group in groups:
-            if len(group) != self.group_size:
-                raise ValueError(f"a GRPO group needs {self.group_size} samples, got {len(group)}")
+            self._check(group)
         with self._cond:
             self._groups.extend(groups)
             self._cond.notify_all()
+
+    def _check(self, group: Group) -> None:
+        if len(group) != self.group_size:
+            raise ValueError(f"a GRPO group needs {self.group_size} samples, got {len(group)}")
+        first = group[0]
+        mixed = [name for name in ("group", "prompt_ids", "role", "policy_version")
+                 if any(getattr(s, name) != getattr(first, name) for s in group[1:])]
+        if mixed:
+            raise ValueError(
+                f"GRPO group {first.group!r} mixes samples of different {', '.join(mixed)}: "
+                "a group is the completions of one prompt by one role and one policy "
+                "version, or its advantage compares unlike samples")
 
     def take(self, n: int, timeout: float | None = None) -> list[Group]:
         """The next `n` fresh groups (blocks); stale ones are dropped and counted."""
@@ -163,7 +183,31 @@ def _trainer_class():
     from trl import GRPOTrainer
 
     class BehaviourGRPOTrainer(GRPOTrainer):
-        """GRPOTrainer whose importance ratio uses the actors' behaviour log-probs."""
+        """GRPOTrainer whose importance ratio uses the actors' behaviour log-probs, and
+        whose KL reference (beta > 0) is loaded from `reference_dir`, not from the path
+        the policy was first loaded from."""
+
+        def __init__(self, *, model, args, reference_dir: Path | None = None, **kwargs):
+            if args.use_vllm and args.vllm_importance_sampling_correction:
+                raise ConfigError(
+                    "TRL's vLLM importance-sampling correction would weight every token a "
+                    "second time: the ratio is already taken against the rollout actors' "
+                    "behaviour log-probs; leave use_vllm off (zeroplay's rollout actors "
+                    "generate) or set vllm_importance_sampling_correction=False")
+            if args.beta == 0:
+                super().__init__(model=model, args=args, **kwargs)
+                return
+            if reference_dir is None or not (reference_dir / "config.json").is_file():
+                raise ValueError(f"beta={args.beta:g} needs a saved KL reference, and "
+                                 f"{reference_dir} holds none (see save_reference)")
+            # TRL builds the reference from the config's path on disk: point it at the
+            # saved reference for as long as the trainer is built.
+            loaded_from = model.config._name_or_path
+            model.config._name_or_path = str(reference_dir)
+            try:
+                super().__init__(model=model, args=args, **kwargs)
+            finally:
+                model.config._name_or_path = loaded_from
 
         def _generate_and_score_completions(self, inputs):
             out = super()._generate_and_score_completions(inputs)
@@ -190,6 +234,7 @@ def grpo_config(cfg: Config, output_dir: str, max_steps: int):
         num_generations=rc.num_generations, max_completion_length=rc.max_new_tokens,
         loss_type=lc.loss_type, beta=lc.beta, epsilon=lc.epsilon,
         epsilon_high=lc.epsilon_high if lc.epsilon_high is not None else lc.epsilon,
+        delta=lc.delta,
         scale_rewards=lc.scale_rewards, temperature=rc.temperature,
         use_cpu=not on_gpu, bf16=on_gpu and cfg.policy.dtype == "bfloat16",
         report_to=[], logging_steps=1, save_strategy="no", shuffle_dataset=False,
@@ -198,8 +243,10 @@ def grpo_config(cfg: Config, output_dir: str, max_steps: int):
 
 
 def build_grpo_trainer(model, tokenizer, cfg: Config, feed: SampleFeed, output_dir: str,
-                       max_steps: int = 1_000_000, timeout: float | None = None):
-    """A BehaviourGRPOTrainer fed by `feed` for up to `max_steps` optimizer steps."""
+                       max_steps: int = 1_000_000, timeout: float | None = None,
+                       reference_dir: Path | None = None):
+    """A BehaviourGRPOTrainer fed by `feed` for up to `max_steps` optimizer steps. With
+    `learner.beta > 0` its KL reference is the model saved in `reference_dir`."""
     import os
 
     from datasets import Dataset
@@ -214,7 +261,8 @@ def build_grpo_trainer(model, tokenizer, cfg: Config, feed: SampleFeed, output_d
     model.train()
     trainer = trainer_cls(model=model, reward_funcs=sandbox_reward, args=args,
                           train_dataset=placeholder, processing_class=tokenizer,
-                          rollout_func=make_rollout_func(feed, timeout))
+                          rollout_func=make_rollout_func(feed, timeout),
+                          reference_dir=reference_dir)
     trainer.remove_callback(PrinterCallback)  # metrics go to zeroplay's own sinks
     trainer.add_callback(_StepDone(feed))
     return trainer
