@@ -346,6 +346,12 @@ class RolloutConfig(Section):
         "truncation would change; below 1 only evaluation may use it.",
     )
     max_new_tokens: int = Field(256, ge=1, description="Longest completion; longer is cut.")
+    max_batch_rows: int = Field(
+        64, ge=1,
+        description="Most sequences one Hugging Face generate call decodes at once (whole "
+        "prompts: at least num_generations); larger calls go through in chunks, so peak "
+        "memory does not grow with the rows a step samples.",
+    )
     max_prompt_tokens: int = Field(
         768, ge=16, description="Longest prompt; proposer prompts drop examples to fit.")
     format_penalty: float = Field(

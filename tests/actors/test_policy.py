@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from zeroplay.actors.policy import PolicyLoadError, build_tiny_model, load_policy, resolve_device
@@ -51,7 +53,7 @@ def test_missing_path_is_a_clear_error(tmp_path):
 def test_uncached_hub_id_is_a_clear_error_and_downloads_nothing(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     cfg = load_config(None, ["policy.model=zeroplay-test/not-a-model"])
-    with pytest.raises(PolicyLoadError, match="local Hugging Face cache.*huggingface-cli download"):
+    with pytest.raises(PolicyLoadError, match="local Hugging Face cache.*zeroplay model fetch"):
         load_policy(cfg.policy)
     assert not (tmp_path / "hf" / "hub" / "models--zeroplay-test--not-a-model").exists()
 
@@ -107,3 +109,54 @@ def test_real_model_positions_are_checked_when_loaded(tiny_cache):
         f"policy.model='{source}'); lower rollout.max_prompt_tokens or rollout.max_new_tokens")
     fits = load_config(None, [f"policy.model={source}", "rollout.max_new_tokens=256"])
     load_policy(fits.policy, rollout=fits.rollout)  # equal fits
+
+
+def _fake_hub(tiny_dir, hub_cache, calls):
+    """snapshot_download replaced at its boundary: it lays the tiny model out in the
+    cache as the hub client does (refs/main -> snapshots/<commit>/)."""
+    import shutil
+
+    def snapshot_download(repo_id, revision=None, allow_patterns=None):
+        calls.append((repo_id, revision, allow_patterns))
+        if repo_id.endswith("/missing"):
+            from huggingface_hub.errors import LocalEntryNotFoundError
+
+            raise LocalEntryNotFoundError("Cannot find the requested files on the Hub")
+        repo = hub_cache / f"models--{repo_id.replace('/', '--')}"
+        commit = "0" * 40
+        (repo / "refs").mkdir(parents=True, exist_ok=True)
+        (repo / "refs" / (revision or "main")).write_text(commit)
+        shutil.copytree(tiny_dir, repo / "snapshots" / commit, dirs_exist_ok=True)
+        return str(repo / "snapshots" / commit)
+
+    return snapshot_download
+
+
+def test_model_fetch_fills_the_cache_that_runs_load_from(tiny, tmp_path, monkeypatch):
+    import huggingface_hub
+    from huggingface_hub import constants
+    from typer.testing import CliRunner
+
+    from zeroplay.launch.cli import app
+
+    model, _ = tiny
+    calls = []
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.setattr(huggingface_hub, "snapshot_download",
+                        _fake_hub(Path(model.config._name_or_path), tmp_path / "hub", calls))
+    cfg = load_config(None, ["policy.model=zeroplay-test/coder"])
+    with pytest.raises(PolicyLoadError, match="zeroplay model fetch zeroplay-test/coder"):
+        load_policy(cfg.policy)  # not fetched yet: nothing is downloaded at load
+
+    result = CliRunner().invoke(app, ["model", "fetch", "--set",
+                                      "policy.model=zeroplay-test/coder"])
+    assert result.exit_code == 0, result.output
+    assert calls[0][:2] == ("zeroplay-test/coder", None) and "*.safetensors" in calls[0][2]
+    fetched, _ = load_policy(cfg.policy)
+    assert fetched.config.vocab_size == model.config.vocab_size
+
+    missing = CliRunner().invoke(app, ["model", "fetch", "zeroplay-test/missing"])
+    assert missing.exit_code == 2 and "cannot fetch 'zeroplay-test/missing'" in missing.output
+    assert "Traceback" not in missing.output
+    tiny_fetch = CliRunner().invoke(app, ["model", "fetch", "tiny"])
+    assert tiny_fetch.exit_code == 2 and "nothing to fetch" in tiny_fetch.output

@@ -90,3 +90,11 @@ def test_setup_installs_docker_the_pinned_torch_and_builds_the_sandbox_image(tem
     for start in (template["head_start_ray_commands"], template["worker_start_ray_commands"]):
         assert any("zeroplay-venv/bin:$PATH" in c and "--metrics-export-port=8080" in c
                    for c in start)
+
+
+@pytest.mark.parametrize("node_type", ["h200", "h20"])
+def test_nodes_that_load_the_policy_fetch_it_first(template, cluster_cfg, node_type):
+    commands = template["available_node_types"][node_type]["worker_setup_commands"]
+    fetch = [c for c in commands if "zeroplay model fetch" in c]
+    assert fetch and "configs/cluster-h200-h20.yaml" in fetch[0]
+    assert "/" in cluster_cfg.policy.model  # a hub id, which the fetch puts in the cache

@@ -51,13 +51,18 @@ class Generator(Protocol):
 
 
 class HFGenerator:
-    """Batched sampling with transformers' `generate`."""
+    """Batched sampling with transformers' `generate`, bounded in memory: rows go through
+    in chunks of at most `max_batch_rows`, and each sampled token's log-prob is taken as
+    decoding goes, so no step's full-vocabulary logits are kept beyond the next step."""
 
-    def __init__(self, model, tokenizer, version: int = 0, seed: int | None = None):
+    def __init__(self, model, tokenizer, version: int = 0, seed: int | None = None,
+                 max_batch_rows: int = 64):
         self.model = model
         self.tokenizer = tokenizer
         self.version = version
         self.seed = seed
+        self.max_batch_rows = max_batch_rows
+        self.stop_ids = stop_token_ids(tokenizer, model)
 
     def load_state_dict(self, state: dict[str, Any], version: int) -> None:
         self.model.load_state_dict(state)
@@ -76,50 +81,133 @@ class HFGenerator:
                 raise PromptTooLong(
                     f"prompt {i} has {len(ids)} tokens, over rollout.max_prompt_tokens="
                     f"{params.max_prompt_tokens}; shorten it or raise the limit")
-        batch = tok.pad({"input_ids": encoded}, padding=True, return_tensors="pt")
-        device = next(self.model.parameters()).device
-        input_ids = batch["input_ids"].to(device)
-        attention = batch["attention_mask"].to(device)
-        greedy = params.temperature == 0
         # Greedy: one decode per prompt, repeated below (every decode would be the same).
-        per_prompt, repeat = (1, n) if greedy else (n, 1)
-        decoding = {"do_sample": False} if greedy else {
-            "do_sample": True, "temperature": params.temperature, "top_p": params.top_p,
-            "top_k": 0}
+        per_prompt = 1 if params.temperature == 0 else n
+        chunk = max(1, self.max_batch_rows // per_prompt)  # whole prompts per chunk
         if self.seed is not None:
             torch.manual_seed(self.seed)
-        with torch.no_grad():
-            out = self.model.generate(
-                input_ids=input_ids, attention_mask=attention, **decoding,
-                max_new_tokens=params.max_new_tokens, num_return_sequences=per_prompt,
-                output_logits=True, return_dict_in_generate=True,
-                pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
-        width = input_ids.shape[1]
-        new = out.sequences[:, width:]
-        logits = torch.stack(out.logits, dim=1).float()
-        if not greedy:
-            logits = logits / params.temperature
-        logps = torch.log_softmax(logits, dim=-1).gather(-1, new.unsqueeze(-1)).squeeze(-1)
         results = []
-        for row in range(new.shape[0]):
-            ids = new[row].tolist()
-            stopped = tok.eos_token_id in ids
-            end = ids.index(tok.eos_token_id) + 1 if stopped else len(ids)
-            completion = ids[:end]
-            prompt_index = row // per_prompt
-            for _ in range(repeat):
-                results.append(Completion(
-                    prompt_index=prompt_index, prompt_ids=encoded[prompt_index],
-                    completion_ids=list(completion), logprobs=logps[row, :end].tolist(),
-                    text=tok.decode(completion, skip_special_tokens=True),
-                    finish_reason="stop" if stopped else "length",
-                    policy_version=self.version))
+        for first in range(0, len(encoded), chunk):
+            for row, (ids, logps) in enumerate(self._decode(encoded[first:first + chunk],
+                                                            per_prompt, params)):
+                prompt_index = first + row // per_prompt
+                stop = next((k for k, t in enumerate(ids) if t in self.stop_ids), None)
+                end = len(ids) if stop is None else stop + 1
+                for _ in range(n // per_prompt):
+                    results.append(Completion(
+                        prompt_index=prompt_index, prompt_ids=encoded[prompt_index],
+                        completion_ids=ids[:end], logprobs=logps[:end],
+                        text=tok.decode(ids[:end], skip_special_tokens=True),
+                        finish_reason="length" if stop is None else "stop",
+                        policy_version=self.version))
         return results
+
+    def _decode(self, encoded: list[list[int]], per_prompt: int, params: SamplingParams
+                ) -> list[tuple[list[int], list[float]]]:
+        """(new token ids, their log-probs) per row: `per_prompt` rows per prompt."""
+        import torch
+        from transformers import (
+            GenerationConfig,
+            LogitsProcessorList,
+            TemperatureLogitsWarper,
+            TopPLogitsWarper,
+        )
+
+        tok = self.tokenizer
+        batch = tok.pad({"input_ids": encoded}, padding=True, return_tensors="pt")
+        device = next(self.model.parameters()).device
+        recorder = _SampledLogprobs()
+        # A config of our own, so a model's generation_config (repetition penalty, top-k,
+        # ...) cannot change the sampled distribution behind the recorded log-probs.
+        config = GenerationConfig(
+            do_sample=params.temperature > 0, max_new_tokens=params.max_new_tokens,
+            num_return_sequences=per_prompt, eos_token_id=sorted(self.stop_ids),
+            pad_token_id=tok.pad_token_id, top_k=0, top_p=1.0, temperature=1.0)
+        processors = [recorder]  # log_softmax(logits / T), recorded before top-p
+        if params.temperature > 0:
+            processors = [TemperatureLogitsWarper(params.temperature), recorder]
+            if params.top_p < 1:
+                processors.append(TopPLogitsWarper(params.top_p))
+        with torch.no_grad():
+            sequences = self.model.generate(
+                input_ids=batch["input_ids"].to(device),
+                attention_mask=batch["attention_mask"].to(device),
+                generation_config=config, logits_processor=LogitsProcessorList(processors))
+        new = sequences[:, batch["input_ids"].shape[1]:]
+        logps = recorder.finish(new)
+        return [(new[row].tolist(), logps[row].tolist()) for row in range(new.shape[0])]
+
+
+class _SampledLogprobs:
+    """A logits processor that keeps the log-prob of every sampled token. The token of
+    step t is only known at step t + 1, so one step's log-softmax is held until then:
+    memory is one [rows, vocabulary] tensor, not one per step."""
+
+    def __init__(self):
+        self.held = None
+        self.taken = []
+
+    def __call__(self, input_ids, scores):
+        if self.held is not None:
+            self._take(input_ids[:, -1])
+        self.held = scores.float().log_softmax(-1)
+        return scores
+
+    def _take(self, tokens) -> None:
+        self.taken.append(self.held.gather(-1, tokens[:, None]).squeeze(-1))
+        self.held = None
+
+    def finish(self, new_tokens):
+        """[rows, new tokens] log-probs, once `generate` returned those tokens."""
+        import torch
+
+        if self.held is not None and new_tokens.shape[1] > len(self.taken):
+            self._take(new_tokens[:, len(self.taken)])
+        if not self.taken:
+            return torch.zeros(new_tokens.shape[0], 0)
+        return torch.stack(self.taken, dim=1).cpu()
+
+
+def stop_token_ids(tokenizer, model=None) -> set[int]:
+    """Every token that ends a completion: the tokenizer's eos, the model's generation
+    config eos id(s), and the token that closes an assistant turn in the chat template
+    (`<|im_end|>` in ChatML), which a base model's eos may not be."""
+    ids = {tokenizer.eos_token_id} if tokenizer.eos_token_id is not None else set()
+    configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+    ids |= set(configured) if isinstance(configured, list) else (
+        {configured} if configured is not None else set())
+    end_of_turn = _end_of_turn_token(tokenizer)
+    if end_of_turn is not None:
+        ids.add(end_of_turn)
+    if not ids:
+        raise ZeroplayError("the tokenizer and the model name no eos token, so generation "
+                            "could never stop; use a tokenizer with an eos_token")
+    return ids
+
+
+def _end_of_turn_token(tokenizer) -> int | None:
+    """The special token right after an assistant message in the chat template, if any."""
+    if not getattr(tokenizer, "chat_template", None):
+        return None
+    marker = "zeroplay-end-of-turn-probe"
+    try:
+        text = tokenizer.apply_chat_template(
+            [{"role": "user", "content": "x"}, {"role": "assistant", "content": marker}],
+            tokenize=False)
+    except Exception:  # a template that cannot render this turn pair: no extra stop token
+        return None
+    after = text[text.rfind(marker) + len(marker):] if marker in text else ""
+    special = {t: tokenizer.convert_tokens_to_ids(t) for t in tokenizer.all_special_tokens}
+    special |= {t.content: i for i, t in tokenizer.added_tokens_decoder.items() if t.special}
+    for token, token_id in special.items():
+        if token and after.lstrip().startswith(token):
+            return token_id
+    return None
 
 
 def make_generator(backend: str, model, tokenizer, version: int = 0,
-                   seed: int | None = None) -> Generator:
+                   seed: int | None = None, max_batch_rows: int = 64) -> Generator:
     """The generator for `rollout.backend`."""
     if backend == "hf":
-        return HFGenerator(model, tokenizer, version, seed)
+        return HFGenerator(model, tokenizer, version, seed, max_batch_rows)
     raise ConfigError(backend_error(backend))  # Config rejects it first; kept for callers

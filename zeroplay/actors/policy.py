@@ -81,8 +81,9 @@ def load_policy(cfg: PolicyConfig, cache_dir: Path | None = None, seed: int = 0,
         where = "this path" if Path(source).exists() else "the local Hugging Face cache"
         raise PolicyLoadError(
             f"cannot load policy.model={source!r} from {where} ({str(exc).splitlines()[0]}); "
-            "nothing is downloaded: pass a local path, or fetch the model into the cache on a "
-            f"machine with hub access (`huggingface-cli download {source}`)"
+            "nothing is downloaded while a run loads it: pass a local path, or fetch the "
+            f"model into the cache first, on every node that loads it (`zeroplay model fetch "
+            f"{source}`; configs/ray-cluster.yaml does this in its GPU nodes' setup)"
         ) from None
     if tokenizer.chat_template is None:
         if not cfg.chat_template_fallback:
@@ -123,6 +124,32 @@ def resolve_device(device: str) -> str:
         raise PolicyLoadError(f"policy.device={device!r} but no CUDA device is visible; "
                               "use policy.device=cpu or auto")
     return device
+
+
+# What loading a causal LM needs from a hub repository (no other formats or checkpoints).
+FETCH_PATTERNS = ("*.json", "*.safetensors", "*.model", "*.txt", "*.tiktoken", "*.jinja",
+                  "*.py")
+
+
+def fetch_model(model: str, revision: str | None = None) -> Path:
+    """Download a hub model into the local Hugging Face cache, where `load_policy` (which
+    never downloads) finds it. Run before a run on each node that loads the model."""
+    if model == "tiny":
+        raise PolicyLoadError("policy.model='tiny' is built locally from scratch; there is "
+                              "nothing to fetch")
+    if Path(model).exists() or not _looks_like_hub_id(model):
+        raise PolicyLoadError(f"{model!r} is not a hub id (owner/name); a local path needs no "
+                              "fetch")
+    from huggingface_hub import snapshot_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    try:
+        return Path(snapshot_download(model, revision=revision, allow_patterns=FETCH_PATTERNS))
+    except (HfHubHTTPError, LocalEntryNotFoundError, OSError, ValueError) as exc:
+        raise PolicyLoadError(
+            f"cannot fetch {model!r}{f' at {revision}' if revision else ''} from the Hugging "
+            f"Face Hub ({str(exc).splitlines()[0]}); check the id, the network, and for a "
+            "gated model HF_TOKEN (HF_HUB_OFFLINE=1 forbids any download)") from None
 
 
 def _looks_like_hub_id(source: str) -> bool:

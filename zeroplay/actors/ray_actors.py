@@ -81,7 +81,8 @@ class RolloutActor:
                                        seed=self.cfg.run.seed, rollout=self.cfg.rollout)
         self.tokenizer = tokenizer
         self.name = actor_name()
-        self.generator = make_generator(self.cfg.rollout.backend, model, tokenizer)
+        self.generator = make_generator(self.cfg.rollout.backend, model, tokenizer,
+                                        max_batch_rows=self.cfg.rollout.max_batch_rows)
         r = self.cfg.rollout
         self.params = SamplingParams(r.temperature, r.top_p, r.max_new_tokens,
                                      r.max_prompt_tokens)

@@ -56,12 +56,14 @@ app = make_typer("zeroplay: self-play RL for code models on purely synthetic dat
 config_app = make_typer("Inspect the resolved run config.")
 sandbox_app = make_typer("Build and use the Docker sandbox that runs model-written code.")
 actors_app = make_typer("Run the rollout side (policy actors and sandbox) on Ray.")
+model_app = make_typer("Put models where runs load them from.")
 app.add_typer(config_app, name="config")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(curriculum_app, name="curriculum")
 app.add_typer(eval_app, name="eval")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(actors_app, name="actors")
+app.add_typer(model_app, name="model")
 
 def _version(value: bool) -> None:
     if value:
@@ -163,6 +165,28 @@ app.command()(submit)
 def config_show(config: ConfigOpt = None, set_: SetOpt = None) -> None:
     """Print the resolved config (file + overrides) as YAML."""
     typer.echo(load_config(config, set_).to_yaml(), nl=False)
+
+
+# --- model -------------------------------------------------------------------------------
+
+
+@model_app.command("fetch")
+def model_fetch(
+    model: Annotated[str | None, typer.Argument(
+        help="Hub id (owner/name); default: the config's policy.model.")] = None,
+    revision: Annotated[str | None, typer.Option(help="Branch, tag or commit.")] = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
+) -> None:
+    """Download a hub model into this machine's Hugging Face cache. Runs never download
+    (they load with local_files_only), so every node that loads the policy needs this
+    first; configs/ray-cluster.yaml runs it in its GPU nodes' setup."""
+    from zeroplay.actors.policy import fetch_model
+
+    name = model or load_config(config, set_).policy.model
+    with progress_display(f"fetching {name}"):
+        path = fetch_model(name, revision)
+    console.print(f"{name}: {path}", highlight=False)
 
 
 # --- sandbox -----------------------------------------------------------------------------
