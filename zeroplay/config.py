@@ -401,6 +401,11 @@ class LearnerConfig(Section):
     warm_start_learning_rate: float = Field(
         3e-3, gt=0, description="Peak SFT learning rate (cosine schedule, 5% warm-up).")
     warm_start_batch_size: int = Field(16, ge=1, description="SFT rows per step.")
+    warm_start_group_by_length: bool = Field(
+        False,
+        description="Batch SFT rows of similar length (Hugging Face's group_by_length): "
+        "less padding per step, at the cost of batches less random than a shuffle.",
+    )
     warm_start_tasks: int = Field(
         3400, ge=0,
         description="Fresh synthesizer tasks (validated in the sandbox, never a held-out "

@@ -99,6 +99,8 @@ def warm_start(model, tokenizer, tasks: list[Task], cfg: Config, output_dir: str
         max_length=cfg.rollout.max_prompt_tokens + cfg.rollout.max_new_tokens,
         completion_only_loss=True, use_cpu=not on_gpu,
         bf16=on_gpu and cfg.policy.dtype == "bfloat16", report_to=[], logging_steps=1,
+        train_sampling_strategy="group_by_length" if lc.warm_start_group_by_length
+        else "random",
         save_strategy="no", seed=cfg.run.seed, disable_tqdm=True, lr_scheduler_type="cosine",
         warmup_steps=max(1, steps // 20),
     )
