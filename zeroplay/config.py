@@ -379,6 +379,20 @@ class LearnerConfig(Section):
     scale_rewards: Literal["group", "batch", "none"] = Field(
         "group", description="How advantages are scaled (TRL's scale_rewards)."
     )
+    precision: Literal["mixed", "pure"] = Field(
+        "mixed",
+        description="mixed: the learner keeps fp32 master weights and optimizer states and "
+        "computes in policy.dtype under autocast on GPUs (all fp32 on CPU); rollout actors "
+        "get the weights cast to policy.dtype. pure: weights and optimizer states in "
+        "policy.dtype, half the memory, but a bf16 weight cannot take an update below its "
+        "resolution (at lr 1e-6 most of them).",
+    )
+    gradient_checkpointing: bool = Field(
+        False,
+        description="Recompute activations in the backward pass (TRL's default is on): "
+        "memory for compute, which long sequences of large models need on GPUs; the tiny "
+        "model on CPU only pays the recomputation. Applies to the warm start too.",
+    )
     learning_rate: float = Field(5e-5, gt=0, description="GRPO learning rate.")
     per_device_train_batch_size: int = Field(8, ge=1, description="Samples per device step.")
     gradient_accumulation_steps: int = Field(
@@ -401,11 +415,6 @@ class LearnerConfig(Section):
     warm_start_learning_rate: float = Field(
         3e-3, gt=0, description="Peak SFT learning rate (cosine schedule, 5% warm-up).")
     warm_start_batch_size: int = Field(16, ge=1, description="SFT rows per step.")
-    warm_start_group_by_length: bool = Field(
-        False,
-        description="Batch SFT rows of similar length (Hugging Face's group_by_length): "
-        "less padding per step, at the cost of batches less random than a shuffle.",
-    )
     warm_start_tasks: int = Field(
         3400, ge=0,
         description="Fresh synthesizer tasks (validated in the sandbox, never a held-out "

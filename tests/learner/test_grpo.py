@@ -242,3 +242,29 @@ def test_a_resume_without_its_kl_reference_is_refused(tmp_path):
     (tmp_path / "reference").mkdir()
     (tmp_path / "reference" / "config.json").write_text("{}")
     assert missing_reference(tmp_path / "reference", 0.1) is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("precision", "low", "high"), [("mixed", 0.9, 1.0), ("pure", 0.0, 0.1)])
+def test_updates_at_lr_1e6_land_in_fp32_master_weights(tmp_path, precision, low, high):
+    """A bf16 policy at lr 1e-6: fp32 masters take 10 AdamW steps in nearly every weight;
+    bf16 weights round most of those updates away."""
+    from zeroplay.learner.actor import learner_policy
+    from zeroplay.learner.checkpoint import cpu_weights
+
+    cfg = load_config(None, [*CFG_OVERRIDES, "policy.dtype=bfloat16",
+                             "learner.learning_rate=1e-6", f"learner.precision={precision}"])
+    policy, served = learner_policy(cfg)
+    model, tok = load_policy(policy, cache_dir=tmp_path / "cache")
+    assert model.dtype == (torch.float32 if precision == "mixed" else torch.bfloat16)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    feed = SampleFeed(4, max_staleness=100)
+    feed.put([_group(model, tok, [1.0, 0.0, 0.0, 1.0])] * 10)
+    build_grpo_trainer(model, tok, cfg, feed, str(tmp_path / "out"), max_steps=10,
+                       timeout=120).train()
+    moved = sum((p.detach() != before[n]).sum().item() for n, p in model.named_parameters())
+    share = moved / sum(p.numel() for p in before.values())
+    print(f"{precision}: {share:.2%} of the weights moved")
+    assert low <= share <= high, share
+    published = cpu_weights(model, served)
+    assert {v.dtype for v in published.values() if v.is_floating_point()} == {torch.bfloat16}

@@ -119,10 +119,11 @@ class HFGenerator:
         recorder = _SampledLogprobs()
         # A config of our own, so a model's generation_config (repetition penalty, top-k,
         # ...) cannot change the sampled distribution behind the recorded log-probs.
+        sampling = {"do_sample": True, "top_k": 0, "top_p": 1.0, "temperature": 1.0} \
+            if params.temperature > 0 else {"do_sample": False}
         config = GenerationConfig(
-            do_sample=params.temperature > 0, max_new_tokens=params.max_new_tokens,
-            num_return_sequences=per_prompt, eos_token_id=sorted(self.stop_ids),
-            pad_token_id=tok.pad_token_id, top_k=0, top_p=1.0, temperature=1.0)
+            max_new_tokens=params.max_new_tokens, num_return_sequences=per_prompt,
+            eos_token_id=sorted(self.stop_ids), pad_token_id=tok.pad_token_id, **sampling)
         processors = [recorder]  # log_softmax(logits / T), recorded before top-p
         if params.temperature > 0:
             processors = [TemperatureLogitsWarper(params.temperature), recorder]

@@ -59,7 +59,7 @@ class LearnerActor:
         from zeroplay.actors.policy import load_policy
 
         self.cfg = Config.model_validate(cfg_json)
-        policy = self.cfg.policy
+        policy, self.publish_dtype = learner_policy(self.cfg)
         self.version = 0
         if resume_from is not None:  # a checkpoint holds a plain transformers model
             policy = policy.model_copy(update={"model": resume_from})
@@ -97,7 +97,7 @@ class LearnerActor:
                                 [Task.from_json(t) for t in heldout_json or []])
         finally:
             torch.set_num_threads(threads)
-        self._publish(self.version + 1, cpu_weights(self.model))
+        self._publish(self.version + 1, cpu_weights(self.model, self.publish_dtype))
         return report
 
     def start(self) -> int:
@@ -107,8 +107,9 @@ class LearnerActor:
                                           self.scratch, reference_dir=self._kl_reference())
         self.trainer.args.ignore_data_skip = True  # the data is a stream, not a dataset
         if self._resume_from is not None:
-            self._publish(self.version + 1, cpu_weights(self.model))
-        self.trainer.add_callback(PublishCallback(self._publish, lc.sync_every, self.version))
+            self._publish(self.version + 1, cpu_weights(self.model, self.publish_dtype))
+        self.trainer.add_callback(PublishCallback(self._publish, lc.sync_every, self.version,
+                                                  dtype=self.publish_dtype))
         self.trainer.add_callback(_LearnerMetrics(self.feed))
         self._thread = threading.Thread(target=self._train, daemon=True, name="grpo")
         self._thread.start()
@@ -208,6 +209,20 @@ class LearnerActor:
             if time.monotonic() > deadline:
                 break
         return self.status()
+
+
+def learner_policy(cfg: Config):
+    """(the policy section the learner loads its model with, the dtype it publishes in).
+    Under learner.precision=mixed the learner holds fp32 master weights (TRL's bf16/fp16
+    flag then autocasts the compute on GPUs) and publishes in policy.dtype, what the
+    rollout actors hold; `auto` publishes fp32 and each actor casts on load."""
+    import torch
+
+    if cfg.learner.precision == "pure":
+        return cfg.policy, None
+    served = {"float32": torch.float32, "bfloat16": torch.bfloat16,
+              "float16": torch.float16}.get(cfg.policy.dtype)
+    return cfg.policy.model_copy(update={"dtype": "float32"}), served
 
 
 class _LearnerMetrics(TrainerCallback):

@@ -135,23 +135,25 @@ def missing_reference(reference_dir: Path, beta: float) -> str | None:
             "objective: restore that directory, or start a new run")
 
 
-def cpu_weights(model) -> dict:
-    """A CPU copy of the model's state dict: what gets published."""
-    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+def cpu_weights(model, dtype=None) -> dict:
+    """A CPU copy of the model's state dict, floating tensors cast to `dtype` (the rollout
+    actors' dtype) on the way: what gets published."""
+    return {k: v.detach().to("cpu", dtype=dtype if v.is_floating_point() else None, copy=True)
+            for k, v in model.state_dict().items()}
 
 
 class PublishCallback(TrainerCallback):
     """Publish the weights with a new version every `every` optimizer steps."""
 
     def __init__(self, publish: Callable[[int, dict], None], every: int, start_version: int = 0,
-                 on_version: Callable[[int], None] | None = None):
+                 on_version: Callable[[int], None] | None = None, dtype=None):
         self.publish, self.every, self.version = publish, every, start_version
-        self.on_version = on_version
+        self.on_version, self.dtype = on_version, dtype
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
         if state.global_step % self.every:
             return
         self.version += 1
-        self.publish(self.version, cpu_weights(model))
+        self.publish(self.version, cpu_weights(model, self.dtype))
         if self.on_version is not None:
             self.on_version(self.version)

@@ -220,13 +220,25 @@ def _trainer_class():
     return BehaviourGRPOTrainer
 
 
+def compute_args(cfg: Config) -> dict[str, bool]:
+    """Trainer flags for the learner's precision and memory: on a GPU, autocast to
+    policy.dtype over the weights learner_policy loaded (fp32 masters under `mixed`), on
+    CPU none; and whether activations are recomputed."""
+    import torch
+
+    on_gpu = torch.cuda.is_available() and cfg.policy.device != "cpu"
+    dtype = cfg.policy.dtype
+    return {"use_cpu": not on_gpu, "bf16": on_gpu and dtype == "bfloat16",
+            "gradient_checkpointing": cfg.learner.gradient_checkpointing,
+            # fp16 needs fp32 masters: its gradient scaler cannot unscale fp16 gradients
+            "fp16": on_gpu and dtype == "float16" and cfg.learner.precision == "mixed"}
+
+
 def grpo_config(cfg: Config, output_dir: str, max_steps: int):
     """TRL's GRPOConfig from zeroplay's learner section (same names where TRL has them)."""
-    import torch
     from trl import GRPOConfig
 
     lc, rc = cfg.learner, cfg.rollout
-    on_gpu = torch.cuda.is_available() and cfg.policy.device != "cpu"
     return GRPOConfig(
         output_dir=output_dir, max_steps=max_steps, learning_rate=lc.learning_rate,
         per_device_train_batch_size=lc.per_device_train_batch_size,
@@ -236,9 +248,8 @@ def grpo_config(cfg: Config, output_dir: str, max_steps: int):
         epsilon_high=lc.epsilon_high if lc.epsilon_high is not None else lc.epsilon,
         delta=lc.delta,
         scale_rewards=lc.scale_rewards, temperature=rc.temperature,
-        use_cpu=not on_gpu, bf16=on_gpu and cfg.policy.dtype == "bfloat16",
-        report_to=[], logging_steps=1, save_strategy="no", shuffle_dataset=False,
-        seed=cfg.run.seed, disable_tqdm=True,
+        **compute_args(cfg), report_to=[], logging_steps=1, save_strategy="no",
+        shuffle_dataset=False, seed=cfg.run.seed, disable_tqdm=True,
     )
 
 

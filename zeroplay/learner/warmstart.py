@@ -35,6 +35,7 @@ from zeroplay.actors.prompts import (
 from zeroplay.config import Config
 from zeroplay.curricula.store import CurriculumStore, Sample
 from zeroplay.curricula.task import Task
+from zeroplay.learner.grpo import compute_args
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,6 @@ def _solver_row(task: Task) -> dict[str, Any]:
 
 def warm_start(model, tokenizer, tasks: list[Task], cfg: Config, output_dir: str, steps: int,
                heldout: list[Task] | None = None) -> WarmStartReport:
-    import torch
     from datasets import Dataset
     from transformers import PrinterCallback
     from trl import SFTConfig, SFTTrainer
@@ -89,7 +89,6 @@ def warm_start(model, tokenizer, tasks: list[Task], cfg: Config, output_dir: str
     rows = warmstart_examples(
         tasks, cfg.run.seed, cfg.curriculum.reference_k, lc.warm_start_proposer_share,
         lambda messages: prompt_tokens(tokenizer, messages) <= cfg.rollout.max_prompt_tokens)
-    on_gpu = torch.cuda.is_available() and cfg.policy.device != "cpu"
     args = SFTConfig(
         output_dir=output_dir, max_steps=steps,
         learning_rate=lc.warm_start_learning_rate,
@@ -97,10 +96,7 @@ def warm_start(model, tokenizer, tasks: list[Task], cfg: Config, output_dir: str
         per_device_eval_batch_size=lc.warm_start_batch_size,
         eval_strategy="steps" if heldout else "no", eval_steps=max(1, steps // 10),
         max_length=cfg.rollout.max_prompt_tokens + cfg.rollout.max_new_tokens,
-        completion_only_loss=True, use_cpu=not on_gpu,
-        bf16=on_gpu and cfg.policy.dtype == "bfloat16", report_to=[], logging_steps=1,
-        train_sampling_strategy="group_by_length" if lc.warm_start_group_by_length
-        else "random",
+        completion_only_loss=True, **compute_args(cfg), report_to=[], logging_steps=1,
         save_strategy="no", seed=cfg.run.seed, disable_tqdm=True, lr_scheduler_type="cosine",
         warmup_steps=max(1, steps // 20),
     )
