@@ -7,7 +7,6 @@ import copy
 import random
 
 import pytest
-import torch
 
 from zeroplay.actors.policy import load_policy
 from zeroplay.config import LossType, load_config
@@ -20,6 +19,8 @@ from zeroplay.learner.grpo import (
     sandbox_reward,
 )
 
+from ..actors.test_generation import _forward_logprobs
+
 pytestmark = pytest.mark.slow  # builds 2 TRL trainers per loss type
 TOLERANCE = 1e-5
 BASE = ["learner.per_device_train_batch_size=8", "learner.gradient_accumulation_steps=1",
@@ -31,15 +32,6 @@ BASE = ["learner.per_device_train_batch_size=8", "learner.gradient_accumulation_
 def policy(tmp_path_factory):
     cfg = load_config(None, BASE)
     return load_policy(cfg.policy, cache_dir=tmp_path_factory.getbasetemp() / "tiny-cache-trl")
-
-
-def _on_policy_logprobs(model, prompt, completion, temperature):
-    ids = torch.tensor([prompt + completion])
-    with torch.no_grad():
-        logits = model(ids).logits[0].float() / temperature
-    start = len(prompt) - 1
-    lp = torch.log_softmax(logits[start:start + len(completion)], -1)
-    return lp.gather(-1, torch.tensor(completion)[:, None]).squeeze(-1).tolist()
 
 
 def _groups(model, tok, temperature):
@@ -60,7 +52,7 @@ def _groups(model, tok, temperature):
                 completion[-1] = tok.eos_token_id
             group.append(RolloutSample(
                 "solver", f"g{g}", prompt, completion,
-                _on_policy_logprobs(model, prompt, completion, temperature), reward, 0, 0,
+                _forward_logprobs(model, prompt, completion, temperature).tolist(), reward, 0, 0,
                 None, "stop" if i % 2 == 0 else "length", ""))
         groups.append(group)
     return groups
