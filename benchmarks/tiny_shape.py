@@ -11,10 +11,12 @@ curriculum's training tasks and `learner.warm_start_tasks` fresh ones, prepared 
 the same training wall-clock: a 20-step probe measures its step time, and its warm start
 is given as many steps as fit `--seconds`, so its schedule completes.
 
-Shapes are compared on a validation stream: fresh synthesizer tasks of their own stream,
-sharing no normalized program with the held-out splits or with the training tasks, by
-greedy pass@1 (answers cut at 128 new tokens). The held-out splits are not evaluated
-here: they measure runs, and never choose what trains. One seed per shape: a difference
+Shapes are compared by greedy pass@1 (answers cut at 128 new tokens) on two validation
+sets that share no normalized program with the held-out splits or the training tasks:
+`fresh`, synthesizer tasks of a stream of their own, and `seen`, built as heldout-seen
+is (the seed curriculum's operation combinations with constants of a stream of its own).
+The held-out splits are not evaluated here: they measure runs, and never choose what
+trains. One seed per shape: a difference
 of a few points is within noise (the table prints a 95% interval per shape).
 
 It prints a table (steps, training seconds, parameters, last SFT loss, validation pass@1
@@ -59,23 +61,33 @@ def with_shape(cfg, shape: dict[str, int], steps: int | None = None):
     return cfg.model_copy(update={"policy": policy, "learner": learner})
 
 
-def prepare(cfg, out: Path, pool, val_tasks: int) -> tuple[list, list]:
-    """The warm start's training tasks and the validation tasks, made once per --out."""
+def prepare(cfg, out: Path, pool, val_tasks: int) -> tuple[list, dict[str, list]]:
+    """The warm start's training tasks and the validation sets, made once per --out.
+
+    Two validation sets, both sharing no normalized program with the held-out splits or
+    the training tasks: `fresh`, a synthesizer stream of its own (new combinations and
+    constants), and `seen`, built like heldout-seen (the seed curriculum's combinations
+    with constants of a stream of its own), which asks for copying the statement's
+    constants into the program."""
     from zeroplay.curricula.admit import fresh_tasks, pool_validator, seed_curriculum
     from zeroplay.curricula.filters import normalized_hash
     from zeroplay.curricula.store import CurriculumStore
+    from zeroplay.curricula.synth import synthesize, synthesize_heldout_seen
     from zeroplay.curricula.task import Task
+    from zeroplay.sandbox.batch import Draft
 
     cached = out / "tasks.json"
     made_by = {"seed": cfg.run.seed, "curriculum": cfg.curriculum.model_dump(mode="json"),
-               "warm_start_tasks": cfg.learner.warm_start_tasks, "val_tasks": val_tasks}
+               "warm_start_tasks": cfg.learner.warm_start_tasks, "val_tasks": val_tasks,
+               "validation": ["fresh", "seen"]}
     if cached.is_file():
         data = json.loads(cached.read_text())
         if data["made_by"] != made_by:
             raise SystemExit(f"{out} was prepared with other settings ({cached}); pass a "
                              "new --out, or the same settings")
         return ([Task.from_json(t) for t in data["train"]],
-                [Task.from_json(t) for t in data["validation"]])
+                {name: [Task.from_json(t) for t in tasks]
+                 for name, tasks in data["validation"].items()})
     validate = pool_validator(pool, cfg)
     cur = cfg.curriculum
     store_path = out / "curriculum.sqlite"
@@ -83,17 +95,27 @@ def prepare(cfg, out: Path, pool, val_tasks: int) -> tuple[list, list]:
     with CurriculumStore.open(store_path, create=True, run_id="shape") as store:
         seed_curriculum(store, validate, cfg, n=cur.seed_tasks, heldout=cur.heldout_tasks,
                         seed=cfg.run.seed, run_id="shape")
-        train = store.tasks(status="valid", split="train") + fresh_tasks(
-            store, validate, cfg, n=cfg.learner.warm_start_tasks, seed=cfg.run.seed,
-            run_id="shape")
-        trained = {normalized_hash(t.reference) for t in train}
-        validation = [t for t in fresh_tasks(store, validate, cfg, n=val_tasks,
-                                             seed=cfg.run.seed, run_id="shape",
-                                             stream="validation")
-                      if normalized_hash(t.reference) not in trained]
+        seeded = store.tasks(status="valid", split="train")
+        train = seeded + fresh_tasks(store, validate, cfg, n=cfg.learner.warm_start_tasks,
+                                     seed=cfg.run.seed, run_id="shape")
+        taken = {normalized_hash(t.reference) for t in store.tasks()} | {
+            normalized_hash(t.reference) for t in train}
+        fresh = [t for t in fresh_tasks(store, validate, cfg, n=val_tasks, seed=cfg.run.seed,
+                                        run_id="shape", stream="validation")
+                 if normalized_hash(t.reference) not in taken]
+        seed_drafts = synthesize(cur.seed_tasks, cfg.run.seed, cur.max_ops, "shape")
+        drafts = synthesize_heldout_seen(val_tasks, cfg.run.seed, cur.max_ops, "shape",
+                                         seed_drafts, stream="validation-seen",
+                                         reserved=taken)
+        checked = validate([Draft(d.entry_point, d.reference, d.strategy) for d in drafts],
+                           cfg.run.seed)
+        seen = [t for t in (Task.from_validation(d, v) for d, v in
+                            zip(drafts, checked, strict=True)) if t.valid]
+    validation = {"fresh": fresh, "seen": seen}
     cached.write_text(json.dumps({"made_by": made_by,
                                   "train": [t.to_json() for t in train],
-                                  "validation": [t.to_json() for t in validation]}) + "\n")
+                                  "validation": {name: [t.to_json() for t in tasks]
+                                                 for name, tasks in validation.items()}}) + "\n")
     return train, validation
 
 
@@ -184,37 +206,48 @@ def main() -> None:
     rows = []
     with SandboxPool(cfg.sandbox, image.tag) as pool:
         train, validation = prepare(cfg, out, pool, args.val_tasks)
-        ops = sorted({len(t.tags) for t in validation})
-        print(f"{len(train)} training tasks; {len(validation)} validation tasks ("
-              + ", ".join(f"{sum(len(t.tags) == n for t in validation)} of {n} ops"
-                          for n in ops) + ")", flush=True)
+        print(f"{len(train)} training tasks; validation: " + "; ".join(
+            f"{name} {len(tasks)} (" + ", ".join(
+                f"{sum(len(t.tags) == n for t in tasks)} of {n} ops"
+                for n in sorted({len(t.tags) for t in tasks})) + ")"
+            for name, tasks in validation.items()), flush=True)
         for shape in args.shapes:
             tiny = with_shape(cfg, shape).policy.tiny
             name = f"{tiny.num_hidden_layers}x{tiny.hidden_size}x{tiny.vocab_size}"
             print(f"shape {name}: {args.seconds:.0f} s of warm start", flush=True)
             row = {"shape": name, **train_shape(cfg, shape, train, args.seconds, out)}
-            correct = validation_pass(cfg, row.pop("checkpoint"), pool, validation)
-            row["pass@1"] = fmean(correct)
-            row["interval"] = wilson(sum(correct), len(correct))
-            row["pass@1 by ops"] = {f"{n} ops": fmean(c for c, t in zip(correct, validation,
-                                                                         strict=True)
-                                                      if len(t.tags) == n) for n in ops}
-            row["correct"] = correct
+            checkpoint = row.pop("checkpoint")
+            everything = [t for tasks in validation.values() for t in tasks]
+            correct = iter(validation_pass(cfg, checkpoint, pool, everything))
+            row["validation"] = {}
+            for set_name, tasks in validation.items():
+                got = [next(correct) for _ in tasks]
+                low, high = wilson(sum(got), len(got))
+                row["validation"][set_name] = {
+                    "pass@1": fmean(got), "interval": [low, high],
+                    "by ops": {f"{n} ops": fmean(c for c, t in zip(got, tasks, strict=True)
+                                                 if len(t.tags) == n)
+                               for n in sorted({len(t.tags) for t in tasks})},
+                    "correct": got}
             print(f"  {row['steps']} steps in {row['seconds']:.0f} s, validation pass@1 "
-                  f"{row['pass@1']:.1%}", flush=True)
+                  + ", ".join(f"{n} {v['pass@1']:.1%}" for n, v in row["validation"].items()),
+                  flush=True)
             rows.append(row)
             (out / "shape.json").write_text(json.dumps(  # after every shape: keep what ran
                 {"config": cfg.model_dump(mode="json"), "seconds": args.seconds,
-                 "validation": [t.id for t in validation], "shapes": rows}, indent=1) + "\n")
+                 "validation": {n: [t.id for t in tasks] for n, tasks in validation.items()},
+                 "shapes": rows}, indent=1) + "\n")
     shutil.rmtree(out / "checkpoint", ignore_errors=True)
-    print(f"\n{'shape':14}{'params':>9}{'steps':>7}{'s/step':>8}{'loss':>7}{'pass@1':>8}"
-          f"{'95% interval':>17}   by ops")
+    print(f"\n{'shape':14}{'params':>9}{'steps':>7}{'s/step':>8}{'loss':>7}  "
+          f"{'validation':10}{'pass@1':>8}{'95% interval':>17}   by ops")
     for r in rows:
-        low, high = r["interval"]
-        by = "  ".join(f"{g} {v:.1%}" for g, v in r["pass@1 by ops"].items())
-        print(f"{r['shape']:14}{r['parameters'] / 1e6:>8.2f}M{r['steps']:>7}"
-              f"{r['seconds'] / r['steps']:>8.2f}{r['last_loss']:>7.3f}{r['pass@1']:>8.1%}"
-              f"   [{low:.1%}, {high:.1%}]   {by}")
+        for i, (set_name, v) in enumerate(r["validation"].items()):
+            low, high = v["interval"]
+            by = "  ".join(f"{g} {p:.1%}" for g, p in v["by ops"].items())
+            head = (f"{r['shape']:14}{r['parameters'] / 1e6:>8.2f}M{r['steps']:>7}"
+                    f"{r['seconds'] / r['steps']:>8.2f}{r['last_loss']:>7.3f}" if i == 0
+                    else " " * 45)
+            print(f"{head}  {set_name:10}{v['pass@1']:>8.1%}   [{low:.1%}, {high:.1%}]   {by}")
     print(f"\nwrote {out / 'shape.json'}")
 
 

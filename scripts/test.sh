@@ -11,6 +11,15 @@ VENV=${ZEROPLAY_VENV:-.venv}
 
 bash scripts/setup.sh
 
+# Test-only tools: Chromium, for the run report's browser test.
+if ! command -v chromium >/dev/null; then
+  [ "$(id -u)" -eq 0 ] || { echo "the tests need chromium: apt-get install chromium" >&2; exit 1; }
+  echo "[test] installing chromium" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null
+    apt-get install -y -q chromium >/dev/null; }
+fi
+
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
 "$VENV/bin/ruff" check .
 

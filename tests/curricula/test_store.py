@@ -8,7 +8,7 @@ import pytest
 
 from zeroplay.curricula import store as store_mod
 from zeroplay.curricula.export import export, import_jsonl
-from zeroplay.curricula.store import CurriculumStore, Sample, StoreError
+from zeroplay.curricula.store import CurriculumStore, Sample, Solution, StoreError
 from zeroplay.curricula.task import Provenance
 
 from .conftest import attempt, make_task
@@ -35,6 +35,24 @@ def test_attempts_are_idempotent_and_make_stats(store):
         assert not store.add_attempt(attempt(task.id, 0, True))  # recorded once only
     stats = store.get_task(task.id).stats
     assert (stats.attempts, stats.solves, stats.solve_rate, stats.learnability) == (4, 2, 0.5, 0.5)
+
+
+def test_a_few_solution_texts_are_kept_per_task_and_verdict(store):
+    task = make_task(1)
+    kept = store_mod.SOLUTIONS_KEPT
+    with store.transaction(step=1):
+        store.add_task(task)
+        added = [store.add_solution(Solution(task.id, f"p{n}", "pass", 1.0, 1, f"pass {n}"))
+                 for n in range(kept + 2)]
+        added += [store.add_solution(Solution(task.id, f"f{n}", "fail:wrong", 0.0, 1,
+                                              "x" * (store_mod.MAX_SOLUTION_TEXT + 9)))
+                  for n in range(kept + 1)]
+        assert not store.add_solution(Solution(task.id, "p0", "pass", 1.0, 2, "again"))
+    assert added == [True] * kept + [False] * 2 + [True] * kept + [False]
+    texts = store.solutions(task.id)
+    assert sorted(s.status for s in texts) == ["fail:wrong"] * kept + ["pass"] * kept
+    assert {len(s.text) for s in texts if s.status != "pass"} == {store_mod.MAX_SOLUTION_TEXT}
+    assert store.solutions("nope") == []
 
 
 def test_stats_window_counts_recent_policy_versions_only(store):
@@ -148,10 +166,12 @@ def test_older_schema_is_migrated(tmp_path, monkeypatch):
     path = tmp_path / "curriculum.sqlite"
     with CurriculumStore.open(path, create=True) as s, s.transaction():
         s.add_task(make_task(1))
-    monkeypatch.setattr(store_mod, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(store_mod.MIGRATIONS, 1, ["ALTER TABLE tasks ADD COLUMN note TEXT"])
+    newer = store_mod.SCHEMA_VERSION + 1
+    monkeypatch.setattr(store_mod, "SCHEMA_VERSION", newer)
+    monkeypatch.setitem(store_mod.MIGRATIONS, newer - 1,
+                        ["ALTER TABLE tasks ADD COLUMN note TEXT"])
     with CurriculumStore.open(path) as s:
-        assert s.conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert s.conn.execute("PRAGMA user_version").fetchone()[0] == newer
         assert "note" in [r[1] for r in s.conn.execute("PRAGMA table_info(tasks)")]
         assert len(s.tasks()) == 1
 

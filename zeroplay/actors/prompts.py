@@ -62,14 +62,16 @@ def proposer_messages(references: list[Task]) -> list[dict[str, str]]:
     return [{"role": "system", "content": PROPOSER_SYSTEM}, {"role": "user", "content": user}]
 
 
-def solver_messages(task: Task) -> list[dict[str, str]]:
+def public_examples(task: Task) -> list[str]:
+    """The task's public tests as the solver sees them: `f(args) == expected`."""
     from zeroplay.sandbox.codec import from_tagged
 
-    lines = []
-    for test in task.public_tests:
-        args = ", ".join(repr(from_tagged(a)) for a in test.args)
-        lines.append(f"{task.entry_point}({args}) == {from_tagged(test.expected)!r}")
-    examples = "\n".join(lines) or "(none)"
+    return [f"{task.entry_point}({', '.join(repr(from_tagged(a)) for a in test.args)}) == "
+            f"{from_tagged(test.expected)!r}" for test in task.public_tests]
+
+
+def solver_messages(task: Task) -> list[dict[str, str]]:
+    examples = "\n".join(public_examples(task)) or "(none)"
     user = (f"{task.statement.strip()}\n\nSignature: {task.signature}\n\nExamples:\n{examples}"
             "\n\nWrite the function.")
     return [{"role": "system", "content": SOLVER_SYSTEM}, {"role": "user", "content": user}]

@@ -6,13 +6,14 @@
             s.add_attempt(Attempt("3:a:0", task.id, "ab12", 1.0, "pass", 0, 3))
         s.tasks(status="valid"), s.get_task(task_id), s.stats(window=4)
 
-It holds tasks (valid, and rejected drafts with their reasons), attempts, training
-samples with their provenance, per-step records and filter counts. Every write happens
-inside a transaction, so a crash loses at most the step in flight and never leaves a
-half-written step; adding the same task, attempt or sample twice is a no-op (Ray may run
-a call more than once). Readers (the CLI, while a run writes) open the file read-only
-and see the last committed step. The schema is versioned (PRAGMA user_version): an older
-store is migrated on open, a newer one is refused with a clear error.
+It holds tasks (valid, and rejected drafts with their reasons), attempts, the texts of a
+few judged solutions per task (for reports), training samples with their provenance,
+per-step records and filter counts. Every write happens inside a transaction, so a
+crash loses at most the step in flight and never leaves a half-written step; adding
+the same task, attempt or sample twice is a no-op (Ray may run a call more than once).
+Readers (the CLI, while a run writes) open the file read-only and see the last committed
+step. The schema is versioned (PRAGMA user_version): an older store is migrated on open,
+a newer one is refused with a clear error.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from zeroplay.curricula.task import Provenance, Task, TaskStats
 from zeroplay.errors import ZeroplayError
 
 FORMAT = "zeroplay-curriculum"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+SOLUTIONS_KEPT = 2  # texts kept per task and verdict (pass / not pass), for reports
+MAX_SOLUTION_TEXT = 4000  # characters of a kept solution text
 
 # MIGRATIONS[v] brings a store from schema v to v + 1.
 MIGRATIONS: dict[int, list[str]] = {
@@ -76,6 +79,16 @@ MIGRATIONS: dict[int, list[str]] = {
             count INTEGER NOT NULL,
             PRIMARY KEY (filter, reason))""",
     ],
+    1: [
+        """CREATE TABLE solutions (
+            task_id TEXT NOT NULL REFERENCES tasks (id),
+            solution_hash TEXT NOT NULL,
+            status TEXT NOT NULL,
+            reward REAL NOT NULL,
+            step INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            PRIMARY KEY (task_id, solution_hash))""",
+    ],
 }
 
 
@@ -94,6 +107,18 @@ class Attempt:
     status: str
     policy_version: int
     step: int
+
+
+@dataclass(frozen=True)
+class Solution:
+    """The text of a judged solution, kept for reading (reports), never for training."""
+
+    task_id: str
+    solution_hash: str
+    status: str
+    reward: float
+    step: int
+    text: str
 
 
 @dataclass(frozen=True)
@@ -208,6 +233,20 @@ class CurriculumStore:
              attempt.status, attempt.policy_version, attempt.step, time.time()),
         ))
 
+    def add_solution(self, solution: Solution) -> bool:
+        """Keep a solution's text while its task has fewer than SOLUTIONS_KEPT of the same
+        verdict (passing, or not) and not this one; False if not kept. Bounded per task,
+        so a long run's store grows with its tasks, not with its attempts."""
+        passed = solution.status == "pass"
+        return bool(self._write(
+            "INSERT OR IGNORE INTO solutions (task_id, solution_hash, status, reward, step, "
+            "text) SELECT ?, ?, ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM solutions WHERE "
+            "task_id = ? AND (status = 'pass') = ?) < ?",
+            (solution.task_id, solution.solution_hash, solution.status, solution.reward,
+             solution.step, solution.text[:MAX_SOLUTION_TEXT], solution.task_id, passed,
+             SOLUTIONS_KEPT),
+        ))
+
     def add_sample(self, sample: Sample) -> bool:
         return bool(self._write(
             "INSERT OR IGNORE INTO samples (id, step, role, task_id, origin, provenance) "
@@ -291,6 +330,12 @@ class CurriculumStore:
             "SELECT id, task_id, solution_hash, reward, status, policy_version, step "
             "FROM attempts WHERE task_id = ? ORDER BY step, id", (task_id,))
         return [Attempt(*row) for row in rows]
+
+    def solutions(self, task_id: str) -> list[Solution]:
+        rows = self.conn.execute(
+            "SELECT task_id, solution_hash, status, reward, step, text FROM solutions "
+            "WHERE task_id = ? ORDER BY step, solution_hash", (task_id,))
+        return [Solution(*row) for row in rows]
 
     def samples(self) -> list[Sample]:
         rows = self.conn.execute("SELECT id, step, role, task_id, provenance FROM samples "

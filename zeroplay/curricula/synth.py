@@ -273,16 +273,19 @@ def synthesize(n: int, seed: int = 0, max_ops: int = 3, run_id: str = "", *,
 
 
 def synthesize_heldout_seen(n: int, seed: int, max_ops: int, run_id: str,
-                            train: Sequence[TaskDraft]) -> list[TaskDraft]:
+                            train: Sequence[TaskDraft], *, stream: str = "heldout-seen",
+                            reserved: Collection[str] = frozenset()) -> list[TaskDraft]:
     """The combinations of `train`, in turn, with new constants; none equal to a
-    training draft. Fewer than `n` when `train` has too few combinations with constants."""
-    taken = {normalized_hash(d.reference) for d in train}
+    training draft or in `reserved`. Fewer than `n` when `train` has too few combinations
+    with constants. Another `stream` draws other constants the same way (a validation
+    set built like heldout-seen, sharing none of its seeds)."""
+    taken = {normalized_hash(d.reference) for d in train} | set(reserved)
     drafts: list[TaskDraft] = []
     for index in range(n * 20 if train else 0):
         if len(drafts) >= n:
             break
         combo = train[index % len(train)].tags
-        draft, _ = synthesize_one(task_seed(seed, index, "heldout-seen"), max_ops, run_id,
+        draft, _ = synthesize_one(task_seed(seed, index, stream), max_ops, run_id,
                                   combo=combo)
         key = normalized_hash(draft.reference)
         if draft.tags == combo and key not in taken:

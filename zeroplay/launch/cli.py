@@ -118,6 +118,13 @@ def run(
     with RunDisplay(run_dir.config.run.steps, err_console) as display:
         summary = SelfPlayLoop(run_dir, events=display.event).run()
     _print_summary(summary)
+    from zeroplay.launch.report import write_report
+
+    try:
+        console.print(f"report: {write_report(run_dir.path)} (zeroplay report RUN_DIR "
+                      "rewrites it)", highlight=False, soft_wrap=True)
+    except (ZeroplayError, OSError) as exc:  # the run is saved; only its page is missing
+        err_console.print(f"warning: no report written ({exc})", highlight=False)
     if summary.interrupted:
         raise typer.Exit(130)
 
@@ -156,6 +163,24 @@ def _print_summary(summary: Any) -> None:
 
 
 app.command()(submit)
+
+
+@app.command()
+def report(
+    run_dir: RunDirArg,
+    out: Annotated[Path | None, typer.Option(help="HTML file to write. Default: "
+                                             "RUN_DIR/report.html.")] = None,
+) -> None:
+    """Write the run's report: one self-contained HTML page with its learning curves,
+    held-out pass@1, curriculum growth and a browsable table of its tasks. Works during
+    a run (it reads what is committed) and after it."""
+    import time
+
+    from zeroplay.launch.report import write_report
+
+    start = time.monotonic()
+    path = write_report(run_dir, out)
+    console.print(f"wrote {path} in {time.monotonic() - start:.1f} s", highlight=False)
 
 
 # --- config ------------------------------------------------------------------------------

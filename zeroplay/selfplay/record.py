@@ -4,9 +4,10 @@
 
 New tasks and rejected drafts with their reasons, parse-failure counts, one attempt per
 solution of every solver round (groups that dynamic sampling dropped included: they are
-real attempts and feed solve rates), and one provenance record per sample handed to the
-learner, together with the step's summary (counts by role, status and reason; solver
-groups dropped by cause; the share of zero-std groups per role). A crash loses the step,
+real attempts and feed solve rates) and the texts of a few per task (for reports), one
+provenance record per sample handed to the learner, together with the step's summary
+(counts by role, status and reason; solver groups dropped by cause; the share of
+zero-std groups per role). A crash loses the step,
 never half of it.
 """
 
@@ -17,7 +18,7 @@ from collections import Counter
 from typing import Any
 
 from zeroplay.curricula.admit import Vetted, record
-from zeroplay.curricula.store import Attempt, CurriculumStore, Sample
+from zeroplay.curricula.store import Attempt, CurriculumStore, Sample, Solution
 from zeroplay.curricula.task import Provenance
 from zeroplay.handoff import RolloutSample
 from zeroplay.selfplay import learn
@@ -64,6 +65,8 @@ def record_step(store: CurriculumStore, step: int, vetted: Vetted, proposals: li
             store.add_attempt(Attempt(f"{step}:{solution.task.id}:{i}", solution.task.id,
                                       code_hash, score.reward, score.status,
                                       solution.completion.policy_version, step))
+            store.add_solution(Solution(solution.task.id, code_hash, score.status,
+                                        score.reward, step, solution.completion.text))
         for i, (sample, origin) in enumerate(zip(samples, origins, strict=True)):
             store.add_sample(Sample(f"{sample.group}:{i}", step, sample.role, sample.task_id,
                                     Provenance.policy(run_id, sample.policy_version, origin)))
