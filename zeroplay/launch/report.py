@@ -91,10 +91,9 @@ def line_chart(name: str, lines: dict[str, Points], width: int = 420, height: in
     x_span = (x1 - x0) or 1.0
     left, right, top, bottom = 46, 8, 8, 22
 
-    def at(x: float, y: float) -> str:
-        px = left + (x - x0) / x_span * (width - left - right)
-        py = top + (y1 - y) / (y1 - y0) * (height - top - bottom)
-        return f"{px:.1f},{py:.1f}"
+    def at(x: float, y: float) -> tuple[float, float]:
+        return (left + (x - x0) / x_span * (width - left - right),
+                top + (y1 - y) / (y1 - y0) * (height - top - bottom))
 
     parts = [f'<figure class="chart"><figcaption>{escape(name)}</figcaption>'
              f'<svg width="{width}" height="{height}" role="img" aria-label="{escape(name)}">'
@@ -108,10 +107,11 @@ def line_chart(name: str, lines: dict[str, Points], width: int = 420, height: in
     for i, (label, line) in enumerate(lines.items()):
         color = PALETTE[i % len(PALETTE)]
         coords = [at(x, y) for x, y in line]
-        parts.append(f'<polyline class="curve" stroke="{color}" points="{" ".join(coords)}"/>')
-        parts += [f'<circle class="point" cx="{c.split(",")[0]}" cy="{c.split(",")[1]}" r="2.2" '
-                  f'fill="{color}"><title>{escape(label)} at step {x:g}: {y:.4g}</title></circle>'
-                  for c, (x, y) in zip(coords, line, strict=True)]
+        polyline = " ".join(f"{px:.1f},{py:.1f}" for px, py in coords)
+        parts.append(f'<polyline class="curve" stroke="{color}" points="{polyline}"/>')
+        parts += [f'<circle class="point" cx="{px:.1f}" cy="{py:.1f}" r="2.2" fill="{color}">'
+                  f'<title>{escape(label)} at step {x:g}: {y:.4g}</title></circle>'
+                  for (px, py), (x, y) in zip(coords, line, strict=True)]
         if len(lines) > 1:
             legend.append(f'<span style="color:{color}">■</span> {escape(label)}')
     parts.append("</svg>")
