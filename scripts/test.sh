@@ -11,13 +11,17 @@ VENV=${ZEROPLAY_VENV:-.venv}
 
 bash scripts/setup.sh
 
-# Test-only tools: Chromium, for the run report's browser test.
-if ! command -v chromium >/dev/null; then
-  [ "$(id -u)" -eq 0 ] || { echo "the tests need chromium: apt-get install chromium" >&2; exit 1; }
-  echo "[test] installing chromium" >&2
+# Test-only tools from Debian: Chromium (the run report's browser test) and Prometheus
+# (the dashboard's queries, evaluated for real).
+missing=()
+command -v chromium >/dev/null || missing+=(chromium)
+command -v prometheus >/dev/null || missing+=(prometheus)
+if [ "${#missing[@]}" -gt 0 ]; then
+  [ "$(id -u)" -eq 0 ] || { echo "the tests need: apt-get install ${missing[*]}" >&2; exit 1; }
+  echo "[test] installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
-  apt-get install -y -q chromium >/dev/null 2>&1 || { apt-get update -q >/dev/null
-    apt-get install -y -q chromium >/dev/null; }
+  apt-get install -y -q "${missing[@]}" >/dev/null 2>&1 || { apt-get update -q >/dev/null
+    apt-get install -y -q "${missing[@]}" >/dev/null; }
 fi
 
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1

@@ -6,7 +6,7 @@ on 127.0.0.1 (aiohttp's websocket client; no extra package).
         page.evaluate("document.title")                # a JSON-able result
         page.errors                                    # console errors and exceptions
 
-scripts/setup.sh --test installs `chromium`; a missing browser is a test failure.
+scripts/test.sh installs `chromium`; a missing browser is a test failure.
 """
 
 from __future__ import annotations

@@ -183,6 +183,42 @@ def report(
     console.print(f"wrote {path} in {time.monotonic() - start:.1f} s", highlight=False)
 
 
+@app.command()
+def monitor(
+    ray_temp_dir: Annotated[Path, typer.Option(
+        help="The --temp-dir of the Ray head (its metrics service-discovery file lives "
+             "there).")] = Path("/tmp/ray"),
+    port: Annotated[int, typer.Option(help="Port Prometheus serves on.")] = 9090,
+    host: Annotated[str, typer.Option(help="Address Prometheus listens on.")] = "127.0.0.1",
+    data: Annotated[Path | None, typer.Option(
+        help="Config and TSDB directory. Default: RAY_TEMP_DIR/prometheus.")] = None,
+    prometheus: Annotated[str | None, typer.Option(
+        help="Prometheus binary. Default: `prometheus` on PATH (Debian's package).")] = None,
+    scrape_interval: Annotated[str, typer.Option(help="How often to scrape.")] = "10s",
+    retention: Annotated[str, typer.Option(help="How long to keep samples.")] = "15d",
+) -> None:
+    """Serve the cluster's metrics with Prometheus (until Ctrl-C): every node Ray's
+    service discovery lists, the `ray_zeroplay_*` series of
+    configs/grafana/zeroplay-dashboard.json included. Run it on the head node."""
+    import os
+    import sys
+
+    from zeroplay.launch.monitor import prepare_monitor
+
+    mon = prepare_monitor(ray_temp_dir, data, host, port, prometheus, scrape_interval,
+                          retention)
+    if not mon.service_discovery.exists():
+        err_console.print(f"warning: {mon.service_discovery} does not exist yet; Prometheus "
+                          "scrapes the nodes once a Ray head with this temp dir writes it",
+                          highlight=False, soft_wrap=True)
+    console.print(f"Prometheus on {mon.url} (config {mon.config}); for Ray's dashboard, "
+                  f"start the head with RAY_PROMETHEUS_HOST={mon.url}",
+                  highlight=False, soft_wrap=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(mon.command[0], mon.command)  # Prometheus itself gets Ctrl-C and SIGTERM
+
+
 # --- config ------------------------------------------------------------------------------
 
 
