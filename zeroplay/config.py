@@ -31,6 +31,7 @@ from pydantic import (
     Field,
     ValidationError,
     ValidationInfo,
+    field_validator,
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -80,6 +81,20 @@ class RunConfig(Section):
         100, ge=1, description="Tasks of each held-out split evaluated during a run (the "
         "first N by id: the same tasks every time).",
     )
+    report_to: list[Literal["tensorboard", "wandb", "trackio", "mlflow"]] = Field(
+        default_factory=list,
+        description="Experiment trackers that get each step's scalars under the run's name, "
+        "as in transformers' report_to: tensorboard (<run>/tensorboard), wandb, trackio, "
+        "mlflow (<run>/mlflow.db unless MLFLOW_TRACKING_URI is set); [] or 'none': none.",
+    )
+
+    @field_validator("report_to", mode="before")
+    @classmethod
+    def _report_to_list(cls, value: Any) -> Any:
+        if value is None or value == "none":
+            return []
+        names = [value] if isinstance(value, str) else value
+        return list(dict.fromkeys(n for n in names if n != "none"))  # each once, in order
 
 
 class ResourceSpec(Section):

@@ -38,7 +38,7 @@ FAST = ["--set", "curriculum.seed_tasks=24", "--set", "curriculum.heldout_tasks=
 
 
 def _zeroplay(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "WANDB_MODE": "offline", "WANDB_SILENT": "true"}
     env.pop("RAY_ADDRESS", None)
     return subprocess.run([EXE, *args], capture_output=True, text=True, timeout=timeout,
                           env=env)
@@ -68,7 +68,8 @@ def _metrics(run: Path) -> list[dict]:
 @pytest.mark.slow
 def test_run_three_steps_then_resume_to_five(tmp_path, sandbox_image):
     first = _zeroplay("run", "--name", "e2e", "--steps", "3", "--set",
-                      f"run.runs_dir={tmp_path}", *FAST)
+                      f"run.runs_dir={tmp_path}", "--set", "run.report_to=[tensorboard,wandb]",
+                      *FAST)
     assert first.returncode == 0, first.stdout + first.stderr
     run = tmp_path / "e2e"
     assert "finished: 3 step(s)" in first.stdout and str(run) in first.stdout
@@ -123,6 +124,24 @@ def test_run_three_steps_then_resume_to_five(tmp_path, sandbox_image):
     assert state5["optimizer_step"] >= state3["optimizer_step"]
     assert state5["policy_version"] > state3["policy_version"]
     assert yaml.safe_load((run / "config.yaml").read_text())["run"]["steps"] == 5
+
+    # The trackers got every step, across the resume: TensorBoard's events read back
+    # equal metrics.jsonl; W&B (offline) wrote one local run directory per process.
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run / "tensorboard"))
+    events.Reload()
+    rows = _metrics(run)
+    for tag, value in (("reward/solver/mean", lambda r: r["reward"]["solver"]["mean"]),
+                       ("samples_per_s", lambda r: r["samples_per_s"]),
+                       ("learner/optimizer_step", lambda r: r["learner"]["optimizer_step"])):
+        got = [(e.step, e.value) for e in events.Scalars(tag)]
+        assert got == [(r["step"], pytest.approx(value(r), rel=1e-6)) for r in rows], tag
+    curve = [json.loads(line) for line in
+             (run / "eval" / "heldout-during-run.jsonl").read_text().splitlines()]
+    assert [(e.step, e.value) for e in events.Scalars("heldout_pass@1/heldout-seen")] == [
+        (c["step"], pytest.approx(c["heldout-seen"])) for c in curve]
+    assert len(list((run / "wandb").glob("offline-run-*-e2e/run-e2e.wandb"))) == 2
 
 
 @pytest.mark.slow

@@ -100,6 +100,7 @@ class SelfPlayLoop:
         from zeroplay.actors.fleet import Fleet
         from zeroplay.actors.group import make_actor
         from zeroplay.curricula.store import CurriculumStore
+        from zeroplay.launch.trackers import open_trackers
         from zeroplay.learner.actor import LearnerActor
 
         cfg, run = self.cfg, self.run_dir
@@ -108,7 +109,8 @@ class SelfPlayLoop:
                 missing := missing_reference(run.reference_dir, cfg.learner.beta)):
             raise ConfigError(missing)  # before any actor starts
         self._phase("starting Ray actors (policy, sandbox)")
-        with Fleet.on_ray(cfg, self.cache_dir, with_learner=True) as fleet, \
+        with open_trackers(cfg.run.report_to, run.path, cfg.model_dump(mode="json")) as \
+                self.trackers, Fleet.on_ray(cfg, self.cache_dir, with_learner=True) as fleet, \
                 CurriculumStore.open(run.curriculum_path, create=True,
                                      run_id=run.path.name) as store:
             summary = RunSummary(run.path, 1, 0)
@@ -283,6 +285,8 @@ class SelfPlayLoop:
         self.run_dir.eval_dir.mkdir(exist_ok=True)
         append_jsonl(self.run_dir.heldout_curve_path, {"step": step, "when": when,
                                                        "time": time.time(), **scores})
+        if when != "step":  # a step's scores go with its row
+            self.trackers.log(step, {"heldout_pass@1": scores})
         self.events("heldout", {"step": step, "when": when, "scores": scores})
         return scores
 
@@ -290,6 +294,7 @@ class SelfPlayLoop:
         from zeroplay.jsonl import append_jsonl
 
         append_jsonl(self.run_dir.metrics_path, row)
+        self.trackers.log(row["step"], row)
         metrics.record("step", row["step"])
         metrics.record("curriculum_tasks", row["curriculum_tasks"])
         metrics.record("solve_rate", row["solve_rate"])

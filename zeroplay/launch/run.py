@@ -3,9 +3,10 @@
     run_dir = prepare_run("configs/local.yaml", ["run.steps=3"])
     summary = SelfPlayLoop(run_dir).run()
 
-Checks what a run needs before it writes anything (config, Docker engine, sandbox
-image), then creates the run directory with the resolved config, or opens the one to
-resume. A resumed run keeps its config; only the number of steps may grow.
+Checks what a run needs before it writes anything (config, tracker packages, Docker
+engine, sandbox image), then creates the run directory with the resolved config, or
+opens the one to resume. A resumed run keeps its config; only the number of steps may
+grow.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from zeroplay.config import load_config
 from zeroplay.errors import ConfigError
 from zeroplay.launch.rundir import RunDir
+from zeroplay.launch.trackers import check_installed
 from zeroplay.sandbox.image import build_image
 
 
@@ -40,5 +42,6 @@ def prepare_run(
         cfg = run_dir.config
     else:
         cfg = load_config(config, [*overrides, *([f"run.steps={steps}"] if steps else [])])
+    check_installed(cfg.run.report_to)
     build_image(cfg.sandbox, progress=progress)
     return run_dir if resume is not None else RunDir.create(cfg)
