@@ -188,7 +188,8 @@ def monitor(
     ray_temp_dir: Annotated[Path, typer.Option(
         help="The --temp-dir of the Ray head (its metrics service-discovery file lives "
              "there).")] = Path("/tmp/ray"),
-    port: Annotated[int, typer.Option(help="Port Prometheus serves on.")] = 9090,
+    port: Annotated[int, typer.Option(min=1, max=65535,
+                                      help="Port Prometheus serves on.")] = 9090,
     host: Annotated[str, typer.Option(help="Address Prometheus listens on.")] = "127.0.0.1",
     data: Annotated[Path | None, typer.Option(
         help="Config and TSDB directory. Default: RAY_TEMP_DIR/prometheus.")] = None,

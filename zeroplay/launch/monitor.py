@@ -61,8 +61,9 @@ def _check_port_free(host: str, port: int) -> None:
         try:
             sock.bind((host, port))
         except OSError as exc:
-            raise MonitorError(f"cannot listen on {host}:{port} ({exc.strerror}): another "
-                               "Prometheus may be running there; pass another --port") from None
+            raise MonitorError(f"cannot listen on {host}:{port} ({exc.strerror or exc}): "
+                               "another Prometheus may be running there; pass another "
+                               "--port, or a --host of this machine") from None
 
 
 def prepare_monitor(ray_temp_dir: Path = DEFAULT_RAY_TEMP_DIR, data_dir: Path | None = None,
