@@ -44,6 +44,23 @@ def test_tokenizer_round_trips_code(tiny):
     assert tok.decode(tok(code)["input_ids"]) == code
 
 
+def test_reloaded_tokenizer_splits_text_as_it_was_trained(tiny_cache):
+    """transformers reloads a qwen2 model's tokenizer as Qwen2Tokenizer, with Qwen2's own
+    pre-tokenizer: the tiny tokenizer must be trained under that same split, or its merges
+    go partly unused and every row grows."""
+    from tokenizers import Tokenizer
+    from transformers import AutoTokenizer
+
+    from zeroplay.actors.policy import synthetic_corpus
+
+    source = next(p for p in tiny_cache.iterdir() if p.name.startswith("tiny-"))
+    trained = Tokenizer.from_file(str(source / "tokenizer.json"))
+    reloaded = AutoTokenizer.from_pretrained(source)
+    for text in synthetic_corpus(seed=5, n_tasks=40):
+        assert reloaded(text, add_special_tokens=False)["input_ids"] == \
+            trained.encode(text, add_special_tokens=False).ids, text
+
+
 def test_missing_path_is_a_clear_error(tmp_path):
     cfg = load_config(None, [f"policy.model={tmp_path}/nothing-here"])
     with pytest.raises(PolicyLoadError, match="no such path"):

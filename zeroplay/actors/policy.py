@@ -30,7 +30,7 @@ from zeroplay.errors import ConfigError, ZeroplayError
 
 log = logging.getLogger(__name__)
 
-TINY_RECIPE = 2  # bump when the way the tiny model is built changes
+TINY_RECIPE = 3  # bump when the way the tiny model is built changes
 PAD, EOS, IM_START, IM_END = "<|pad|>", "<|endoftext|>", "<|im_start|>", "<|im_end|>"
 # ChatML-style template, shared by the tiny model and by `plain` fallbacks.
 CHAT_TEMPLATE = (
@@ -177,15 +177,24 @@ def synthetic_corpus(seed: int, n_tasks: int = 400) -> list[str]:
 def build_tiny_model(cfg: TinyModelConfig, path: Path, seed: int = 0) -> Path:
     """Train the tokenizer, initialise the model, save both to `path` atomically."""
     import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
+    from transformers.models.qwen2.tokenization_qwen2 import (
+        PRETOKENIZE_REGEX as QWEN2_PRETOKENIZE_REGEX,
+    )
 
     from zeroplay.actors.prompts import proposer_prompt_text_samples
 
     log.info("building the tiny model in %s", path)
     corpus = synthetic_corpus(seed) + proposer_prompt_text_samples()
     bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    # Qwen2's own normalizer and pre-tokenizer: transformers loads a qwen2 model's
+    # tokenizer as Qwen2Tokenizer, which imposes them, so merges learned under any other
+    # split would go partly unused (digits one by one, longer rows) after a reload.
+    bpe.normalizer = normalizers.NFC()
+    bpe.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(QWEN2_PRETOKENIZE_REGEX), behavior="isolated"),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
     bpe.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=cfg.vocab_size, special_tokens=[PAD, EOS, IM_START, IM_END],
