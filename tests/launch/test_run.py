@@ -50,8 +50,12 @@ def _start(tmp_path: Path, name: str, *extra: str) -> subprocess.Popen:
     env.pop("RAY_ADDRESS", None)
     args = [EXE, "run", "--name", name, "--steps", "50", "--set", f"run.runs_dir={tmp_path}",
             *FAST, "--set", "learner.warm_start_steps=2", *extra]
+    # A terminal's foreground job takes Ctrl-C; a shell's background job (pytest started with
+    # `&`) passes SIGINT ignored to its children, and Python then never raises
+    # KeyboardInterrupt: give the run the terminal's default.
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env, start_new_session=True)
+                            env=env, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def _wait_until(proc: subprocess.Popen, done, timeout: float = 600) -> None:
