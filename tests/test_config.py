@@ -214,11 +214,13 @@ def test_staleness_below_one_round_names_the_field():
         load_config(None, ["learner.max_staleness=2"])
 
 
-def test_unbuilt_backend_is_a_config_error_naming_the_built_ones():
+def test_an_engine_too_short_for_prompt_and_completion_is_a_config_error():
     with pytest.raises(ConfigError) as err:
-        load_config(None, ["rollout.backend=vllm"])
-    assert str(err.value) == ("--set rollout.backend=vllm: rollout.backend='vllm' is not built "
-                              "in this version of zeroplay (built: 'hf'); set rollout.backend=hf")
+        load_config(None, ["rollout.vllm.max_model_len=512"])
+    assert str(err.value).startswith(
+        "--set rollout.vllm.max_model_len=512: rollout.max_prompt_tokens + "
+        "rollout.max_new_tokens = 768 + 256 = 1024 tokens do not fit the model's 512 positions")
+    assert load_config(None, ["rollout.vllm.max_model_len=1024"])
 
 
 def test_a_round_must_generate_something():
@@ -231,12 +233,12 @@ def test_a_round_must_generate_something():
 
 def test_dependent_rule_blames_the_file_when_no_override_set_it(tmp_path):
     cfg_file = tmp_path / "c.yaml"
-    cfg_file.write_text("rollout:\n  backend: vllm\n  num_generations: 3\n")
+    cfg_file.write_text("rollout:\n  vllm: {max_model_len: 100}\n  num_generations: 3\n")
     with pytest.raises(ConfigError) as err:
         load_config(cfg_file)
     msg = str(err.value)
     assert msg.startswith("invalid config:")
-    assert f"{cfg_file}: rollout.backend='vllm'" in msg
+    assert f"{cfg_file}: rollout.max_prompt_tokens + rollout.max_new_tokens" in msg
     assert f"{cfg_file}: learner.per_device_train_batch_size x" in msg
 
 
@@ -255,8 +257,8 @@ def test_resumed_run_dir_is_checked_too(tmp_path):
     from zeroplay.errors import RunDirError
     from zeroplay.launch.rundir import RunDir
 
-    (tmp_path / "config.yaml").write_text("rollout:\n  backend: vllm\n")
-    with pytest.raises(RunDirError, match="config.yaml cannot be read back: .*not built"):
+    (tmp_path / "config.yaml").write_text("rollout:\n  vllm: {max_model_len: 100}\n")
+    with pytest.raises(RunDirError, match="config.yaml cannot be read back: .*do not fit"):
         RunDir.open(tmp_path)
 
 

@@ -7,7 +7,7 @@ Every field carries its documentation. Unknown keys and wrong types are errors t
 name the key, the expected type and where the value came from (file or `--set`); they
 never fall back silently to a default. Values that depend on each other (the learner's
 batch and the GRPO group size, prompt + completion lengths and the model's positions,
-staleness and weight syncing, the built backends, no greedy decoding where a config
+staleness and weight syncing, the engine length, no greedy decoding where a config
 trains) are checked together by one validator on `Config`, whose errors quote the values
 and name the fix. The built-in defaults are the local CPU setup that `configs/local.yaml`
 spells out, so `Config()` is always a runnable config.
@@ -39,9 +39,6 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from zeroplay.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path("configs/local.yaml")
-# Generation backends this version builds (actors/generation.py `make_generator`); the
-# config type also names planned ones so that choosing one gets zeroplay's message.
-BUILT_BACKENDS = ("hf",)
 # Validation context of a config that only generates and judges (the rollout and sandbox
 # actors, which `zeroplay eval` also starts): the rules that guard training are skipped.
 # `Config.model_validate(data, context=GENERATION_ONLY)`.
@@ -316,12 +313,33 @@ class PolicyConfig(Section):
     tiny: TinyModelConfig = Field(default_factory=TinyModelConfig)
 
 
+class VLLMConfig(Section):
+    """The vLLM engine of a rollout actor (rollout.backend: vllm)."""
+
+    max_model_len: int | None = Field(
+        None, ge=16, description="Longest prompt + completion the engine holds; None: "
+        "rollout.max_prompt_tokens + rollout.max_new_tokens.")
+    gpu_memory_utilization: float = Field(
+        0.85, gt=0, le=1, description="Share of each GPU's memory the engine may take "
+        "(weights, activations and the paged KV cache).")
+    tensor_parallel_size: int = Field(
+        1, ge=1, description="GPUs one engine shards the model over (ask for as many in "
+        "cluster.rollout.num_gpus).")
+    enforce_eager: bool | None = Field(
+        None, description="Skip CUDA graphs; None: eager on CPU, graphs on GPUs.")
+    cpu_kv_cache_gib: float = Field(
+        1.0, gt=0, description="KV cache size on a CPU-only machine (VLLM_CPU_KVCACHE_SPACE, "
+        "unless that is set).")
+
+
 class RolloutConfig(Section):
     num_actors: int = Field(1, ge=1, description="Rollout actors (each holds a policy copy).")
     backend: Literal["hf", "vllm"] = Field(
-        "hf", description="Generation backend: 'hf' (Hugging Face generate, any device). "
-        "'vllm' is reserved for a GPU backend that this version does not build."
+        "hf", description="Generation backend: 'hf' (Hugging Face generate, any device) or "
+        "'vllm' (a vLLM engine in each rollout actor: paged KV cache, continuous batching; "
+        "needs vLLM installed where the rollout actors run, see the README)."
     )
+    vllm: VLLMConfig = Field(default_factory=VLLMConfig)
     proposals_per_step: int = Field(4, ge=0, description="Proposer prompts per step.")
     solver_tasks_per_step: int = Field(
         4, ge=0, description="Tasks solved per step; with dynamic_sampling, the informative "
@@ -530,16 +548,14 @@ def _get(cfg: Config, key: str) -> Any:
     return node
 
 
-def _check_backend(cfg: Config) -> Problem | None:
-    if cfg.rollout.backend in BUILT_BACKENDS:
+def _check_engine_length(cfg: Config) -> Problem | None:
+    r, length = cfg.rollout, cfg.rollout.vllm.max_model_len
+    if length is None or r.max_prompt_tokens + r.max_new_tokens <= length:
         return None
-    return ("rollout.backend",), backend_error(cfg.rollout.backend)
-
-
-def backend_error(backend: str) -> str:
-    built = ", ".join(repr(b) for b in BUILT_BACKENDS)
-    return (f"rollout.backend={backend!r} is not built in this version of zeroplay "
-            f"(built: {built}); set rollout.backend={BUILT_BACKENDS[0]}")
+    return (("rollout.vllm.max_model_len", "rollout.max_prompt_tokens", "rollout.max_new_tokens"),
+            positions_error(r.max_prompt_tokens, r.max_new_tokens, length,
+                            f"rollout.vllm.max_model_len={length}",
+                            ", or raise rollout.vllm.max_model_len (null: their sum)"))
 
 
 def _check_round_has_work(cfg: Config) -> Problem | None:
@@ -675,7 +691,7 @@ def _check_proposer_gate(cfg: Config) -> Problem | None:
             f"start; set run.eval_every above 0 or rollout.proposer_after_solve_rate=0")
 
 
-_DEPENDENT_CHECKS = (_check_backend, _check_round_has_work, _check_batch_holds_groups,
+_DEPENDENT_CHECKS = (_check_engine_length, _check_round_has_work, _check_batch_holds_groups,
                      _check_tiny_positions, _check_staleness)
 # skipped under GENERATION_ONLY
 _TRAINING_CHECKS = (_check_not_greedy, _check_full_nucleus, _check_proposer_gate)

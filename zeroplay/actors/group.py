@@ -11,7 +11,8 @@
 at once and returns each shard's results with the shard's offset, in input order. A
 member that died and was restarted by Ray (`max_restarts`) gets its call once more when
 it is back; one whose constructor failed, or that is out of restarts, is not retried,
-and the error propagates. `refs` gives the ObjectRefs for callers that wait themselves.
+and the error propagates (a constructor's ZeroplayError as one line naming the actor).
+`refs` gives the ObjectRefs for callers that wait themselves.
 An in-process group of one runs the same methods directly, without Ray.
 Not guaranteed: members joining a cluster after `per_node` ran are not used.
 """
@@ -23,7 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from zeroplay.config import ResourceSpec
-from zeroplay.errors import ConfigError
+from zeroplay.errors import ConfigError, ZeroplayError
 
 log = logging.getLogger(__name__)
 MAX_RESTARTS = 3
@@ -163,8 +164,8 @@ class ActorGroup:
         try:
             return ray.get(ref)
         except (RayActorError, ActorUnavailableError) as exc:
-            if getattr(exc, "actor_init_failed", False):
-                raise  # it cannot even start: retrying cannot help
+            if getattr(exc, "actor_init_failed", False):  # retrying cannot help
+                raise start_failure(self.names[i], exc) or exc from None
             member = self.members[i]
             log.warning("actor %s failed during %s; retrying once it is back", self.names[i],
                         method)
@@ -180,6 +181,30 @@ class ActorGroup:
 
         for member in self.members:
             ray.kill(member)
+
+
+class ActorStartError(ZeroplayError):
+    """An actor's constructor raised a ZeroplayError (a bad model path, a missing engine)."""
+
+
+def start_failure(name: str, exc: Exception) -> ActorStartError | None:
+    """The ZeroplayError behind an actor's failed start, as one line naming the actor;
+    None when the cause is anything else (a bug, which keeps its traceback). Ray passes
+    the constructor's exception on as text only: its last line, `module.Class: message`."""
+    import importlib
+    import re
+
+    lines = str(exc).strip().splitlines()
+    found = re.fullmatch(r"\s*([\w.]+)\.(\w+): (.*)", lines[-1]) if lines else None
+    if found is None or not found[1].startswith("zeroplay"):
+        return None
+    try:
+        cls = getattr(importlib.import_module(found[1]), found[2])
+    except (ImportError, AttributeError):
+        return None
+    if not (isinstance(cls, type) and issubclass(cls, ZeroplayError)):
+        return None
+    return ActorStartError(f"actor {name} could not start: {found[3]}")
 
 
 def make_actor(actor_cls: type, spec: ResourceSpec, name: str, *,

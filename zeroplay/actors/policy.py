@@ -16,6 +16,7 @@ this only for the tiny model, whose positions are in the config).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -55,36 +56,59 @@ def load_policy(cfg: PolicyConfig, cache_dir: Path | None = None, seed: int = 0,
     With `rollout`, a ConfigError if its prompt + completion lengths exceed the model's
     positions."""
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
+
+    source = policy_source(cfg, cache_dir, seed)
+    tokenizer = load_tokenizer(cfg, source, rollout)
+    dtype = {"auto": "auto", "float32": torch.float32, "bfloat16": torch.bfloat16,
+             "float16": torch.float16}[cfg.dtype]
+    with _load_errors(source):
+        model = AutoModelForCausalLM.from_pretrained(source, local_files_only=True,
+                                                     dtype=dtype, trust_remote_code=False)
+    model.to(resolve_device(device or cfg.device))
+    model.eval()
+    return model, tokenizer
+
+
+def policy_source(cfg: PolicyConfig, cache_dir: Path | None = None, seed: int = 0) -> str:
+    """What `from_pretrained` loads: the tiny model's directory (built on first use), a
+    local path, or a hub id (which must be in the local cache)."""
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
-    path = tiny_model_path(cfg.tiny, cache_dir or default_cache_dir(), seed) \
-        if cfg.model == "tiny" else None
-    if path is not None and not (path / "config.json").is_file():
-        build_tiny_model(cfg.tiny, path, seed)
-    source = str(path) if path is not None else cfg.model
-    if path is None and not Path(source).exists() and not _looks_like_hub_id(source):
-        raise PolicyLoadError(f"policy.model={source!r}: no such path (and not a hub id)")
-    dtype = {"auto": "auto", "float32": torch.float32, "bfloat16": torch.bfloat16,
-             "float16": torch.float16}[cfg.dtype]
-    try:
+    if cfg.model == "tiny":
+        path = tiny_model_path(cfg.tiny, cache_dir or default_cache_dir(), seed)
+        if not (path / "config.json").is_file():
+            build_tiny_model(cfg.tiny, path, seed)
+        return str(path)
+    if not Path(cfg.model).exists() and not _looks_like_hub_id(cfg.model):
+        raise PolicyLoadError(f"policy.model={cfg.model!r}: no such path (and not a hub id)")
+    return cfg.model
+
+
+def local_model_dir(source: str) -> str:
+    """A directory holding the model: `source` itself, or a cached hub id's snapshot
+    (for engines that take a directory, such as vLLM; nothing is downloaded)."""
+    if Path(source).exists():
+        return source
+    from huggingface_hub import snapshot_download
+
+    with _load_errors(source):
+        return snapshot_download(source, local_files_only=True, allow_patterns=FETCH_PATTERNS)
+
+
+def load_tokenizer(cfg: PolicyConfig, source: str, rollout: RolloutConfig | None = None):
+    """The policy's tokenizer (a chat template and a pad token guaranteed, padding on the
+    left); with `rollout`, checks the lengths fit the model's positions first."""
+    from transformers import AutoConfig, AutoTokenizer
+
+    with _load_errors(source):
         tokenizer = AutoTokenizer.from_pretrained(source, local_files_only=True,
                                                   trust_remote_code=False)
         if rollout is not None:
             check_positions(AutoConfig.from_pretrained(source, local_files_only=True,
                                                        trust_remote_code=False),
                             rollout, cfg.model)
-        model = AutoModelForCausalLM.from_pretrained(source, local_files_only=True,
-                                                     dtype=dtype, trust_remote_code=False)
-    except (OSError, ValueError) as exc:
-        where = "this path" if Path(source).exists() else "the local Hugging Face cache"
-        raise PolicyLoadError(
-            f"cannot load policy.model={source!r} from {where} ({str(exc).splitlines()[0]}); "
-            "nothing is downloaded while a run loads it: pass a local path, or fetch the "
-            f"model into the cache first, on every node that loads it (`zeroplay model fetch "
-            f"{source}`; configs/ray-cluster.yaml does this in its GPU nodes' setup)"
-        ) from None
     if tokenizer.chat_template is None:
         if not cfg.chat_template_fallback:
             raise PolicyLoadError(
@@ -95,9 +119,22 @@ def load_policy(cfg: PolicyConfig, cache_dir: Path | None = None, seed: int = 0,
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     tokenizer.padding_side = "left"
-    model.to(resolve_device(device or cfg.device))
-    model.eval()
-    return model, tokenizer
+    return tokenizer
+
+
+@contextlib.contextmanager
+def _load_errors(source: str):
+    """Turn a loader's failure into a PolicyLoadError that names the fix."""
+    try:
+        yield
+    except (OSError, ValueError) as exc:
+        where = "this path" if Path(source).exists() else "the local Hugging Face cache"
+        raise PolicyLoadError(
+            f"cannot load policy.model={source!r} from {where} ({str(exc).splitlines()[0]}); "
+            "nothing is downloaded while a run loads it: pass a local path, or fetch the "
+            f"model into the cache first, on every node that loads it (`zeroplay model fetch "
+            f"{source}`; configs/ray-cluster.yaml does this in its GPU nodes' setup)"
+        ) from None
 
 
 def check_positions(model_config: Any, rollout: RolloutConfig, model: str) -> None:

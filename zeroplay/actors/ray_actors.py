@@ -40,11 +40,13 @@ def state_digest(state: dict) -> str:
     """Content hash of a state dict (names, shapes and values)."""
     import hashlib
 
+    import torch
+
     digest = hashlib.sha256()
     for name in sorted(state):
         tensor = state[name].detach().to("cpu").contiguous()
-        digest.update(name.encode())
-        digest.update(tensor.numpy().tobytes())
+        digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())  # any dtype
     return digest.hexdigest()[:16]
 
 
@@ -74,15 +76,11 @@ class RolloutActor:
         import ray
 
         from zeroplay.actors.generation import SamplingParams, make_generator
-        from zeroplay.actors.policy import load_policy
 
         self.cfg = Config.model_validate(cfg_json, context=GENERATION_ONLY)
-        model, tokenizer = load_policy(self.cfg.policy, Path(cache_dir) if cache_dir else None,
-                                       seed=self.cfg.run.seed, rollout=self.cfg.rollout)
-        self.tokenizer = tokenizer
+        self.generator = make_generator(self.cfg, Path(cache_dir) if cache_dir else None)
+        self.tokenizer = self.generator.tokenizer
         self.name = actor_name()
-        self.generator = make_generator(self.cfg.rollout.backend, model, tokenizer,
-                                        max_batch_rows=self.cfg.rollout.max_batch_rows)
         r = self.cfg.rollout
         self.params = SamplingParams(r.temperature, r.top_p, r.max_new_tokens,
                                      r.max_prompt_tokens)
@@ -108,7 +106,7 @@ class RolloutActor:
 
     def weights_digest(self) -> str:
         """A hash of the live weights, to check which weights an actor really serves."""
-        return state_digest(self.generator.model.state_dict())
+        return self.generator.weights_digest()
 
     def prompt_tokens(self, messages_list: list[list[dict[str, str]]]) -> list[int]:
         """Token counts of the chat prompts (to trim prompts to rollout.max_prompt_tokens)."""
