@@ -94,7 +94,7 @@ class VLLMGenerator:
             top_p=1.0 if greedy else params.top_p, top_k=0,
             max_tokens=params.max_new_tokens, logprobs=0,  # the sampled token's only
             stop_token_ids=sorted(self.stop_ids), seed=self.seed,
-            skip_special_tokens=True, detokenize=True)
+            detokenize=False)  # decoded below exactly as HFGenerator decodes
         requests = self.engine.generate([TokensPrompt(prompt_token_ids=ids) for ids in encoded],
                                         sampling, use_tqdm=False)
         results = []
@@ -107,7 +107,8 @@ class VLLMGenerator:
                 for _ in range(n if greedy else 1):
                     results.append(Completion(
                         prompt_index=index, prompt_ids=encoded[index], completion_ids=ids,
-                        logprobs=logprobs, text=sample.text,
+                        logprobs=logprobs,
+                        text=self.tokenizer.decode(ids, skip_special_tokens=True),
                         finish_reason="stop" if stopped else "length",
                         policy_version=self.version))
         return results
