@@ -4,17 +4,8 @@ test_generator_contract.py."""
 import pytest
 import torch
 
+from tests.actors.test_generator_contract import forward_logprobs
 from zeroplay.actors.generation import HFGenerator, SamplingParams
-
-
-def _forward_logprobs(model, prompt_ids, completion_ids, temperature):
-    ids = torch.tensor([prompt_ids + completion_ids])
-    with torch.no_grad():
-        logits = model(ids).logits[0].float() / temperature
-    start = len(prompt_ids) - 1
-    lp = torch.log_softmax(logits[start:start + len(completion_ids)], -1)
-    return lp.gather(-1, torch.tensor(completion_ids)[:, None]).squeeze(-1)
-
 
 GREEDY = SamplingParams(temperature=0, max_new_tokens=20)
 PROMPTS = ["def f(xs):", "<|im_start|>user\nWrite the function. A much longer prompt here."]
@@ -28,7 +19,7 @@ def test_logprobs_are_those_before_top_p_truncation(tiny):
     outs = HFGenerator(model, tok, seed=0).generate(
         PROMPTS, 3, SamplingParams(temperature=0.7, top_p=0.9, max_new_tokens=24))
     for o in outs:
-        ref = _forward_logprobs(model, o.prompt_ids, o.completion_ids, 0.7)
+        ref = forward_logprobs(model, o.prompt_ids, o.completion_ids, 0.7)
         assert torch.allclose(ref, torch.tensor(o.logprobs), atol=1e-4)
 
 
@@ -86,6 +77,7 @@ def test_chunks_of_max_batch_rows_keep_order_and_results(tiny):
 PEAK_RSS = """
 import resource, sys, torch
 from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
+from tests.actors.test_generator_contract import forward_logprobs
 from zeroplay.actors.generation import HFGenerator, SamplingParams
 tok = AutoTokenizer.from_pretrained(sys.argv[1])
 torch.manual_seed(0)

@@ -45,7 +45,8 @@ def generator(request, reference):
         yield remote
 
 
-def _forward_logprobs(model, prompt_ids, completion_ids, temperature):
+def forward_logprobs(model, prompt_ids, completion_ids, temperature):
+    """Log-probs of `completion_ids` under log_softmax(logits / T) of one forward pass."""
     ids = torch.tensor([prompt_ids + completion_ids])
     with torch.no_grad():
         logits = model(ids).logits[0].float() / temperature
@@ -97,7 +98,7 @@ def test_logprobs_match_a_teacher_forced_forward_pass(generator, reference, temp
     outs = generator.generate(PROMPTS, 3, SamplingParams(temperature=temperature,
                                                          max_new_tokens=24))
     for o in outs:
-        ref = _forward_logprobs(model, o.prompt_ids, o.completion_ids, temperature)
+        ref = forward_logprobs(model, o.prompt_ids, o.completion_ids, temperature)
         assert torch.allclose(ref, torch.tensor(o.logprobs), atol=ATOL), \
             (ref - torch.tensor(o.logprobs)).abs().max()
 
@@ -138,7 +139,7 @@ def test_a_weight_update_serves_the_new_weights_under_the_new_version(generator,
     perturbed.load_state_dict(changed)
     for o in generator.generate([long_prompt, PROMPTS[0]], 2, SamplingParams(max_new_tokens=12)):
         assert o.policy_version == version + 1
-        ref = _forward_logprobs(perturbed, o.prompt_ids, o.completion_ids, 1.0)
+        ref = forward_logprobs(perturbed, o.prompt_ids, o.completion_ids, 1.0)
         assert torch.allclose(ref, torch.tensor(o.logprobs), atol=ATOL), \
             (ref - torch.tensor(o.logprobs)).abs().max()
 
@@ -170,7 +171,7 @@ def test_greedy_decodes_each_prompt_once_taking_the_argmax(generator, reference)
         start = len(o.prompt_ids) - 1
         assert logits[start:start + len(o.completion_ids)].argmax(-1).tolist() == \
             o.completion_ids
-        ref = _forward_logprobs(model, o.prompt_ids, o.completion_ids, 1.0)
+        ref = forward_logprobs(model, o.prompt_ids, o.completion_ids, 1.0)
         assert torch.allclose(ref, torch.tensor(o.logprobs), atol=ATOL)
 
 

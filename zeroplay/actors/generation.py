@@ -21,6 +21,7 @@ decoded once and its completion repeated `n` times, since every decode would be 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 from zeroplay.config import Config
@@ -216,7 +217,7 @@ def _end_of_turn_token(tokenizer) -> int | None:
     return None
 
 
-def make_generator(cfg: Config, cache_dir=None, version: int = 0,
+def make_generator(cfg: Config, cache_dir: Path | None = None, version: int = 0,
                    seed: int | None = None) -> Generator:
     """The generator `rollout.backend` names, with the policy of `cfg` loaded into it
     (the vLLM engine loads the weights itself: no Hugging Face copy is held)."""
