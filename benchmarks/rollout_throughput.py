@@ -1,7 +1,7 @@
 """Rollout throughput per generation backend: tokens/s, peak memory and weight updates.
 
     .venv/bin/python benchmarks/rollout_throughput.py [--backend hf vllm] [--new-tokens 64]
-        [--sequences 8 128] [--threads 2] [--set KEY=VALUE ...]
+        [--sequences 8 128] [--threads 2] [--ld-preload LIBS] [--set KEY=VALUE ...]
 
 The same solver prompts (n = 4 samples each, as rollouts sample) go through each
 backend, for the tiny model and for the same shape with a 151,936-token vocabulary
@@ -110,6 +110,9 @@ def main() -> None:
     parser.add_argument("--sequences", type=int, nargs="+", default=[8, 128],
                         help=f"sequences per generate call ({SAMPLES_PER_PROMPT} per prompt)")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--ld-preload", default="", metavar="LIBS",
+                        help="LD_PRELOAD for every child, e.g. tcmalloc and Intel OpenMP, "
+                             "as vLLM's CPU guide recommends (default: none)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--child", nargs=2, metavar=("BACKEND", "MODEL_DIR"),
                         help=argparse.SUPPRESS)
@@ -128,6 +131,8 @@ def main() -> None:
     tiny = policy_source(cfg.policy, scratch, cfg.run.seed)
     models = {"tiny": tiny, f"tiny, vocab {BIG_VOCAB:,}": big_vocab_model(tiny, scratch / "big")}
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads), "HF_HUB_OFFLINE": "1"}
+    if args.ld_preload:
+        env["LD_PRELOAD"] = args.ld_preload
     results: dict[str, dict[str, dict]] = {}
     for model, model_dir in models.items():
         for backend in args.backend:
@@ -142,7 +147,7 @@ def main() -> None:
             results.setdefault(model, {})[backend] = json.loads(done.stdout.splitlines()[-1])
 
     print(f"\n{args.threads} threads, {args.new_tokens} new tokens, {SAMPLES_PER_PROMPT} samples "
-          "per prompt")
+          f"per prompt, LD_PRELOAD={args.ld_preload or '(none)'}")
     print(f"{'model':22}{'backend':8}{'load s':>8}" + "".join(
         f"{f'tok/s @{n}':>13}" for n in args.sequences) + f"{'peak MiB':>10}{'growth':>8}"
           f"{'update ms':>11}")

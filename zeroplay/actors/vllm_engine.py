@@ -74,7 +74,9 @@ class VLLMGenerator:
             enforce_eager=(not on_gpu) if settings.enforce_eager is None
             else settings.enforce_eager,
             logprobs_mode="processed_logprobs", generation_config="vllm",
-            trust_remote_code=False)
+            # vLLM's CPU sampler cannot rewind a seeded request's generator after a
+            # partial (chunked) prefill, and fails; whole prefills never need it.
+            enable_chunked_prefill=on_gpu, trust_remote_code=False)
 
     def generate(self, prompts: list[str], n: int, params: SamplingParams) -> list[Completion]:
         """n completions per prompt, consecutive; greedy (temperature 0) decodes each
