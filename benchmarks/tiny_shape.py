@@ -1,7 +1,8 @@
 """Which shape of the tiny from-scratch model learns most from a warm start of fixed
 wall-clock? The measurement behind `policy.tiny`'s defaults.
 
-    .venv/bin/python benchmarks/tiny_shape.py [--seconds 240] [--shapes 2x128 4x128 2x256]
+    .venv/bin/python benchmarks/tiny_shape.py [--seconds 240 | --steps 1700]
+        [--shapes 2x128 4x128 2x256]
         [--val-tasks 300] [--out runs/bench-shape] [--set KEY=VALUE ...]
 
 A shape is LAYERSxWIDTH or LAYERSxWIDTHxVOCAB (one attention head per 32 of width). All
@@ -119,16 +120,22 @@ def prepare(cfg, out: Path, pool, val_tasks: int) -> tuple[list, dict[str, list]
     return train, validation
 
 
-def train_shape(cfg, shape: dict[str, int], train: list, seconds: float, out: Path) -> dict:
-    """Probe the step time, then warm-start a fresh model for as many steps as fit."""
+def train_shape(cfg, shape: dict[str, int], train: list, seconds: float, out: Path,
+                steps: int | None = None) -> dict:
+    """Probe the step time, then warm-start a fresh model for as many steps as fit
+    (or for `steps`, without a probe)."""
     from zeroplay.actors.policy import load_policy
     from zeroplay.learner.warmstart import warm_start
 
     scratch = str(out / "trainer")
-    probe_cfg = with_shape(cfg, shape)
-    model, tokenizer = load_policy(probe_cfg.policy, seed=cfg.run.seed, rollout=cfg.rollout)
-    probe = warm_start(model, tokenizer, train, probe_cfg, scratch, PROBE_STEPS)
-    steps = max(PROBE_STEPS, math.floor(seconds / (probe.seconds / PROBE_STEPS)))
+    probe_seconds = None
+    if steps is None:
+        probe_cfg = with_shape(cfg, shape)
+        model, tokenizer = load_policy(probe_cfg.policy, seed=cfg.run.seed,
+                                       rollout=cfg.rollout)
+        probe_seconds = warm_start(model, tokenizer, train, probe_cfg, scratch,
+                                   PROBE_STEPS).seconds / PROBE_STEPS
+        steps = max(PROBE_STEPS, math.floor(seconds / probe_seconds))
     full_cfg = with_shape(cfg, shape, steps)
     model, tokenizer = load_policy(full_cfg.policy, seed=cfg.run.seed, rollout=cfg.rollout)
     report = warm_start(model, tokenizer, train, full_cfg, scratch, steps)
@@ -138,7 +145,7 @@ def train_shape(cfg, shape: dict[str, int], train: list, seconds: float, out: Pa
     tokenizer.save_pretrained(checkpoint)
     shutil.rmtree(scratch, ignore_errors=True)
     return {"steps": steps, "seconds": round(report.seconds, 1),
-            "probe_step_seconds": round(probe.seconds / PROBE_STEPS, 3),
+            "probe_step_seconds": probe_seconds and round(probe_seconds, 3),
             "parameters": sum(p.numel() for p in model.parameters()),
             "vocabulary": len(tokenizer), "last_loss": report.last_loss,
             "checkpoint": checkpoint}
@@ -178,6 +185,9 @@ def main() -> None:
     parser.add_argument("--config", default="configs/local.yaml")
     parser.add_argument("--seconds", type=float, default=240.0,
                         help="warm-start training wall-clock per shape")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="a fixed number of optimizer steps per shape instead of "
+                             "--seconds: compares learning per step, whatever the load")
     parser.add_argument("--shapes", type=parse_shape, nargs="+",
                         default=[parse_shape(s) for s in DEFAULT_SHAPES])
     parser.add_argument("--val-tasks", type=int, default=300,
@@ -214,8 +224,10 @@ def main() -> None:
         for shape in args.shapes:
             tiny = with_shape(cfg, shape).policy.tiny
             name = f"{tiny.num_hidden_layers}x{tiny.hidden_size}x{tiny.vocab_size}"
-            print(f"shape {name}: {args.seconds:.0f} s of warm start", flush=True)
-            row = {"shape": name, **train_shape(cfg, shape, train, args.seconds, out)}
+            print(f"shape {name}: " + (f"{args.steps} steps" if args.steps else
+                                       f"{args.seconds:.0f} s") + " of warm start", flush=True)
+            row = {"shape": name, **train_shape(cfg, shape, train, args.seconds, out,
+                                                args.steps)}
             checkpoint = row.pop("checkpoint")
             everything = [t for tasks in validation.values() for t in tasks]
             correct = iter(validation_pass(cfg, checkpoint, pool, everything))
@@ -235,6 +247,7 @@ def main() -> None:
             rows.append(row)
             (out / "shape.json").write_text(json.dumps(  # after every shape: keep what ran
                 {"config": cfg.model_dump(mode="json"), "seconds": args.seconds,
+                 "steps": args.steps,
                  "validation": {n: [t.id for t in tasks] for n, tasks in validation.items()},
                  "shapes": rows}, indent=1) + "\n")
     shutil.rmtree(out / "checkpoint", ignore_errors=True)
