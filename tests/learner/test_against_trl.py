@@ -19,7 +19,7 @@ from zeroplay.learner.grpo import (
     sandbox_reward,
 )
 
-from ..actors.test_generation import _forward_logprobs
+from ..actors.test_generator_contract import forward_logprobs
 
 pytestmark = pytest.mark.slow  # builds 2 TRL trainers per loss type
 TOLERANCE = 1e-5
@@ -52,7 +52,7 @@ def _groups(model, tok, temperature):
                 completion[-1] = tok.eos_token_id
             group.append(RolloutSample(
                 "solver", f"g{g}", prompt, completion,
-                _forward_logprobs(model, prompt, completion, temperature).tolist(), reward, 0, 0,
+                forward_logprobs(model, prompt, completion, temperature).tolist(), reward, 0, 0,
                 None, "stop" if i % 2 == 0 else "length", ""))
         groups.append(group)
     return groups
