@@ -2,6 +2,8 @@
 
     model, tokenizer = load_policy(cfg.policy, cache_dir=Path("~/.cache/zeroplay"),
                                    rollout=cfg.rollout)   # also checks the lengths fit
+    source = policy_source(cfg.policy)        # no weights loaded: for an engine that
+    tokenizer = load_tokenizer(cfg.policy, source)  # reads them itself (vLLM)
 
 `model: tiny` builds a byte-level BPE tokenizer trained on synthetic text (seed
 synthesizer tasks rendered in the prompt formats; no real text) and a randomly
