@@ -1,5 +1,6 @@
 """Rollout actors on a real local Ray runtime (CPU; one pretend H200 for placement)."""
 
+import copy
 import gc
 import time
 
@@ -7,7 +8,7 @@ import pytest
 
 from zeroplay.actors.group import make_actor
 from zeroplay.actors.prompts import solver_messages
-from zeroplay.actors.ray_actors import RolloutActor, WeightStore
+from zeroplay.actors.ray_actors import RolloutActor, WeightStore, publish_weights, state_digest
 from zeroplay.config import ResourceSpec, load_config
 
 from ..curricula.conftest import make_task
@@ -67,6 +68,58 @@ def test_update_weights_changes_generations_and_frees_old_weights(ray_local, rol
     live = set(core.get_all_reference_counts())
     assert published[0] not in live  # the superseded weights were freed
     assert published[1] in live  # the newest is held by the WeightStore
+
+
+def test_a_publish_never_waits_behind_a_generate_call(ray_local, tiny_cache, tiny):
+    """Two rollout actors each in a 5 s generate call: publishes return at once, the
+    call in flight finishes on the weights it started with, the next one serves the
+    newest, and a late older version is ignored."""
+    import torch
+
+    class SlowRollout(RolloutActor):
+        def __init__(self, *args):
+            super().__init__(*args)
+            generate = self.generator.generate
+
+            def slowly(*args, **kwargs):
+                time.sleep(5)  # a long batch
+                return generate(*args, **kwargs)
+
+            self.generator.generate = slowly
+
+    store = ray_local.remote(WeightStore).options(name="weights-slow").remote()
+    names = ["rollout-slow-0", "rollout-slow-1"]
+    free = ResourceSpec(num_cpus=0)
+    actors = [make_actor(SlowRollout, free, name).remote(CFG.model_dump(mode="json"),
+                                                          "weights-slow", str(tiny_cache))
+              for name in names]
+    start_version = ray_local.get([a.version.remote() for a in actors])[0]
+    model, _ = tiny
+    states = {}
+    for version in (start_version + 1, start_version + 2, start_version + 3):
+        torch.manual_seed(version)
+        changed = copy.deepcopy(model)
+        with torch.no_grad():
+            for parameter in changed.parameters():  # tied lm_head and embedding alike
+                parameter.add_(0.1 * torch.randn_like(parameter))
+        states[version] = changed.state_dict()
+    busy = [a.generate.remote(MESSAGES, 1, "solver") for a in actors]
+    time.sleep(1)  # both are inside their 5 s call
+    for version in (start_version + 1, start_version + 3):
+        began = time.monotonic()
+        publish_weights("weights-slow", names, version, states[version])
+        assert time.monotonic() - began < 1.0
+    assert [o[0].policy_version for o in ray_local.get(busy)] == [start_version] * 2
+    publish_weights("weights-slow", names, start_version + 2, states[start_version + 2])
+    newest = start_version + 3
+    assert ray_local.get([a.version.remote() for a in actors]) == [newest] * 2
+    assert ray_local.get([a.weights_digest.remote() for a in actors]) == \
+        [state_digest(states[newest])] * 2
+    outs = ray_local.get([a.generate.remote(MESSAGES, 1, "solver") for a in actors])
+    assert [o[0].policy_version for o in outs] == [newest] * 2
+    assert ray_local.get(store.latest.remote())[0] == newest
+    for actor in [*actors, store]:
+        ray_local.kill(actor)
 
 
 def test_restarted_actor_comes_back_with_the_latest_weights(ray_local, rollout, weights):

@@ -44,6 +44,16 @@ def actor_options(spec: ResourceSpec, name: str, *, restarts: int = MAX_RESTARTS
     return options
 
 
+def remote_class(actor_cls: type):
+    """`ray.remote(actor_cls)`, with the class's `concurrency_groups` where it declares
+    them (Ray takes them only here, not in `.options()`)."""
+    import ray
+
+    groups = getattr(actor_cls, "concurrency_groups", None)
+    return ray.remote(concurrency_groups=dict(groups))(actor_cls) if groups \
+        else ray.remote(actor_cls)
+
+
 def shard_bounds(n: int, k: int) -> list[tuple[int, int]]:
     """Contiguous (start, end) slices of `n` items over at most `k` members, sizes
     differing by at most one; members that would get nothing get no shard.
@@ -85,9 +95,8 @@ class ActorGroup:
     def start(cls, actor_cls: type, spec: ResourceSpec, names: Sequence[str], *args: Any,
               restarts: int = MAX_RESTARTS) -> ActorGroup:
         """One Ray actor per name, all with the same resources and constructor arguments."""
-        import ray
 
-        remote_cls = ray.remote(actor_cls)
+        remote_cls = remote_class(actor_cls)
         members = [remote_cls.options(**actor_options(spec, name, restarts=restarts)
                                       ).remote(*args) for name in names]
         return cls(members, names)
@@ -97,7 +106,6 @@ class ActorGroup:
                  restarts: int = MAX_RESTARTS) -> ActorGroup:
         """One actor pinned to each node that offers `spec`'s resources (named
         `<prefix>-<host>-<node>`), e.g. a sandbox pool beside each node's Docker engine."""
-        import ray
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         nodes = nodes_offering(spec)
@@ -106,7 +114,7 @@ class ActorGroup:
                 f"no Ray node offers the {prefix} actor's resources (num_cpus={spec.num_cpus:g}, "
                 f"num_gpus={spec.num_gpus:g}, resources={dict(spec.resources)}): give a node "
                 f"type these resources (configs/ray-cluster.yaml) or lower cluster.{prefix}")
-        remote_cls = ray.remote(actor_cls)
+        remote_cls = remote_class(actor_cls)
         members, names = [], []
         for node in nodes:
             name = f"{prefix}-{node['NodeManagerHostname']}-{node['NodeID'][:6]}"
@@ -210,9 +218,8 @@ def start_failure(name: str, exc: Exception) -> ActorStartError | None:
 def make_actor(actor_cls: type, spec: ResourceSpec, name: str, *,
                restarts: int = MAX_RESTARTS):
     """`ray.remote(actor_cls).options(...)` for a role of one actor (e.g. the learner)."""
-    import ray
 
-    return ray.remote(actor_cls).options(**actor_options(spec, name, restarts=restarts))
+    return remote_class(actor_cls).options(**actor_options(spec, name, restarts=restarts))
 
 
 def _wait_until_back(member: Any, timeout: float = RESTART_TIMEOUT_S) -> bool:

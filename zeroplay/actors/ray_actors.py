@@ -5,9 +5,14 @@
     local = RolloutActor(cfg_json)            # the same class, called in this process
 
 Each class is a plain Python class: `zeroplay.actors.group` places it on Ray (resources,
-names, restarts) or calls it in process. A restarted RolloutActor reloads its policy and
-asks the WeightStore for the newest published weights, so it never serves stale ones for
-long.
+names, restarts, its `concurrency_groups`) or calls it in process. A restarted
+RolloutActor reloads its policy and asks the WeightStore for the newest published weights,
+so it never serves stale ones for long.
+A publish never waits behind generation: a RolloutActor takes published weights in a
+concurrency group of their own (fetching them while it generates) and only stages them;
+they go live at its next call of the default group (generate, version, weights_digest), so
+a generate call runs on one version from start to end. Staging holds a second copy of the
+weights in host memory until then.
 The WeightStore keeps only the newest weights object: superseded ones are freed.
 These actors only generate and judge, so they check their config under GENERATION_ONLY:
 `zeroplay eval --temperature 0` hands them a greedy config that training would refuse.
@@ -18,7 +23,10 @@ jobs, latency, recycles) under its own name.
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
+
+import ray
 
 from zeroplay import metrics
 from zeroplay.config import GENERATION_ONLY, Config
@@ -29,7 +37,6 @@ log = logging.getLogger(__name__)
 
 def actor_name(default: str = "driver") -> str:
     """This process's Ray actor name (what the dashboard shows), or `default`."""
-    import ray
 
     if not ray.is_initialized():  # asking the runtime context would start Ray
         return default
@@ -66,14 +73,41 @@ class WeightStore:
         return self._version, self._box
 
 
+WEIGHTS_GROUP = "weights"
+
+
+def publish_weights(weights_name: str, rollout_names: list[str], version: int,
+                    state: dict) -> None:
+    """Put `state` into the object store as `version`: the WeightStore keeps it for
+    restarts, every rollout actor stages it. Returns once all have it staged, without
+    waiting for any generate call; an actor that is restarting or gone is skipped (a
+    restarted one loads the WeightStore's newest)."""
+    from ray.exceptions import ActorUnavailableError, RayActorError
+
+    box = [ray.put(state)]
+    ray.get(ray.get_actor(weights_name).publish.remote(version, box))
+    updates = {}
+    for name in rollout_names:
+        try:
+            updates[name] = ray.get_actor(name).update_weights.remote(version, box)
+        except ValueError as exc:  # no such actor right now (restarting)
+            log.warning("rollout actor %s missed weights v%d: %s", name, version, exc)
+    for name, ref in updates.items():
+        try:
+            ray.get(ref)
+        except (RayActorError, ActorUnavailableError) as exc:
+            log.warning("rollout actor %s missed weights v%d: %s", name, version, exc)
+
+
 class RolloutActor:
     """One copy of the policy; generates for either role on request."""
+
+    concurrency_groups = {WEIGHTS_GROUP: 1}  # weight updates beside the generate call
 
     def __init__(self, cfg_json: dict, weight_store: str | None = None,
                  cache_dir: str | None = None):
         """`weight_store` is the name of the WeightStore actor (a name, not a handle, so
         that a restart can always find it)."""
-        import ray
 
         from zeroplay.actors.generation import SamplingParams, make_generator
 
@@ -85,27 +119,47 @@ class RolloutActor:
         self.params = SamplingParams(r.temperature, r.top_p, r.max_new_tokens,
                                      r.max_prompt_tokens)
         self.served = {"calls": 0, "prompts": 0, "tokens": 0}
+        self._lock = threading.Lock()
+        self._staged: tuple[int, dict] | None = None  # (version, state dict), not yet live
         if weight_store is not None:
             version, box = ray.get(ray.get_actor(weight_store).latest.remote())
             if box is not None:
                 self.update_weights(version, box)
+                self._go_live()
 
     def version(self) -> int:
+        """The version this actor serves (staged weights go live first)."""
+        self._go_live()
         return self.generator.version
 
+    @ray.method(concurrency_group=WEIGHTS_GROUP)
     def update_weights(self, version: int, box: list) -> int:
-        """Load published weights (`box` = [ObjectRef of a state dict]); returns the version."""
-        import ray
+        """Stage published weights (`box` = [ObjectRef of a state dict]) to go live
+        between generate calls; returns the newest version held, live or staged. An
+        older version than that is ignored, so versions only increase."""
+        with self._lock:
+            newest = max(self.generator.version, self._staged[0] if self._staged else 0)
+        if version <= newest:
+            return newest
+        state = ray.get(box[0])  # the transfer, while a generate call may run
+        with self._lock:
+            if self._staged is None or version > self._staged[0]:
+                self._staged = (version, state)  # a superseded staged copy is dropped
+            return self._staged[0]
 
-        if version > self.generator.version:
-            state = ray.get(box[0])
-            self.generator.load_state_dict(state, version)
-            del state
-            metrics.record("policy_version", version, actor=self.name)
-        return self.generator.version
+    def _go_live(self) -> None:
+        """Load the staged weights, if any; only called from the default group, i.e.
+        between generate calls."""
+        with self._lock:
+            staged, self._staged = self._staged, None
+        if staged is not None and staged[0] > self.generator.version:
+            self.generator.load_state_dict(staged[1], staged[0])
+            metrics.record("policy_version", staged[0], actor=self.name)
 
     def weights_digest(self) -> str:
-        """A hash of the live weights, to check which weights an actor really serves."""
+        """A hash of the live weights (staged ones go live first), to check which
+        weights an actor really serves."""
+        self._go_live()
         return self.generator.weights_digest()
 
     def prompt_tokens(self, messages_list: list[list[dict[str, str]]]) -> list[int]:
@@ -122,6 +176,7 @@ class RolloutActor:
 
         from zeroplay.actors.prompts import prompt_text
 
+        self._go_live()
         texts = [prompt_text(self.tokenizer, messages) for messages in messages_list]
         params = dataclasses.replace(self.params, temperature=0.0) if greedy else self.params
         outs = self.generator.generate(texts, n, params)
@@ -170,8 +225,6 @@ class SandboxActor:
 
     def stats(self) -> dict:
         """Drafts validated and solutions judged here, and this actor's Ray node."""
-        import ray
-
         node = ray.get_runtime_context().get_node_id() if ray.is_initialized() else None
         return {**self.jobs, "node_id": node}
 

@@ -30,6 +30,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from zeroplay import metrics
+from zeroplay.actors.ray_actors import publish_weights
 from zeroplay.config import Config
 from zeroplay.errors import ConfigError
 from zeroplay.handoff import LearnerStatus
@@ -136,23 +137,7 @@ class LearnerActor:
             self.feed.step_done()  # never leave a checkpoint waiting on a dead step
 
     def _publish(self, version: int, weights: dict) -> None:
-        import ray
-        from ray.exceptions import ActorUnavailableError, RayActorError
-
-        box = [ray.put(weights)]
-        ray.get(ray.get_actor(self.weights_name).publish.remote(version, box))
-        updates = {}
-        for name in self.rollout_names:  # all at once; each loads between its generate calls
-            try:
-                updates[name] = ray.get_actor(name).update_weights.remote(version, box)
-            except ValueError as exc:  # no such actor right now (restarting)
-                log.warning("rollout actor %s missed weights v%d: %s", name, version, exc)
-        for name, ref in updates.items():
-            try:
-                ray.get(ref)
-            except (RayActorError, ActorUnavailableError) as exc:
-                # Restarting (or gone): a restarted actor loads the WeightStore's newest.
-                log.warning("rollout actor %s missed weights v%d: %s", name, version, exc)
+        publish_weights(self.weights_name, self.rollout_names, version, weights)
         self.version = version
         self.feed.policy_version = version
         metrics.record("policy_version", version, actor="learner")
