@@ -84,6 +84,21 @@ class RunConfig(Section):
         "as in transformers' report_to: tensorboard (<run>/tensorboard), wandb, trackio, "
         "mlflow (<run>/mlflow.db unless MLFLOW_TRACKING_URI is set); [] or 'none': none.",
     )
+    storage: str | None = Field(
+        None,
+        description="Where checkpoints also go, under <storage>/<run name>/checkpoints, so "
+        "that a resume finds them whichever node the learner ran on: an absolute path every "
+        "node mounts, or a pyarrow.fs URI (s3://, gs://, hdfs://, file://). None: only the "
+        "learner node's run directory, which a resume on another node cannot see.",
+    )
+
+    @field_validator("storage")
+    @classmethod
+    def _storage_absolute(cls, value: str | None) -> str | None:
+        if value is not None and "://" not in value and not Path(value).is_absolute():
+            raise ValueError(f"{value!r} is a relative path, which each node would resolve "
+                             "in its own working directory: give an absolute path or a URI")
+        return value
 
     @field_validator("report_to", mode="before")
     @classmethod

@@ -7,7 +7,9 @@
     <run>/config.yaml             resolved config
     <run>/curriculum.sqlite       task store (+ attempts)
     <run>/metrics.jsonl           one JSON object per step
-    <run>/checkpoints/step-N/     model + tokenizer, learner and loop state
+    <run>/checkpoints/step-N/     model + tokenizer, learner and loop state (on the
+                                  learner's node; also in run.storage when set)
+    <run>/checkpoints.jsonl       the checkpoints the learner reported writing
     <run>/reference/              the policy as RL began: the KL anchor (learner.beta > 0)
     <run>/provenance.json         data manifest
     <run>/eval/                   evaluation results of the run's checkpoints, and
@@ -43,6 +45,10 @@ class RunLayout:
     @property
     def checkpoints_dir(self) -> Path:
         return self.path / "checkpoints"
+
+    @property
+    def checkpoint_log_path(self) -> Path:
+        return self.path / "checkpoints.jsonl"
 
     @property
     def reference_dir(self) -> Path:

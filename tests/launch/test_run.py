@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,6 +24,7 @@ import yaml
 
 from zeroplay.curricula.store import CurriculumStore
 from zeroplay.learner.checkpoint import checkpoint_steps, read_state
+from zeroplay.learner.storage import CheckpointStorage
 from zeroplay.sandbox.pool import LABEL, OWNER_LABEL
 
 pytestmark = pytest.mark.docker
@@ -71,9 +73,11 @@ def _metrics(run: Path) -> list[dict]:
 
 @pytest.mark.slow
 def test_run_three_steps_then_resume_to_five(tmp_path, sandbox_image):
+    shared = tmp_path / "shared"  # run.storage: what every node of a cluster would mount
+    shared.mkdir()
     first = _zeroplay("run", "--name", "e2e", "--steps", "3", "--set",
                       f"run.runs_dir={tmp_path}", "--set", "run.report_to=[tensorboard,wandb]",
-                      *FAST)
+                      "--set", f"run.storage={shared}", *FAST)
     assert first.returncode == 0, first.stdout + first.stderr
     run = tmp_path / "e2e"
     assert "finished: 3 step(s)" in first.stdout and str(run) in first.stdout
@@ -118,10 +122,22 @@ def test_run_three_steps_then_resume_to_five(tmp_path, sandbox_image):
     # less than a batch and the row of the step that completes one is written before
     # that optimizer step ends.
     assert state3["optimizer_step"] >= 1
+    assert CheckpointStorage.open(str(shared), "e2e").steps() == [2, 3]
 
+    # The learner wrote its checkpoints on its own node: the driver's run directory has
+    # none, and the resume finds them in run.storage (or says where it looked).
+    shutil.rmtree(run / "checkpoints")
+    shared.rename(tmp_path / "unmounted")
+    missing = _zeroplay("run", "--resume", str(run), "--steps", "5")
+    assert missing.returncode == 2, missing.stdout + missing.stderr
+    last = missing.stderr.strip().splitlines()[-1]  # after the progress lines
+    assert last.startswith("error: run.storage=") and "no such directory" in last
+    assert "Traceback" not in missing.stderr
+    (tmp_path / "unmounted").rename(shared)
     resumed = _zeroplay("run", "--resume", str(run), "--steps", "5")
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert "starting the learner from step-3" in resumed.stderr
+    assert CheckpointStorage.open(str(shared), "e2e").steps()[-1] == 5
     assert [r["step"] for r in _metrics(run)] == [1, 2, 3, 4, 5]
     assert checkpoint_steps(run / "checkpoints")[-1] == 5
     state5 = read_state(run / "checkpoints" / "step-5")

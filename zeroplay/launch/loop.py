@@ -31,8 +31,14 @@ from typing import Any
 from zeroplay import metrics
 from zeroplay.errors import ConfigError, ZeroplayError
 from zeroplay.handoff import LearnerStatus
+from zeroplay.jsonl import append_jsonl, read_jsonl
 from zeroplay.launch.rundir import RunDir
-from zeroplay.learner.checkpoint import latest_checkpoint, missing_reference, read_state
+from zeroplay.learner.checkpoint import (
+    PREFIX,
+    latest_checkpoint,
+    missing_reference,
+    read_state,
+)
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +110,7 @@ class SelfPlayLoop:
         from zeroplay.learner.actor import LearnerActor
 
         cfg, run = self.cfg, self.run_dir
-        resume_from = latest_checkpoint(run.checkpoints_dir)
+        resume_from = self._newest_checkpoint()  # (step, its state) or None
         if resume_from is not None and (
                 missing := missing_reference(run.reference_dir, cfg.learner.beta)):
             raise ConfigError(missing)  # before any actor starts
@@ -117,18 +123,18 @@ class SelfPlayLoop:
             learner = None
             try:
                 self._seed(store, fleet)
-                self._phase("starting the learner" + (f" from {resume_from.name}"
+                self._phase("starting the learner" + (f" from step-{resume_from[0]}"
                                                       if resume_from else ""))
                 learner = make_actor(LearnerActor, cfg.cluster.learner, "learner", restarts=0
                                      ).remote(cfg.model_dump(mode="json"), fleet.weights_name,
                                               fleet.rollout_names, str(run.path),
-                                              self.cache_dir, str(resume_from) if resume_from
-                                              else None)
+                                              self.cache_dir,
+                                              resume_from[0] if resume_from else None)
                 if resume_from is None:
                     self._warm_start(store, fleet, learner)
                 _get(learner.start.remote())
                 done = max(store.steps()[-1][0],
-                           read_state(resume_from)["loop"]["step"] if resume_from else 0)
+                           resume_from[1]["loop"]["step"] if resume_from else 0)
                 summary = RunSummary(run.path, done + 1, done)
                 if cfg.run.eval_every:
                     summary.heldout_start = self._heldout_eval(store, fleet, done, "start")
@@ -260,7 +266,7 @@ class SelfPlayLoop:
             summary.last_step = step
             summary.rows.append(row)
             if step % cfg.learner.checkpoint_every == 0 and step < cfg.run.steps:
-                _get(learner.checkpoint.remote(step, {"step": step}))
+                self._checkpoint(learner, step)
 
     def _heldout_eval(self, store, fleet, step: int, when: str) -> dict[str, float]:
         """Greedy pass@1 of the rollout actors' current weights on the first
@@ -327,8 +333,7 @@ class SelfPlayLoop:
                 if status.error:
                     raise LearnerFailed(status.error)
             self._phase(f"writing checkpoint step-{summary.last_step}")
-            return Path(_get(learner.checkpoint.remote(summary.last_step,
-                                                       {"step": summary.last_step})))
+            return self._checkpoint(learner, summary.last_step)
         except LearnerFailed as exc:
             raise LearnerFailed(self._failure(str(exc))) from None
 
@@ -340,9 +345,43 @@ class SelfPlayLoop:
         except OSError as exc:  # e.g. a full disk: the previous file stays whole
             log.warning("provenance.json not updated: %s", exc)
 
+    def _checkpoint(self, learner, step: int) -> Path:
+        """Have the learner write step-N, and note it in checkpoints.jsonl: a resume that
+        then finds none knows they exist elsewhere."""
+        path = Path(_get(learner.checkpoint.remote(step, {"step": step})))
+        append_jsonl(self.run_dir.checkpoint_log_path,
+                     {"step": step, "path": str(path), "storage": self.cfg.run.storage})
+        return path
+
+    def _newest_checkpoint(self) -> tuple[int, dict] | None:
+        """(step, state) of the newest complete checkpoint: in `run.storage` when set (a
+        one-line error if it cannot be opened), else in the run directory. None for a run
+        that never wrote one; a one-line error for a run whose checkpoints are not there
+        (written on another node's disk), rather than training again from the start."""
+        if self.cfg.run.storage:
+            from zeroplay.learner.storage import CheckpointStorage
+
+            storage = CheckpointStorage.open(self.cfg.run.storage, self.run_dir.path.name)
+            steps, where = storage.steps(), storage.where()
+            if steps:
+                return steps[-1], storage.read_state(steps[-1])
+        else:
+            newest = latest_checkpoint(self.run_dir.checkpoints_dir)
+            if newest:
+                return int(newest.name[len(PREFIX):]), read_state(newest)
+            where = str(self.run_dir.checkpoints_dir)
+        log_path = self.run_dir.checkpoint_log_path
+        written = read_jsonl(log_path, tail_ok=True) if log_path.is_file() else []
+        if written:
+            raise ConfigError(
+                f"this run wrote checkpoints up to step-{written[-1]['step']} "
+                f"({written[-1]['path']}, on the learner's node) but none is in {where}: copy "
+                "them there, or run on storage every node sees (run.storage)")
+        return None
+
     def _failure(self, error: str) -> str:
-        newest = latest_checkpoint(self.run_dir.checkpoints_dir)
-        where = (f"resume from {newest.name} with `zeroplay run --resume {self.run_dir.path}`"
+        newest = self._newest_checkpoint()
+        where = (f"resume from step-{newest[0]} with `zeroplay run --resume {self.run_dir.path}`"
                  if newest else f"no checkpoint was written yet; `zeroplay run --resume "
                  f"{self.run_dir.path}` starts training again on the same curriculum")
         return f"the learner failed: {error}; the run stopped, {where}"

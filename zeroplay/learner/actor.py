@@ -36,6 +36,7 @@ from zeroplay.errors import ConfigError
 from zeroplay.handoff import LearnerStatus
 from zeroplay.layout import RunLayout
 from zeroplay.learner.checkpoint import (
+    PREFIX,
     PublishCallback,
     cpu_weights,
     missing_reference,
@@ -44,6 +45,7 @@ from zeroplay.learner.checkpoint import (
     save_trainer_checkpoint,
 )
 from zeroplay.learner.grpo import SampleFeed, build_grpo_trainer
+from zeroplay.learner.storage import CheckpointStorage
 from zeroplay.learner.warmstart import WarmStartReport
 
 log = logging.getLogger(__name__)
@@ -56,20 +58,28 @@ LOGGED = {"loss": "learner_loss", "kl": "learner_kl", "entropy": "learner_entrop
 
 class LearnerActor:
     def __init__(self, cfg_json: dict, weights_name: str, rollout_names: list[str],
-                 run_dir: str, cache_dir: str | None = None, resume_from: str | None = None):
+                 run_dir: str, cache_dir: str | None = None, resume_step: int | None = None):
+        """`resume_step`: continue from checkpoint step-N, taken from `run.storage` when
+        set (copied into this node's run directory), else from this node's run directory."""
         from zeroplay.actors.policy import load_policy
 
         self.cfg = Config.model_validate(cfg_json)
         policy, self.publish_dtype = learner_policy(self.cfg)
+        self.run_dir = Path(run_dir)
+        self.storage = (CheckpointStorage.open(self.cfg.run.storage, self.run_dir.name)
+                        if self.cfg.run.storage else None)
         self.version = 0
-        if resume_from is not None:  # a checkpoint holds a plain transformers model
+        resume_from = None
+        if resume_step is not None:  # a checkpoint holds a plain transformers model
+            local = RunLayout(self.run_dir).checkpoints_dir
+            resume_from = str(self.storage.download(resume_step, local) if self.storage
+                              else local / f"{PREFIX}{resume_step}")
             policy = policy.model_copy(update={"model": resume_from})
             self.version = int(read_state(Path(resume_from)).get("policy_version", 0))
         self.model, self.tokenizer = load_policy(policy, Path(cache_dir) if cache_dir else None,
                                                  seed=self.cfg.run.seed,
                                                  rollout=self.cfg.rollout)
         self.weights_name, self.rollout_names = weights_name, rollout_names
-        self.run_dir = Path(run_dir)
         self.scratch = tempfile.mkdtemp(prefix="zeroplay-learner-")  # TRL's output_dir
         self.error: str | None = None
         self.feed = SampleFeed(self.cfg.rollout.num_generations, self.cfg.learner.max_staleness)
@@ -158,6 +168,8 @@ class LearnerActor:
                 self.cfg.learner.keep_checkpoints,
                 extra={"policy_version": self.version, "loop": loop_state,
                        "optimizer_step": self.trainer.state.global_step})
+        if self.storage is not None:  # the trainer goes on meanwhile: the files are written
+            self.storage.upload(path, self.cfg.learner.keep_checkpoints)
         return str(path)
 
     def status(self, since: int = 0) -> LearnerStatus:
