@@ -456,6 +456,13 @@ class LearnerConfig(Section):
     )
     sync_every: int = Field(1, ge=1, description="Publish weights every N optimizer steps.")
     checkpoint_every: int = Field(10, ge=1, description="Checkpoint every N self-play steps.")
+    max_restarts: int = Field(
+        2, ge=0,
+        description="Times a learner actor that dies (a crash, a lost node) is restarted "
+        "from the newest checkpoint, in run.storage when set; the round it was training on "
+        "is lost. 0, or no checkpoint yet: the run stops, naming the checkpoint to resume "
+        "from. A training error (an exception in TRL) is never retried.",
+    )
     keep_checkpoints: int = Field(3, ge=1, description="Checkpoints kept on disk.")
     warm_start_steps: int = Field(
         850, ge=0, description="SFT steps on synthetic tasks before self-play (0: none)."

@@ -216,7 +216,8 @@ def test_stop_reason_names_user_fixable_causes_inside_ray_errors():
 def test_a_learner_crash_stops_the_run_with_a_checkpoint_to_resume(tmp_path, sandbox_image):
     import psutil
 
-    proc = _start(tmp_path, "crash", "--set", "learner.checkpoint_every=1")
+    proc = _start(tmp_path, "crash", "--set", "learner.checkpoint_every=1",
+                  "--set", "learner.max_restarts=0")
     run = tmp_path / "crash"
     _wait_until(proc, lambda: checkpoint_steps(run / "checkpoints"))
     learners = [p for p in psutil.Process(proc.pid).children(recursive=True)
@@ -229,6 +230,29 @@ def test_a_learner_crash_stops_the_run_with_a_checkpoint_to_resume(tmp_path, san
     newest = checkpoint_steps(run / "checkpoints")[-1]
     assert read_state(run / "checkpoints" / f"step-{newest}")["loop"] == {"step": newest}
     assert json.loads((run / "provenance.json").read_text())["passed"]
+
+
+@pytest.mark.slow
+def test_a_learner_killed_mid_run_is_restarted_from_its_checkpoint(tmp_path, sandbox_image):
+    import psutil
+
+    proc = _start(tmp_path, "restart", "--set", "learner.checkpoint_every=1",
+                  "--set", "learner.max_restarts=1", "--steps", "6")
+    run = tmp_path / "restart"
+    _wait_until(proc, lambda: checkpoint_steps(run / "checkpoints"))
+    learners = [p for p in psutil.Process(proc.pid).children(recursive=True)
+                if p.cmdline() and p.cmdline()[0].startswith("ray::LearnerActor")]
+    assert len(learners) == 1, proc.poll()
+    learners[0].kill()
+    out, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, out + err
+    assert "restarting it from step-" in err and "(restart 1 of 1)" in err
+    rows = _metrics(run)
+    assert [r["step"] for r in rows] == [1, 2, 3, 4, 5, 6]
+    versions = [r["policy_version"] for r in rows]
+    assert versions == sorted(versions)  # the new learner publishes above the dead one
+    assert checkpoint_steps(run / "checkpoints")[-1] == 6
+    assert read_state(run / "checkpoints" / "step-6")["loop"] == {"step": 6}
 
 
 @pytest.mark.slow

@@ -13,7 +13,9 @@ Checkpoints are named by the loop step: every `learner.checkpoint_every` steps, 
 end, and when the run is interrupted. `--resume` continues after the newest complete
 checkpoint (or after the newest recorded round, if later) with the same curriculum; the
 rounds recorded after the checkpoint stay in the curriculum, their samples are not
-trained again. A learner that fails stops the run, pointing at the checkpoint to resume.
+trained again. A learner actor that dies is restarted from the newest checkpoint (up to
+`learner.max_restarts` times); one that fails otherwise, or once more, stops the run,
+pointing at the checkpoint to resume.
 """
 
 from __future__ import annotations
@@ -51,6 +53,10 @@ class LearnerFailed(ZeroplayError):
     """The learner stopped; the run stops with it."""
 
     exit_code = 1
+
+
+class LearnerDied(LearnerFailed):
+    """The learner's actor died (a crash, a lost node): it may be restarted."""
 
 
 class RunStopped(ZeroplayError):
@@ -101,13 +107,13 @@ class SelfPlayLoop:
         self.run_dir, self.cfg = run, run.config
         self.events = events or (lambda kind, data: None)
         self.cache_dir = cache_dir
+        self.learner = None  # the learner actor's handle; a restart replaces it
+        self.restarts = 0
 
     def run(self) -> RunSummary:
         from zeroplay.actors.fleet import Fleet
-        from zeroplay.actors.group import make_actor
         from zeroplay.curricula.store import CurriculumStore
         from zeroplay.launch.trackers import open_trackers
-        from zeroplay.learner.actor import LearnerActor
 
         cfg, run = self.cfg, self.run_dir
         resume_from = self._newest_checkpoint()  # (step, its state) or None
@@ -120,44 +126,40 @@ class SelfPlayLoop:
                 CurriculumStore.open(run.curriculum_path, create=True,
                                      run_id=run.path.name) as store:
             summary = RunSummary(run.path, 1, 0)
-            learner = None
+            self.learner = None
             try:
                 self._seed(store, fleet)
                 self._phase("starting the learner" + (f" from step-{resume_from[0]}"
                                                       if resume_from else ""))
-                learner = make_actor(LearnerActor, cfg.cluster.learner, "learner", restarts=0
-                                     ).remote(cfg.model_dump(mode="json"), fleet.weights_name,
-                                              fleet.rollout_names, str(run.path),
-                                              self.cache_dir,
-                                              resume_from[0] if resume_from else None)
+                self._start_learner(fleet, resume_from[0] if resume_from else None)
                 if resume_from is None:
-                    self._warm_start(store, fleet, learner)
-                _get(learner.start.remote())
+                    self._warm_start(store, fleet, self.learner)
+                _get(self.learner.start.remote())
                 done = max(store.steps()[-1][0],
                            resume_from[1]["loop"]["step"] if resume_from else 0)
                 summary = RunSummary(run.path, done + 1, done)
                 if cfg.run.eval_every:
                     summary.heldout_start = self._heldout_eval(store, fleet, done, "start")
-                self._steps(store, fleet, learner, summary)
+                self._steps(store, fleet, summary)
             except KeyboardInterrupt:
                 summary.interrupted = True
                 self._phase("interrupted: stopping cleanly")
             except LearnerFailed as exc:
-                _kill(learner)
+                _kill(self.learner)
                 raise LearnerFailed(self._failure(str(exc))) from None
             except Exception as exc:
                 summary.stopped = stop_reason(exc)
                 if summary.stopped is None:
-                    _kill(learner)
+                    _kill(self.learner)
                     raise
                 self._phase(f"stopping: {summary.stopped}")
             except BaseException:
-                _kill(learner)
+                _kill(self.learner)
                 raise
             finally:
                 self._write_provenance(store)
             try:
-                summary.checkpoint = self._final_checkpoint(learner, summary)
+                summary.checkpoint = self._final_checkpoint(self.learner, summary)
                 if cfg.run.eval_every and summary.heldout_start and not summary.interrupted \
                         and summary.stopped is None:
                     summary.heldout_end = self._heldout_eval(store, fleet, summary.last_step,
@@ -166,7 +168,7 @@ class SelfPlayLoop:
                 if summary.stopped is None or stop_reason(exc) is None:
                     raise
             finally:
-                _kill(learner)
+                _kill(self.learner)
         if summary.stopped is not None:
             where = (f"checkpoint {summary.checkpoint.name}" if summary.checkpoint
                      else "no checkpoint")
@@ -226,7 +228,46 @@ class SelfPlayLoop:
         self._phase(f"warm start done: loss {report.first_loss:.2f} -> "
                     f"{report.last_loss:.2f}{nll}")
 
-    def _steps(self, store, fleet, learner, summary: RunSummary) -> None:
+    def _start_learner(self, fleet, resume_step: int | None) -> None:
+        from zeroplay.actors.group import make_actor
+        from zeroplay.learner.actor import LearnerActor
+
+        name = f"learner-{self.restarts}" if self.restarts else "learner"
+        self.learner = make_actor(LearnerActor, self.cfg.cluster.learner, name, restarts=0
+                                  ).remote(self.cfg.model_dump(mode="json"), fleet.weights_name,
+                                           fleet.rollout_names, str(self.run_dir.path),
+                                           self.cache_dir, resume_step)
+
+    def _restart_learner(self, fleet, why: str) -> None:
+        """A learner actor that died comes back from the newest checkpoint, at most
+        `learner.max_restarts` times; the groups it had not trained on are lost."""
+        if self.restarts >= self.cfg.learner.max_restarts:
+            raise LearnerFailed(why)
+        newest = self._newest_checkpoint()
+        if newest is None:
+            raise LearnerFailed(f"{why}; no checkpoint to restart it from")
+        _kill(self.learner)
+        self.restarts += 1
+        self._phase(f"the learner failed ({why}); restarting it from step-{newest[0]} "
+                    f"(restart {self.restarts} of {self.cfg.learner.max_restarts})")
+        self._start_learner(fleet, newest[0])
+        _get(self.learner.start.remote())
+
+    def _train_round(self, groups: list, log_index: int) -> tuple[LearnerStatus, float]:
+        """Hand a round's groups to the learner and wait as run.overlap says; the
+        learner's status and the seconds waited."""
+        _get(self.learner.submit.remote(groups))
+        waited = time.monotonic()
+        if self.cfg.run.overlap:  # train this round while the next one is generated
+            status = _get(self.learner.wait_pending.remote(len(groups), LEARNER_TIMEOUT_S))
+        else:
+            status = _get(self.learner.wait_drained.remote(LEARNER_TIMEOUT_S))
+        if status.error:
+            raise LearnerFailed(status.error)
+        waited = time.monotonic() - waited
+        return _get(self.learner.status.remote(log_index)), waited
+
+    def _steps(self, store, fleet, summary: RunSummary) -> None:
         from zeroplay.selfplay import selfplay_step
 
         cfg = self.cfg
@@ -238,17 +279,12 @@ class SelfPlayLoop:
             proposing = proposer_on(cfg, solve_rate, store)
             result = selfplay_step(store, fleet.rollouts, fleet.sandboxes, cfg, step=step,
                                    rng=rng, run_id=self.run_dir.path.name, proposing=proposing)
-            groups = result.groups()
-            _get(learner.submit.remote(groups))
-            waited = time.monotonic()
-            if cfg.run.overlap:  # train this round while the next one is generated
-                status = _get(learner.wait_pending.remote(len(groups), LEARNER_TIMEOUT_S))
-            else:
-                status = _get(learner.wait_drained.remote(LEARNER_TIMEOUT_S))
-            if status.error:
-                raise LearnerFailed(status.error)
-            result.seconds["learn_wait"] = time.monotonic() - waited
-            status = _get(learner.status.remote(log_index))
+            try:
+                status, result.seconds["learn_wait"] = self._train_round(result.groups(),
+                                                                         log_index)
+            except LearnerDied as exc:
+                self._restart_learner(fleet, str(exc))
+                status, log_index = _get(self.learner.status.remote(0)), 0
             log_index = status.log_index
             heldout = None
             if cfg.run.eval_every and step % cfg.run.eval_every == 0 and step < cfg.run.steps:
@@ -266,7 +302,10 @@ class SelfPlayLoop:
             summary.last_step = step
             summary.rows.append(row)
             if step % cfg.learner.checkpoint_every == 0 and step < cfg.run.steps:
-                self._checkpoint(learner, step)
+                try:
+                    self._checkpoint(self.learner, step)
+                except LearnerDied as exc:
+                    self._restart_learner(fleet, str(exc))
 
     def _heldout_eval(self, store, fleet, step: int, when: str) -> dict[str, float]:
         """Greedy pass@1 of the rollout actors' current weights on the first
@@ -419,8 +458,8 @@ def _get(ref):
     try:
         return ray.get(ref)
     except RayActorError as exc:
-        raise LearnerFailed(f"its actor died ({type(exc).__name__}; the Ray logs say why)"
-                            ) from None
+        raise LearnerDied(f"its actor died ({type(exc).__name__}; the Ray logs say why)"
+                          ) from None
 
 
 def step_row(step: int, result, status: LearnerStatus, seconds: float,

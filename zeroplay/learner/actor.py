@@ -80,6 +80,11 @@ class LearnerActor:
                                                  seed=self.cfg.run.seed,
                                                  rollout=self.cfg.rollout)
         self.weights_name, self.rollout_names = weights_name, rollout_names
+        if resume_step is not None:  # after a restart, go on above what the last one published
+            import ray
+
+            published, _ = ray.get(ray.get_actor(weights_name).latest.remote())
+            self.version = max(self.version, published)
         self.scratch = tempfile.mkdtemp(prefix="zeroplay-learner-")  # TRL's output_dir
         self.error: str | None = None
         self.feed = SampleFeed(self.cfg.rollout.num_generations, self.cfg.learner.max_staleness)
