@@ -408,6 +408,16 @@ class RolloutConfig(Section):
         -0.5, le=0, description="Proposer reward for a well-formed task that fails validation.")
 
 
+class LoraConfig(Section):
+    rank: int = Field(16, ge=1, description="Rank of each adapter (peft's r).")
+    alpha: float = Field(32.0, gt=0, description="Scale numerator: updates are scaled by "
+                         "alpha / rank (peft's lora_alpha).")
+    dropout: float = Field(0.0, ge=0, lt=1, description="Dropout on the adapter's input.")
+    target_modules: list[str] | Literal["all-linear"] = Field(
+        "all-linear", description="Modules that get adapters: names (q_proj, v_proj, ...) or "
+        "all-linear (every linear layer but the output head).")
+
+
 class LearnerConfig(Section):
     loss_type: LossType = Field(
         "dapo", description="TRL GRPO loss type."
@@ -440,6 +450,14 @@ class LearnerConfig(Section):
         description="Recompute activations in the backward pass (TRL's default is on): "
         "memory for compute, which long sequences of large models need on GPUs; the tiny "
         "model on CPU only pays the recomputation. Applies to the warm start too.",
+    )
+    lora: LoraConfig | None = Field(
+        None,
+        description="Train low-rank adapters (peft) instead of every weight, warm start "
+        "included: optimizer states for the adapters only. Rollout actors get the base "
+        "weights with the adapters merged in, and checkpoints hold that merged model "
+        "(loadable by plain transformers) with the adapter in adapter/. None: full "
+        "training. Not with learner.beta > 0.",
     )
     learning_rate: float = Field(5e-5, gt=0, description="GRPO learning rate.")
     per_device_train_batch_size: int = Field(8, ge=1, description="Samples per device step.")
@@ -713,8 +731,18 @@ def _check_proposer_gate(cfg: Config) -> Problem | None:
             f"start; set run.eval_every above 0 or rollout.proposer_after_solve_rate=0")
 
 
-_DEPENDENT_CHECKS = (_check_engine_length, _check_round_has_work, _check_batch_holds_groups,
-                     _check_tiny_positions, _check_staleness)
+def _check_lora_without_kl(cfg: Config) -> Problem | None:
+    lc = cfg.learner
+    if lc.lora is None or lc.beta == 0:
+        return None
+    return (("learner.lora", "learner.beta"),
+            f"learner.lora with learner.beta={lc.beta:g}: the KL reference is the policy as "
+            "GRPO began, saved whole, which an adapter run does not keep; set learner.beta=0 "
+            "or learner.lora=null")
+
+
+_DEPENDENT_CHECKS = (_check_engine_length, _check_lora_without_kl, _check_round_has_work,
+                     _check_batch_holds_groups, _check_tiny_positions, _check_staleness)
 # skipped under GENERATION_ONLY
 _TRAINING_CHECKS = (_check_not_greedy, _check_full_nucleus, _check_proposer_gate)
 

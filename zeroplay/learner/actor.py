@@ -45,6 +45,7 @@ from zeroplay.learner.checkpoint import (
     save_trainer_checkpoint,
 )
 from zeroplay.learner.grpo import SampleFeed, build_grpo_trainer
+from zeroplay.learner.lora import ADAPTER_DIR, with_lora
 from zeroplay.learner.storage import CheckpointStorage
 from zeroplay.learner.warmstart import WarmStartReport
 
@@ -70,15 +71,20 @@ class LearnerActor:
                         if self.cfg.run.storage else None)
         self.version = 0
         resume_from = None
-        if resume_step is not None:  # a checkpoint holds a plain transformers model
+        lora = self.cfg.learner.lora
+        if resume_step is not None:
             local = RunLayout(self.run_dir).checkpoints_dir
             resume_from = str(self.storage.download(resume_step, local) if self.storage
                               else local / f"{PREFIX}{resume_step}")
-            policy = policy.model_copy(update={"model": resume_from})
+            if lora is None:  # a checkpoint holds a plain transformers model
+                policy = policy.model_copy(update={"model": resume_from})
             self.version = int(read_state(Path(resume_from)).get("policy_version", 0))
         self.model, self.tokenizer = load_policy(policy, Path(cache_dir) if cache_dir else None,
                                                  seed=self.cfg.run.seed,
                                                  rollout=self.cfg.rollout)
+        if lora is not None:  # the base policy, and the checkpoint's adapter on a resume
+            self.model = with_lora(self.model, lora,
+                                   Path(resume_from) / ADAPTER_DIR if resume_from else None)
         self.weights_name, self.rollout_names = weights_name, rollout_names
         if resume_step is not None:  # after a restart, go on above what the last one published
             import ray

@@ -26,6 +26,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from zeroplay.files import fsync_dir
+from zeroplay.learner.lora import save_model, served_state
 
 PREFIX = "step-"
 STATE_FILE = "zeroplay_state.json"
@@ -63,7 +64,7 @@ def save_checkpoint(checkpoints_dir: Path, step: int, *, model, tokenizer, optim
     tmp = checkpoints_dir / f".tmp-{PREFIX}{step}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    model.save_pretrained(tmp)
+    save_model(model, tmp)
     tokenizer.save_pretrained(tmp)
     if optimizer is not None:
         torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
@@ -86,11 +87,13 @@ def save_checkpoint(checkpoints_dir: Path, step: int, *, model, tokenizer, optim
 
 
 def _fsync_tree(path: Path) -> None:
-    """Every file of the checkpoint directory, and the directory's own entries."""
-    for file in path.iterdir():
+    """Every file of the checkpoint directory, and the directories' own entries."""
+    for file in path.rglob("*"):
         if file.is_file():
             with open(file, "rb") as f:
                 os.fsync(f.fileno())
+        elif file.is_dir():
+            fsync_dir(file)
     fsync_dir(path)
 
 
@@ -139,7 +142,7 @@ def cpu_weights(model, dtype=None) -> dict:
     """A CPU copy of the model's state dict, floating tensors cast to `dtype` (the rollout
     actors' dtype) on the way: what gets published."""
     return {k: v.detach().to("cpu", dtype=dtype if v.is_floating_point() else None, copy=True)
-            for k, v in model.state_dict().items()}
+            for k, v in served_state(model).items()}
 
 
 class PublishCallback(TrainerCallback):
