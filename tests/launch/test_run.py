@@ -212,18 +212,26 @@ def test_stop_reason_names_user_fixable_causes_inside_ray_errors():
     assert stop_reason(ValueError("a bug")) is None
 
 
-@pytest.mark.slow
-def test_a_learner_crash_stops_the_run_with_a_checkpoint_to_resume(tmp_path, sandbox_image):
+def _kill_the_learner_after_a_checkpoint(tmp_path: Path, name: str, *extra: str
+                                         ) -> tuple[subprocess.Popen, Path]:
+    """A run started in the background whose learner process is killed once the first
+    checkpoint is written."""
     import psutil
 
-    proc = _start(tmp_path, "crash", "--set", "learner.checkpoint_every=1",
-                  "--set", "learner.max_restarts=0")
-    run = tmp_path / "crash"
+    proc = _start(tmp_path, name, "--set", "learner.checkpoint_every=1", *extra)
+    run = tmp_path / name
     _wait_until(proc, lambda: checkpoint_steps(run / "checkpoints"))
     learners = [p for p in psutil.Process(proc.pid).children(recursive=True)
                 if p.cmdline() and p.cmdline()[0].startswith("ray::LearnerActor")]
     assert len(learners) == 1, proc.poll()
     learners[0].kill()
+    return proc, run
+
+
+@pytest.mark.slow
+def test_a_learner_crash_stops_the_run_with_a_checkpoint_to_resume(tmp_path, sandbox_image):
+    proc, run = _kill_the_learner_after_a_checkpoint(tmp_path, "crash",
+                                                     "--set", "learner.max_restarts=0")
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 1, out + err
     assert "the learner" in err and f"zeroplay run --resume {run}" in err.replace("\n", " ")
@@ -234,16 +242,8 @@ def test_a_learner_crash_stops_the_run_with_a_checkpoint_to_resume(tmp_path, san
 
 @pytest.mark.slow
 def test_a_learner_killed_mid_run_is_restarted_from_its_checkpoint(tmp_path, sandbox_image):
-    import psutil
-
-    proc = _start(tmp_path, "restart", "--set", "learner.checkpoint_every=1",
-                  "--set", "learner.max_restarts=1", "--steps", "6")
-    run = tmp_path / "restart"
-    _wait_until(proc, lambda: checkpoint_steps(run / "checkpoints"))
-    learners = [p for p in psutil.Process(proc.pid).children(recursive=True)
-                if p.cmdline() and p.cmdline()[0].startswith("ray::LearnerActor")]
-    assert len(learners) == 1, proc.poll()
-    learners[0].kill()
+    proc, run = _kill_the_learner_after_a_checkpoint(
+        tmp_path, "restart", "--set", "learner.max_restarts=1", "--steps", "6")
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, out + err
     assert "restarting it from step-" in err and "(restart 1 of 1)" in err
