@@ -97,9 +97,9 @@ def test_kl_reference_is_saved_when_rl_begins_and_kept_on_resume(ray_local, tiny
         cfg_json, "weights-kl", str(tiny_cache))
     options = CFG.cluster.learner.model_copy(update={"num_cpus": 0.5})
 
-    def learner(resume_from=None):
+    def learner(resume_step=None):
         return make_actor(LearnerActor, options, "learner-kl").remote(
-            cfg_json, "weights-kl", ["rollout-kl"], str(tmp_path), str(tiny_cache), resume_from)
+            cfg_json, "weights-kl", ["rollout-kl"], str(tmp_path), str(tiny_cache), resume_step)
 
     first = learner()
     ray_local.get(first.start.remote())
@@ -113,16 +113,16 @@ def test_kl_reference_is_saved_when_rl_begins_and_kept_on_resume(ray_local, tiny
         time.sleep(0.05)
         status = ray_local.get(first.status.remote())
     assert status.error is None and abs(status.logs[0]["kl"]) < 1e-7, status
-    checkpoint = ray_local.get(first.checkpoint.remote(1, {"step": 1}))
+    ray_local.get(first.checkpoint.remote(1, {"step": 1}))
     ray_local.kill(first)
 
-    resumed = learner(checkpoint)
+    resumed = learner(1)
     ray_local.get(resumed.start.remote())
     assert saved.read_bytes() == digest  # the anchor stays where RL began
     ray_local.kill(resumed)
 
     saved.parent.rename(tmp_path / "elsewhere")
-    orphan = learner(checkpoint)
+    orphan = learner(1)
     with pytest.raises(ConfigError, match="learner.beta=0.1 anchors the KL term"):
         ray_local.get(orphan.start.remote())
     for actor in (orphan, rollout, weights):

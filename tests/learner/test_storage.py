@@ -86,3 +86,21 @@ def test_a_resume_whose_checkpoints_are_elsewhere_fails_naming_where_it_looked(t
     message = str(error.value)
     assert "step-10" in message and str(run.checkpoints_dir) in message
     assert "run.storage" in message and "\n" not in message
+
+
+def test_the_kl_reference_goes_to_storage_and_comes_back(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    run = _run(tmp_path, f"run.storage={shared}", "learner.beta=0.04")
+    storage = CheckpointStorage.open(str(shared), "demo")
+    elsewhere = tmp_path / "node-b" / "reference"
+    assert not storage.download_reference(elsewhere)
+    assert not SelfPlayLoop(run)._reference_in_storage()
+    saved = tmp_path / "node-a" / "reference"
+    saved.mkdir(parents=True)
+    (saved / "model.safetensors").write_bytes(b"w" * 100)
+    (saved / "config.json").write_text("{}")
+    storage.upload_reference(saved)
+    assert SelfPlayLoop(run)._reference_in_storage()  # the driver's resume check passes
+    assert storage.download_reference(elsewhere)
+    assert (elsewhere / "model.safetensors").read_bytes() == b"w" * 100

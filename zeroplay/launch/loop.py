@@ -117,7 +117,7 @@ class SelfPlayLoop:
 
         cfg, run = self.cfg, self.run_dir
         resume_from = self._newest_checkpoint()  # (step, its state) or None
-        if resume_from is not None and (
+        if resume_from is not None and not self._reference_in_storage() and (
                 missing := missing_reference(run.reference_dir, cfg.learner.beta)):
             raise ConfigError(missing)  # before any actor starts
         self._phase("starting Ray actors (policy, sandbox)")
@@ -383,6 +383,15 @@ class SelfPlayLoop:
             write_provenance(provenance_report(store), self.run_dir.provenance_path)
         except OSError as exc:  # e.g. a full disk: the previous file stays whole
             log.warning("provenance.json not updated: %s", exc)
+
+    def _reference_in_storage(self) -> bool:
+        """Whether run.storage holds a complete KL reference (the learner takes it there)."""
+        if not self.cfg.run.storage or self.cfg.learner.beta == 0:
+            return False
+        from zeroplay.learner.storage import REFERENCE_MARK, CheckpointStorage
+
+        storage = CheckpointStorage.open(self.cfg.run.storage, self.run_dir.path.name)
+        return storage.exists(f"reference/{REFERENCE_MARK}")
 
     def _checkpoint(self, learner, step: int) -> Path:
         """Have the learner write step-N, and note it in checkpoints.jsonl: a resume that

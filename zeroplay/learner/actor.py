@@ -138,12 +138,18 @@ class LearnerActor:
         return self.version
 
     def _kl_reference(self) -> Path | None:
-        """With beta > 0: the policy as GRPO begins, saved now; a resume keeps the first."""
+        """With beta > 0: the policy as GRPO begins, saved now (and to run.storage); a
+        resume keeps the first, taken from storage when this node lacks it."""
         if self.cfg.learner.beta == 0:
             return None
         reference = RunLayout(self.run_dir).reference_dir
         if self._resume_from is None:
-            return save_reference(self.model, reference)
+            save_reference(self.model, reference)
+            if self.storage is not None:
+                self.storage.upload_reference(reference)
+            return reference
+        if self.storage is not None:
+            self.storage.download_reference(reference)
         missing = missing_reference(reference, self.cfg.learner.beta)
         if missing:
             raise ConfigError(missing)

@@ -5,6 +5,8 @@
     storage.steps()                              # complete steps held, oldest first
     storage.read_state(10)                       # its zeroplay_state.json
     storage.download(10, Path("runs/demo/checkpoints"))   # -> runs/demo/checkpoints/step-10
+    storage.upload_reference(Path("runs/demo/reference"))   # the KL reference, once
+    storage.download_reference(Path("runs/demo/reference"))  # True if storage has one
 
 The learner writes each checkpoint into its own node's run directory, as without storage,
 then copies it to `<storage>/<run name>/checkpoints/step-N/`, `zeroplay_state.json` last:
@@ -12,7 +14,9 @@ as on local disk, a step without that file is incomplete and never resumed from,
 crash in mid-copy leaves the previous checkpoint usable. Storage is a directory every node
 mounts or any `pyarrow.fs` URI (s3://, gs://, hdfs://, file://); object stores have no
 atomic rename, which is why completeness is marked by the last file rather than by one.
-Not guaranteed: two runs of the same name writing the same storage.
+With `learner.beta > 0` the KL reference (`<run>/reference`) goes there too, its
+`config.json` last, for the same reason. Not guaranteed: two runs of the same name writing
+the same storage.
 """
 
 from __future__ import annotations
@@ -26,10 +30,14 @@ from typing import Any
 from zeroplay.errors import ConfigError
 from zeroplay.learner.checkpoint import PREFIX, STATE_FILE
 
+REFERENCE_MARK = "config.json"  # what missing_reference() looks for: copied last
+
 
 class CheckpointStorage:
-    def __init__(self, filesystem, root: str, uri: str):
-        self.fs, self.root, self.uri = filesystem, root.rstrip("/"), uri
+    def __init__(self, filesystem, run_root: str, uri: str):
+        self.fs, self.uri = filesystem, uri
+        self.run_root = run_root.rstrip("/")
+        self.root = f"{self.run_root}/checkpoints"
 
     @classmethod
     def open(cls, uri: str, run_name: str) -> CheckpointStorage:
@@ -47,7 +55,7 @@ class CheckpointStorage:
         if isinstance(filesystem, fs.LocalFileSystem) and info.type != fs.FileType.Directory:
             raise ConfigError(f"run.storage={uri!r}: no such directory; create it (it must be "
                               "shared by every node) or fix run.storage")
-        return cls(filesystem, f"{base.rstrip('/')}/{run_name}/checkpoints", uri)
+        return cls(filesystem, f"{base.rstrip('/')}/{run_name}", uri)
 
     def where(self, step: int | None = None) -> str:
         """A readable location (the URI and path), for messages."""
@@ -64,8 +72,7 @@ class CheckpointStorage:
             name = entry.base_name
             if (entry.type == fs.FileType.Directory and name.startswith(PREFIX)
                     and name[len(PREFIX):].isdigit()
-                    and self.fs.get_file_info(f"{entry.path}/{STATE_FILE}").type
-                    == fs.FileType.File):
+                    and self.exists(f"checkpoints/{name}/{STATE_FILE}")):
                 steps.append(int(name[len(PREFIX):]))
         return sorted(steps)
 
@@ -79,16 +86,7 @@ class CheckpointStorage:
         from pyarrow import fs
 
         step = int(checkpoint.name[len(PREFIX):])
-        target = self._dir(step)
-        self.fs.delete_dir_contents(target, missing_dir_ok=True)  # a half-copied try
-        self.fs.create_dir(target)
-        local = fs.LocalFileSystem()
-        files = sorted(p for p in checkpoint.rglob("*") if p.is_file())
-        for path in sorted(files, key=lambda p: p.name == STATE_FILE):  # state file last
-            destination = f"{target}/{path.relative_to(checkpoint).as_posix()}"
-            self.fs.create_dir(destination.rsplit("/", 1)[0])
-            fs.copy_files(str(path), destination, source_filesystem=local,
-                          destination_filesystem=self.fs)
+        self._copy_up(checkpoint, self._dir(step), last=STATE_FILE)
         complete = self.steps()
         for entry in self.fs.get_file_info(fs.FileSelector(self.root)):
             suffix = entry.base_name[len(PREFIX):]
@@ -96,24 +94,60 @@ class CheckpointStorage:
                     and int(suffix) not in complete[-keep:] and int(suffix) < step):
                 self.fs.delete_dir(entry.path)
 
-    def download(self, step: int, checkpoints_dir: Path) -> Path:
-        """`checkpoints_dir/step-N`, copied from storage unless a complete copy is there;
-        written to a temporary directory and renamed into place."""
+    def upload_reference(self, reference_dir: Path) -> None:
+        self._copy_up(reference_dir, f"{self.run_root}/reference", last=REFERENCE_MARK)
+
+    def exists(self, relative: str) -> bool:
+        """Whether a file `relative` to the run's storage area is there."""
         from pyarrow import fs
 
-        path = checkpoints_dir / f"{PREFIX}{step}"
-        if (path / STATE_FILE).is_file():
-            return path
-        checkpoints_dir.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=checkpoints_dir))
+        return self.fs.get_file_info(f"{self.run_root}/{relative}").type == fs.FileType.File
+
+    def download_reference(self, reference_dir: Path) -> bool:
+        """Copy the KL reference to `reference_dir` unless it is there; False if storage
+        has no complete one."""
+        source = f"{self.run_root}/reference"
+        if not self.exists(f"reference/{REFERENCE_MARK}"):
+            return False
+        if not (reference_dir / REFERENCE_MARK).is_file():
+            self._copy_down(source, reference_dir)
+        return True
+
+    def _copy_up(self, local_dir: Path, target: str, last: str) -> None:
+        """Every file of `local_dir` under `target`, the file named `last` last, so that
+        its presence means the copy is whole."""
+        from pyarrow import fs
+
+        self.fs.delete_dir_contents(target, missing_dir_ok=True)  # a half-copied try
+        self.fs.create_dir(target)
+        local = fs.LocalFileSystem()
+        files = sorted(p for p in local_dir.rglob("*") if p.is_file())
+        for path in sorted(files, key=lambda p: p.name == last):
+            destination = f"{target}/{path.relative_to(local_dir).as_posix()}"
+            self.fs.create_dir(destination.rsplit("/", 1)[0])
+            fs.copy_files(str(path), destination, source_filesystem=local,
+                          destination_filesystem=self.fs)
+
+    def _copy_down(self, source: str, path: Path) -> None:
+        """`source` copied to `path` through a temporary directory renamed into place."""
+        from pyarrow import fs
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
         try:
-            fs.copy_files(self._dir(step), str(tmp), source_filesystem=self.fs,
+            fs.copy_files(source, str(tmp), source_filesystem=self.fs,
                           destination_filesystem=fs.LocalFileSystem())
             shutil.rmtree(path, ignore_errors=True)  # an incomplete local copy
             tmp.rename(path)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+
+    def download(self, step: int, checkpoints_dir: Path) -> Path:
+        """`checkpoints_dir/step-N`, copied from storage unless a complete copy is there."""
+        path = checkpoints_dir / f"{PREFIX}{step}"
+        if not (path / STATE_FILE).is_file():
+            self._copy_down(self._dir(step), path)
         return path
 
     def _dir(self, step: int) -> str:
