@@ -254,3 +254,11 @@ def test_run_with_an_unwritable_runs_dir_is_one_line(tmp_path, sandbox_image):
     assert result.exit_code == 2
     assert "cannot create the run directory" in result.output and "run.runs_dir" in result.output
     assert "Traceback" not in result.output
+
+
+def test_unreachable_storage_stops_a_run_before_it_writes_anything(tmp_path):
+    result = runner.invoke(app, ["run", "--set", f"run.runs_dir={tmp_path / 'runs'}",
+                                 "--set", f"run.storage={tmp_path / 'not-mounted'}"])
+    assert result.exit_code == 2, result.output
+    assert "error: run.storage=" in result.output and "no such directory" in result.output
+    assert not (tmp_path / "runs").exists()

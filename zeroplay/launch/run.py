@@ -3,8 +3,8 @@
     run_dir = prepare_run("configs/local.yaml", ["run.steps=3"])
     summary = SelfPlayLoop(run_dir).run()
 
-Checks what a run needs before it writes anything (config, tracker packages, Docker
-engine, sandbox image), then creates the run directory with the resolved config, or
+Checks what a run needs before it writes anything (config, tracker packages, run.storage,
+Docker engine, sandbox image), then creates the run directory with the resolved config, or
 opens the one to resume. A resumed run keeps its config; only the number of steps may
 grow.
 """
@@ -18,6 +18,7 @@ from zeroplay.config import load_config
 from zeroplay.errors import ConfigError
 from zeroplay.launch.rundir import RunDir
 from zeroplay.launch.trackers import check_installed
+from zeroplay.learner.storage import CheckpointStorage
 from zeroplay.sandbox.image import build_image
 
 
@@ -43,5 +44,7 @@ def prepare_run(
     else:
         cfg = load_config(config, [*overrides, *([f"run.steps={steps}"] if steps else [])])
     check_installed(cfg.run.report_to)
+    if cfg.run.storage:  # unreachable storage is a one-line error before anything is written
+        CheckpointStorage.open(cfg.run.storage, cfg.run.name or "run")
     build_image(cfg.sandbox, progress=progress)
     return run_dir if resume is not None else RunDir.create(cfg)
