@@ -3,8 +3,10 @@
     .venv/bin/python benchmarks/learner_throughput.py [--steps 10] [--set KEY=VALUE ...]
 
 Measured in one run: GRPO optimizer steps through TRL (behaviour-log-prob ratio, groups
-fed through `rollout_func`), as samples and completion tokens per second, and the time
-of one weight publish (state dict copied to CPU and put into the Ray object store).
+fed through `rollout_func`), as samples and completion tokens per second, the time of
+one weight publish (state dict copied to CPU and put into the Ray object store), and a
+whole publish to a rollout actor made while it is inside a long generate call, against
+the length of that call.
 """
 
 from __future__ import annotations
@@ -27,9 +29,11 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
     cfg = load_config(None, ["rollout.max_new_tokens=64", "learner.gradient_accumulation_steps=1",
+                             "run.overlap=false",  # groups are fed by hand
                              *args.set])
     g, batch = cfg.rollout.num_generations, cfg.learner.per_device_train_batch_size
-    model, tok = load_policy(cfg.policy, cache_dir=Path(tempfile.mkdtemp()), seed=cfg.run.seed)
+    cache_dir = Path(tempfile.mkdtemp())
+    model, tok = load_policy(cfg.policy, cache_dir=cache_dir, seed=cfg.run.seed)
     outs = HFGenerator(model, tok, seed=0).generate(
         ["def f(xs):"] * (batch // g), g,
         SamplingParams(max_new_tokens=cfg.rollout.max_new_tokens))
@@ -71,9 +75,43 @@ def main() -> None:
             ref = ray.put(state)
             times.append(time.perf_counter() - start)
             del ref, state
+        print(f"one weight publish (copy to CPU + ray.put): {sorted(times)[2] * 1000:.1f} ms")
+        publish_during_generate(cfg, cache_dir, model)
     finally:
         ray.shutdown()
-    print(f"one weight publish (copy to CPU + ray.put): {sorted(times)[2] * 1000:.1f} ms")
+
+
+def publish_during_generate(cfg, cache_dir: Path, model) -> None:
+    """A whole publish (object store, WeightStore, the actor staging it) made while a
+    rollout actor is inside a long generate call, against the length of that call: what a
+    publish would wait for if the actor took weights between calls only."""
+    import ray
+
+    from zeroplay.actors.group import make_actor
+    from zeroplay.actors.ray_actors import RolloutActor, WeightStore, publish_weights
+    from zeroplay.config import ResourceSpec
+    from zeroplay.learner.checkpoint import cpu_weights
+
+    long_cfg = cfg.model_copy(update={"rollout": cfg.rollout.model_copy(
+        update={"max_new_tokens": 256})})
+    store = ray.remote(WeightStore).options(name="weights-bench").remote()
+    actor = make_actor(RolloutActor, ResourceSpec(num_cpus=0), "rollout-bench").remote(
+        long_cfg.model_dump(mode="json"), "weights-bench", str(cache_dir))
+    ray.get(actor.version.remote())
+    messages = [[{"role": "user", "content": f"def f{i}(xs):"}] for i in range(64)]
+    began = time.perf_counter()
+    busy = actor.generate.remote(messages, 8, "solver")
+    time.sleep(0.5)  # inside the call
+    start = time.perf_counter()
+    publish_weights("weights-bench", ["rollout-bench"], 1, cpu_weights(model))
+    publish = time.perf_counter() - start
+    served = ray.get(busy)[0].policy_version
+    call = time.perf_counter() - began
+    live = ray.get(actor.version.remote())
+    print(f"a publish during a {call:.1f} s generate call returned in {publish * 1000:.0f} ms "
+          f"(the call finished on version {served}; the next serves version {live})")
+    ray.kill(actor)
+    ray.kill(store)
 
 
 if __name__ == "__main__":
