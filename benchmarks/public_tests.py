@@ -79,7 +79,7 @@ def _line_chars(tasks: list[Task], per_task: list[list]) -> float:
     for task, shown in zip(tasks, per_task, strict=True):
         tests = [replace(t, public=any(t is s for s in shown)) for t in task.tests]
         text = solver_messages(replace(task, tests=tuple(tests)))[-1]["content"]
-        lines += text.split("Examples:\n")[1].split("\n\nWrite")[0].splitlines()
+        lines += text.split("Examples:\n")[1].split("\n\n")[0].splitlines()
     return mean(map(len, lines))
 
 

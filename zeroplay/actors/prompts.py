@@ -71,9 +71,12 @@ def public_examples(task: Task) -> list[str]:
 
 
 def solver_messages(task: Task) -> list[dict[str, str]]:
+    """Signature, examples, then the statement, last, next to the answer: the constants the
+    answer copies from it are then the nearest numbers before the answer. Measured on the
+    tiny model (README, "The policy"), this order doubled validation pass@1 over statement
+    first."""
     examples = "\n".join(public_examples(task)) or "(none)"
-    user = (f"{task.statement.strip()}\n\nSignature: {task.signature}\n\nExamples:\n{examples}"
-            "\n\nWrite the function.")
+    user = f"Signature: {task.signature}\n\nExamples:\n{examples}\n\n{task.statement.strip()}"
     return [{"role": "system", "content": SOLVER_SYSTEM}, {"role": "user", "content": user}]
 
 

@@ -36,7 +36,7 @@ from zeroplay.sandbox.batch import Draft
 log = logging.getLogger(__name__)
 
 BENCHMARKS = ("humaneval", "synthetic-heldout")
-PROMPT_FORMAT = "solver-chat/1"
+PROMPT_FORMAT = "solver-chat/2"  # /2: the statement after the examples
 HUMANEVAL_USER = (
     "Complete this Python function. Keep its name and arguments; the imports and helper "
     "functions shown are available.\n\n{prompt}\nWrite the function."
