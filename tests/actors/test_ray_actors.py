@@ -3,6 +3,7 @@
 import copy
 import gc
 import time
+from functools import partial
 
 import pytest
 
@@ -70,11 +71,15 @@ def test_update_weights_changes_generations_and_frees_old_weights(ray_local, rol
     assert published[1] in live  # the newest is held by the WeightStore
 
 
-def test_a_publish_never_waits_behind_a_generate_call(ray_local, tiny_cache, tiny):
+@pytest.mark.parametrize("sync", ["object_store", "collective"])
+def test_a_publish_never_waits_behind_a_generate_call(ray_local, tiny_cache, tiny, sync):
     """Two rollout actors each in a 5 s generate call: publishes return at once, the
     call in flight finishes on the weights it started with, the next one serves the
-    newest, and a late older version is ignored."""
+    newest, and a late older version is ignored. Collective: the first publish also
+    forms the weight-sync group, while the actors generate."""
     import torch
+
+    from zeroplay.actors.weight_sync import CollectivePublisher
 
     class SlowRollout(RolloutActor):
         def __init__(self, *args):
@@ -89,6 +94,8 @@ def test_a_publish_never_waits_behind_a_generate_call(ray_local, tiny_cache, tin
 
     store = ray_local.remote(WeightStore).options(name="weights-slow").remote()
     names = ["rollout-slow-0", "rollout-slow-1"]
+    publish = (CollectivePublisher("weights-slow", names).publish if sync == "collective"
+               else partial(publish_weights, "weights-slow", names))
     free = ResourceSpec(num_cpus=0)
     actors = [make_actor(SlowRollout, free, name).remote(CFG.model_dump(mode="json"),
                                                           "weights-slow", str(tiny_cache))
@@ -107,10 +114,10 @@ def test_a_publish_never_waits_behind_a_generate_call(ray_local, tiny_cache, tin
     time.sleep(1)  # both are inside their 5 s call
     for version in (start_version + 1, start_version + 3):
         began = time.monotonic()
-        publish_weights("weights-slow", names, version, states[version])
+        publish(version, states[version])
         assert time.monotonic() - began < 1.0
     assert [o[0].policy_version for o in ray_local.get(busy)] == [start_version] * 2
-    publish_weights("weights-slow", names, start_version + 2, states[start_version + 2])
+    publish(start_version + 2, states[start_version + 2])
     newest = start_version + 3
     assert ray_local.get([a.version.remote() for a in actors]) == [newest] * 2
     assert ray_local.get([a.weights_digest.remote() for a in actors]) == \
@@ -118,6 +125,55 @@ def test_a_publish_never_waits_behind_a_generate_call(ray_local, tiny_cache, tin
     outs = ray_local.get([a.generate.remote(MESSAGES, 1, "solver") for a in actors])
     assert [o[0].policy_version for o in outs] == [newest] * 2
     assert ray_local.get(store.latest.remote())[0] == newest
+    for actor in [*actors, store]:
+        ray_local.kill(actor)
+
+
+def test_a_collective_publish_reforms_its_group_around_a_restarted_actor(ray_local, tiny_cache,
+                                                                        tiny):
+    """An actor that restarts has left the weight-sync group: it comes back with the
+    WeightStore's newest, the next publish forms the group again (epoch 1), and both
+    actors then serve the broadcast weights, bit for bit."""
+    import torch
+
+    from zeroplay.actors.weight_sync import CollectivePublisher
+
+    store = ray_local.remote(WeightStore).options(name="weights-sync").remote()
+    names = ["rollout-sync-0", "rollout-sync-1"]
+    actors = [make_actor(RolloutActor, ResourceSpec(num_cpus=0), name).remote(
+        CFG.model_dump(mode="json"), "weights-sync", str(tiny_cache)) for name in names]
+    model, _ = tiny
+    start = ray_local.get(actors[0].version.remote())
+    publisher = CollectivePublisher("weights-sync", names)
+
+    def state(seed):
+        torch.manual_seed(seed)
+        changed = copy.deepcopy(model)
+        with torch.no_grad():
+            for parameter in changed.parameters():  # tied lm_head and embedding alike
+                parameter.add_(0.1 * torch.randn_like(parameter))
+        return changed.state_dict()
+
+    first = state(1)
+    publisher.publish(start + 1, first)
+    assert ray_local.get([a.weight_sync_epoch.remote() for a in actors]) == [0, 0]
+    assert ray_local.get([a.weights_digest.remote() for a in actors]) == \
+        [state_digest(first)] * 2
+    ray_local.kill(actors[1], no_restart=False)
+    for _ in range(120):
+        try:
+            if ray_local.get(actors[1].version.remote(), timeout=60) == start + 1:
+                break
+        except (ray_local.exceptions.RayActorError, ray_local.exceptions.ActorUnavailableError):
+            time.sleep(0.5)
+    assert ray_local.get(actors[1].weight_sync_epoch.remote()) is None  # out of the group
+    assert ray_local.get(actors[1].weights_digest.remote()) == state_digest(first)
+    second = state(2)
+    publisher.publish(start + 2, second)
+    assert ray_local.get([a.weight_sync_epoch.remote() for a in actors]) == [1, 1]
+    assert ray_local.get([a.version.remote() for a in actors]) == [start + 2] * 2
+    assert ray_local.get([a.weights_digest.remote() for a in actors]) == \
+        [state_digest(second)] * 2
     for actor in [*actors, store]:
         ray_local.kill(actor)
 

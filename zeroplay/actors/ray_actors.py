@@ -77,15 +77,16 @@ WEIGHTS_GROUP = "weights"
 
 
 def publish_weights(weights_name: str, rollout_names: list[str], version: int,
-                    state: dict) -> None:
-    """Put `state` into the object store as `version`: the WeightStore keeps it for
-    restarts, every rollout actor stages it. Returns once all have it staged, without
-    waiting for any generate call; an actor that is restarting or gone is skipped (a
-    restarted one loads the WeightStore's newest)."""
+                    state: dict, box: list | None = None) -> None:
+    """Put `state` into the object store as `version` (unless `box` holds it already):
+    the WeightStore keeps it for restarts, every rollout actor stages it. Returns once all
+    have it staged, without waiting for any generate call; an actor that is restarting or
+    gone is skipped (a restarted one loads the WeightStore's newest)."""
     from ray.exceptions import ActorUnavailableError, RayActorError
 
-    box = [ray.put(state)]
-    ray.get(ray.get_actor(weights_name).publish.remote(version, box))
+    if box is None:
+        box = [ray.put(state)]
+        ray.get(ray.get_actor(weights_name).publish.remote(version, box))
     updates = {}
     for name in rollout_names:
         try:
@@ -121,6 +122,7 @@ class RolloutActor:
         self.served = {"calls": 0, "prompts": 0, "tokens": 0}
         self._lock = threading.Lock()
         self._staged: tuple[int, dict] | None = None  # (version, state dict), not yet live
+        self._sync = None  # the learner's weight-sync group (a WeightBroadcast), once joined
         if weight_store is not None:
             version, box = ray.get(ray.get_actor(weight_store).latest.remote())
             if box is not None:
@@ -141,11 +143,34 @@ class RolloutActor:
             newest = max(self.generator.version, self._staged[0] if self._staged else 0)
         if version <= newest:
             return newest
-        state = ray.get(box[0])  # the transfer, while a generate call may run
+        return self._stage(version, ray.get(box[0]))  # the transfer, beside generation
+
+    def _stage(self, version: int, state: dict) -> int:
         with self._lock:
             if self._staged is None or version > self._staged[0]:
                 self._staged = (version, state)  # a superseded staged copy is dropped
             return self._staged[0]
+
+    @ray.method(concurrency_group=WEIGHTS_GROUP)
+    def join_weight_sync(self, addr: str, port: int, rank: int, world: int,
+                         epoch: int) -> int:
+        """Join the learner's weight-sync group `epoch` (a `WeightBroadcast`) as `rank`."""
+        from zeroplay.actors.weight_sync import WeightBroadcast
+
+        self._sync = WeightBroadcast.join(rank, world, addr, port, epoch)
+        return epoch
+
+    @ray.method(concurrency_group=WEIGHTS_GROUP)
+    def weight_sync_epoch(self) -> int | None:
+        """The weight-sync group this actor is in (None: none, e.g. after a restart)."""
+        return self._sync.epoch if self._sync is not None else None
+
+    @ray.method(concurrency_group=WEIGHTS_GROUP)
+    def receive_weights(self, version: int, layout: list) -> int:
+        """Receive `version` from the learner's broadcast and stage it, as update_weights
+        does; the learner sends once every member has been asked."""
+        state = self._sync.receive(layout)
+        return self._stage(version, state)
 
     def _go_live(self) -> None:
         """Load the staged weights, if any; only called from the default group, i.e.

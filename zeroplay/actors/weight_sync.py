@@ -1,0 +1,186 @@
+"""Weights from the learner to the rollout actors over a collective, in buckets.
+
+    layout = bucket_layout(state)                       # learner: names, shapes, dtypes
+    sync = WeightBroadcast.join(rank, world, addr, port)  # learner rank 0, actors 1..R
+    sync.send(state, layout)                            # learner
+    state = sync.receive(layout)                        # every rollout actor, meanwhile
+
+A process group of its own (a `TCPStore` at the learner and gloo over it), apart from
+any default group a learner group uses: rank 0 is the learner, ranks 1..R the rollout
+actors. Each bucket is one flat tensor of one dtype, at most `BUCKET_BYTES`, broadcast
+from rank 0, so a publish is a few large messages instead of one per tensor, and every
+actor receives the same bytes at once instead of pulling its own copy from the object
+store. The layout travels with the Ray call that asks the actors to receive; it and the
+state must agree (same names, shapes and dtypes) on every rank, or the broadcast sizes
+differ and the collective fails. gloo moves host memory: weights on GPUs go through the
+CPU copy that a publish makes anyway (an NCCL group would skip that; not built).
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import socket
+from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
+
+BUCKET_BYTES = 64 << 20
+JOIN_TIMEOUT = datetime.timedelta(minutes=5)
+
+
+def free_port() -> int:
+    """A TCP port free on this node now (for a rendezvous that starts right away)."""
+    with socket.socket() as sock:
+        sock.bind(("", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class Tensor:
+    name: str
+    shape: tuple[int, ...]
+    dtype: str  # torch dtype name, e.g. "float32"
+
+
+Layout = list[list[Tensor]]  # buckets, each of tensors of one dtype
+
+
+def bucket_layout(state: dict, bucket_bytes: int = BUCKET_BYTES) -> Layout:
+    """The state's tensors in buckets of one dtype and at most `bucket_bytes` (a bigger
+    tensor gets a bucket of its own), in name order."""
+    buckets: Layout = []
+    open_bucket: dict[str, tuple[list[Tensor], int]] = {}
+    for name in sorted(state):
+        tensor = state[name]
+        dtype = str(tensor.dtype).removeprefix("torch.")
+        size = tensor.numel() * tensor.element_size()
+        members, used = open_bucket.get(dtype, ([], 0))
+        if members and used + size > bucket_bytes:
+            buckets.append(members)
+            members, used = [], 0
+        members.append(Tensor(name, tuple(tensor.shape), dtype))
+        open_bucket[dtype] = (members, used + size)
+    buckets.extend(members for members, _ in open_bucket.values() if members)
+    return buckets
+
+
+class WeightBroadcast:
+    """This process's membership in one weight-sync group."""
+
+    def __init__(self, group, rank: int, world: int, epoch: int):
+        self.group, self.rank, self.world, self.epoch = group, rank, world, epoch
+
+    @classmethod
+    def join(cls, rank: int, world: int, addr: str, port: int, epoch: int = 0
+             ) -> WeightBroadcast:
+        """Every member calls this at once; rank 0 hosts the store at (addr, port)."""
+        import torch.distributed as dist
+
+        store = dist.TCPStore(addr, port, world, is_master=rank == 0, timeout=JOIN_TIMEOUT,
+                              wait_for_workers=True)
+        prefixed = dist.PrefixStore(f"zeroplay-weights-{epoch}", store)
+        group = dist.ProcessGroupGloo(prefixed, rank, world, JOIN_TIMEOUT)
+        member = cls(group, rank, world, epoch)
+        member._store = store  # rank 0's store must outlive the group's setup
+        return member
+
+    def send(self, state: dict, layout: Layout) -> None:
+        """Rank 0: broadcast `state`'s buckets."""
+        import torch
+
+        for bucket in layout:
+            flat = torch.cat([state[t.name].detach().reshape(-1) for t in bucket])
+            self._broadcast(flat)
+
+    def receive(self, layout: Layout) -> dict:
+        """Ranks 1..R: the state rank 0 sends, as CPU tensors."""
+        import math
+
+        import torch
+
+        state = {}
+        for bucket in layout:
+            dtype = getattr(torch, bucket[0].dtype)
+            flat = torch.empty(sum(math.prod(t.shape) for t in bucket), dtype=dtype)
+            self._broadcast(flat)
+            offset = 0
+            for t in bucket:
+                n = math.prod(t.shape)
+                state[t.name] = flat[offset:offset + n].view(t.shape)
+                offset += n
+        return state
+
+    def _broadcast(self, flat) -> None:
+        import torch.distributed as dist
+
+        options = dist.BroadcastOptions()
+        options.rootRank = 0
+        self.group.broadcast([flat], options).wait()
+
+
+class CollectivePublisher:
+    """The learner's side: publishes each version to the WeightStore (kept for actors
+    that restart) and broadcasts it to the rollout actors. Before each broadcast every
+    actor says which group it is in; if one is new (restarted) or missing, the group is
+    formed again with the actors there are. A broadcast that fails (an actor died in it)
+    falls back to the object store for that version and forms the group again next time.
+    """
+
+    def __init__(self, weights_name: str, rollout_names: list[str]):
+        self.weights_name, self.rollout_names = weights_name, rollout_names
+        self.sync: WeightBroadcast | None = None
+        self.members: list[str] = []
+
+    def publish(self, version: int, state: dict) -> None:
+        import ray
+
+        from zeroplay.actors.ray_actors import publish_weights
+
+        actors = self._reachable()
+        if not self._current(actors):
+            self._form(actors)
+        layout = bucket_layout(state)
+        box = [ray.put(state)]
+        ray.get(ray.get_actor(self.weights_name).publish.remote(version, box))
+        receipts = [actors[name].receive_weights.remote(version, layout)
+                    for name in self.members]
+        try:
+            self.sync.send(state, layout)
+            ray.get(receipts)
+        except Exception as exc:  # an actor died mid-broadcast: the object store serves
+            log.warning("weight broadcast of v%d failed (%s); sending it through the object "
+                        "store, and forming the group again", version, exc)
+            self.sync, self.members = None, []
+            publish_weights(self.weights_name, self.rollout_names, version, state, box=box)
+
+    def _reachable(self) -> dict:
+        import ray
+
+        actors = {}
+        for name in self.rollout_names:
+            try:
+                actors[name] = ray.get_actor(name)
+            except ValueError:  # restarting right now: it loads the WeightStore's newest
+                log.warning("rollout actor %s is not there for the weight broadcast", name)
+        return actors
+
+    def _current(self, actors: dict) -> bool:
+        import ray
+
+        if self.sync is None or sorted(actors) != sorted(self.members):
+            return False
+        epochs = ray.get([actors[name].weight_sync_epoch.remote() for name in self.members])
+        return all(epoch == self.sync.epoch for epoch in epochs)
+
+    def _form(self, actors: dict) -> None:
+        import ray
+
+        epoch = self.sync.epoch + 1 if self.sync is not None else 0
+        addr, port = ray.util.get_node_ip_address(), free_port()
+        self.members = sorted(actors)
+        world = len(self.members) + 1
+        joined = [actors[name].join_weight_sync.remote(addr, port, rank, world, epoch)
+                  for rank, name in enumerate(self.members, start=1)]
+        self.sync = WeightBroadcast.join(0, world, addr, port, epoch)
+        ray.get(joined)
