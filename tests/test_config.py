@@ -99,6 +99,13 @@ def test_out_of_range_value_is_rejected():
         (["run.name=../escape"], "run.name"),
         (["rollout.temperature=0"], "rollout.temperature=0 decodes greedily: the "
          "rollout.num_generations=8 completions of every GRPO group would be identical"),
+        (["learner.lora={rank: 8}", "learner.beta=0.1"], "learner.lora with learner.beta=0.1"),
+        (["learner.lora={rank: 8}", "cluster.learner.num_workers=2"],
+         "cluster.learner.num_workers=2 with learner.lora: adapters are trained by one "
+         "learner worker only"),
+        (["cluster.learner.num_workers=2", "learner.beta=0.04"],
+         "a learner group does not keep a KL reference yet"),
+        (["cluster.learner.num_workers=0"], "num_workers"),
     ],
 )
 def test_dependent_values_are_checked(overrides, expected):
@@ -177,7 +184,8 @@ def test_learner_batch_must_hold_whole_groups():
     msg = str(err.value)
     assert msg.startswith("--set rollout.num_generations=3: ")
     assert ("learner.per_device_train_batch_size x learner.gradient_accumulation_steps = "
-            "8 x 4 = 32 rows per optimizer step is not a multiple of rollout.num_generations=3") in msg
+            "8 x 4 = 32 rows per optimizer step and learner worker is not a multiple of "
+            "rollout.num_generations=3") in msg
     assert "set learner.gradient_accumulation_steps=6 or learner.per_device_train_batch_size=9" in msg
     load_config(None, ["rollout.num_generations=3", "learner.gradient_accumulation_steps=6"])
 
@@ -206,6 +214,24 @@ def test_staleness_must_hold_an_overlapped_round():
     assert "set learner.max_staleness=5, or learner.sync_every=4, or set run.overlap=false" in msg
     for fix in ("learner.max_staleness=5", "learner.sync_every=4", "run.overlap=false"):
         load_config(None, [*pinned, "learner.gradient_accumulation_steps=1", fix])
+
+
+def test_a_learner_group_trains_a_round_in_fewer_steps():
+    """Each worker takes per_device_train_batch_size rows: with 4 workers one optimizer
+    step trains the whole round, so one version of staleness more suffices."""
+    pinned = ["rollout.num_generations=4", "learner.gradient_accumulation_steps=1",
+              "learner.max_staleness=2"]
+    with pytest.raises(ConfigError, match="4 optimizer step"):
+        load_config(None, pinned)
+    load_config(None, [*pinned, "cluster.learner.num_workers=4"])
+
+
+def test_every_learner_worker_is_counted_for_placement():
+    from zeroplay.actors.runtime import role_specs
+
+    cfg = load_config(None, ["cluster.learner.num_workers=3"])
+    roles = [role for role, _ in role_specs(cfg, with_learner=True)]
+    assert roles.count("learner") == 3 and roles.count("rollout") == 1
 
 
 def test_staleness_below_one_round_names_the_field():

@@ -135,6 +135,17 @@ class ResourceSpec(Section):
         return self
 
 
+class LearnerResources(ResourceSpec):
+    """What each learner worker asks for, and how many train the model together."""
+
+    num_workers: int = Field(
+        1, ge=1,
+        description="Learner workers training one model with FSDP2 (each holds a shard of "
+        "the weights, gradients and optimizer states; NCCL on GPUs, gloo on CPU). Each "
+        "takes learner.per_device_train_batch_size rows per micro-batch.",
+    )
+
+
 class ClusterConfig(Section):
     address: str | None = Field(
         None,
@@ -153,8 +164,9 @@ class ClusterConfig(Section):
     rollout: ResourceSpec = Field(
         default_factory=ResourceSpec, description="Resources of each rollout actor."
     )
-    learner: ResourceSpec = Field(
-        default_factory=ResourceSpec, description="Resources of the learner actor."
+    learner: LearnerResources = Field(
+        default_factory=LearnerResources,
+        description="Resources of each learner worker, and how many there are.",
     )
     sandbox: ResourceSpec = Field(
         default_factory=lambda: ResourceSpec(num_cpus=0.0),
@@ -473,6 +485,13 @@ class LearnerConfig(Section):
         "round of overlap: a round's optimizer steps / sync_every, plus one.",
     )
     sync_every: int = Field(1, ge=1, description="Publish weights every N optimizer steps.")
+    weight_sync: Literal["object_store", "collective"] = Field(
+        "object_store",
+        description="How published weights reach the rollout actors: each pulls them from "
+        "Ray's object store, or the learner broadcasts them in buckets over a gloo group "
+        "of its own with every rollout actor (zeroplay.actors.weight_sync). Either way the "
+        "WeightStore keeps the newest for actors that restart.",
+    )
     checkpoint_every: int = Field(10, ge=1, description="Checkpoint every N self-play steps.")
     max_restarts: int = Field(
         2, ge=0,
@@ -610,7 +629,8 @@ def _check_round_has_work(cfg: Config) -> Problem | None:
 def _check_batch_holds_groups(cfg: Config) -> Problem | None:
     # TRL's GRPOConfig: generation_batch_size = per_device_train_batch_size x processes
     # x steps_per_generation (= gradient_accumulation_steps) must be a multiple of
-    # num_generations. The learner is one process, so it is batch x accumulation.
+    # num_generations; each learner worker's part, batch x accumulation, must be too, so
+    # that every worker trains whole groups.
     lc, g = cfg.learner, cfg.rollout.num_generations
     batch, accum = lc.per_device_train_batch_size, lc.gradient_accumulation_steps
     if (batch * accum) % g == 0:
@@ -622,9 +642,9 @@ def _check_batch_holds_groups(cfg: Config) -> Problem | None:
     return (("learner.per_device_train_batch_size", "learner.gradient_accumulation_steps",
              "rollout.num_generations"),
             f"learner.per_device_train_batch_size x learner.gradient_accumulation_steps = "
-            f"{batch} x {accum} = {batch * accum} rows per optimizer step is not a multiple "
-            f"of rollout.num_generations={g}: TRL's GRPO trains on whole groups of "
-            f"num_generations completions; set learner.gradient_accumulation_steps="
+            f"{batch} x {accum} = {batch * accum} rows per optimizer step and learner "
+            f"worker is not a multiple of rollout.num_generations={g}: TRL's GRPO trains on "
+            f"whole groups of num_generations completions; set learner.gradient_accumulation_steps="
             f"{fix_accum} or learner.per_device_train_batch_size={fix_batch}")
 
 
@@ -668,7 +688,7 @@ def _check_staleness(cfg: Config) -> Problem | None:
     r, lc = cfg.rollout, cfg.learner
     groups = r.proposals_per_step + r.solver_tasks_per_step
     rows, step_rows = groups * r.num_generations, lc.per_device_train_batch_size * \
-        lc.gradient_accumulation_steps
+        lc.gradient_accumulation_steps * cfg.cluster.learner.num_workers
     steps = Fraction(rows, step_rows)
     need = math.ceil(steps / lc.sync_every) + 1
     if lc.max_staleness >= need:
@@ -741,7 +761,25 @@ def _check_lora_without_kl(cfg: Config) -> Problem | None:
             "or learner.lora=null")
 
 
-_DEPENDENT_CHECKS = (_check_engine_length, _check_lora_without_kl, _check_round_has_work,
+def _check_learner_group(cfg: Config) -> Problem | None:
+    workers, lc = cfg.cluster.learner.num_workers, cfg.learner
+    if workers == 1:
+        return None
+    if lc.lora is not None:
+        return (("cluster.learner.num_workers", "learner.lora"),
+                f"cluster.learner.num_workers={workers} with learner.lora: adapters are "
+                "trained by one learner worker only; set cluster.learner.num_workers=1 or "
+                "learner.lora=null")
+    if lc.beta > 0:
+        return (("cluster.learner.num_workers", "learner.beta"),
+                f"cluster.learner.num_workers={workers} with learner.beta={lc.beta:g}: a "
+                "learner group does not keep a KL reference yet; set learner.beta=0 or "
+                "cluster.learner.num_workers=1")
+    return None
+
+
+_DEPENDENT_CHECKS = (_check_engine_length, _check_lora_without_kl, _check_learner_group,
+                     _check_round_has_work,
                      _check_batch_holds_groups, _check_tiny_positions, _check_staleness)
 # skipped under GENERATION_ONLY
 _TRAINING_CHECKS = (_check_not_greedy, _check_full_nucleus, _check_proposer_gate)

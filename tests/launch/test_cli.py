@@ -102,6 +102,19 @@ def test_resume_keeps_the_config(tmp_path):
     result = runner.invoke(app, ["run", "--resume", str(tmp_path), "--set", "run.seed=3"])
     assert result.exit_code == 2
     assert "a resumed run keeps the config" in result.output
+    assert "except --set cluster.*" in result.output
+
+
+def test_a_resumed_run_may_change_where_its_actors_run(tmp_path):
+    from zeroplay.launch.rundir import RunDir
+
+    run = RunDir.create(Config().model_copy(update={"run": Config().run.model_copy(
+        update={"name": "demo", "runs_dir": tmp_path})}))
+    moved = RunDir.open(run.path).with_changes(["cluster.learner.num_workers=2",
+                                                "run.steps=30"])
+    reopened = RunDir.open(run.path).config
+    assert reopened.cluster.learner.num_workers == moved.config.cluster.learner.num_workers == 2
+    assert reopened.run.steps == 30 and reopened.run.seed == run.config.run.seed
 
 
 def test_actors_step_needs_a_curriculum(tmp_path):

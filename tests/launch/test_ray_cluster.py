@@ -60,7 +60,8 @@ def test_gpu_roles_land_on_their_node_type(template, cluster_cfg, role, node_typ
     res = node["resources"]
     assert res["GPU"] >= spec.num_gpus and res["CPU"] >= spec.num_cpus
     per_node = min(res["GPU"] // spec.num_gpus, res["CPU"] // spec.num_cpus)
-    actors = cluster_cfg.rollout.num_actors if role == "rollout" else 1
+    actors = (cluster_cfg.rollout.num_actors if role == "rollout"
+              else cluster_cfg.cluster.learner.num_workers)
     assert per_node * node.get("max_workers", 0) >= actors, (
         f"{actors} {role} actors need {math.ceil(actors / per_node)} {name} nodes")
 

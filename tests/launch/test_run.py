@@ -223,8 +223,11 @@ def _kill_the_learner_after_a_checkpoint(tmp_path: Path, name: str, *extra: str
     _wait_until(proc, lambda: checkpoint_steps(run / "checkpoints"))
     learners = [p for p in psutil.Process(proc.pid).children(recursive=True)
                 if p.cmdline() and p.cmdline()[0].startswith("ray::LearnerActor")]
-    assert len(learners) == 1, proc.poll()
-    learners[0].kill()
+    workers = next((int(a.split("=")[1]) for a in extra
+                    if a.startswith("cluster.learner.num_workers=")), 1)
+    assert len(learners) == workers, proc.poll()
+    for learner in learners:  # a learner group's node lost: every worker dies
+        learner.kill()
     return proc, run
 
 
@@ -241,9 +244,12 @@ def test_a_learner_crash_stops_the_run_with_a_checkpoint_to_resume(tmp_path, san
 
 
 @pytest.mark.slow
-def test_a_learner_killed_mid_run_is_restarted_from_its_checkpoint(tmp_path, sandbox_image):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_learner_killed_mid_run_is_restarted_from_its_checkpoint(tmp_path, sandbox_image,
+                                                                   workers):
     proc, run = _kill_the_learner_after_a_checkpoint(
-        tmp_path, "restart", "--set", "learner.max_restarts=1", "--steps", "6")
+        tmp_path, "restart", "--set", "learner.max_restarts=1", "--steps", "6",
+        "--set", f"cluster.learner.num_workers={workers}")
     out, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, out + err
     assert "restarting it from step-" in err and "(restart 1 of 1)" in err
@@ -299,3 +305,33 @@ def test_a_run_on_the_vllm_backend_serves_each_published_version(tmp_path, sandb
     assert steps[-1]["learner"]["updates"] >= 1
     assert steps[-1]["policy_version"] >= 2  # a learner update, served by the engine
     assert all(m["samples"] > 0 for m in steps)
+
+
+@pytest.mark.slow
+def test_a_learner_group_of_two_runs_and_resumes_as_a_group_or_one_worker(tmp_path,
+                                                                          sandbox_image):
+    """cluster.learner.num_workers=2: rank 0 warm-starts, both train with FSDP2 over gloo,
+    rank 0 publishes and writes one worker's checkpoint, which a group of two resumes, and
+    then a single worker."""
+    done = _zeroplay("run", "--name", "group", "--steps", "3", "--set",
+                     f"run.runs_dir={tmp_path}", "--set", "cluster.learner.num_workers=2", *FAST)
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    run = tmp_path / "group"
+    steps = _metrics(run)
+    assert [m["step"] for m in steps] == [1, 2, 3]
+    assert steps[0]["policy_version"] == 1  # rank 0's warm start, published
+    assert steps[-1]["learner"]["optimizer_step"] >= 1  # both ranks stepped together
+    assert steps[-1]["policy_version"] == 1 + steps[-1]["learner"]["optimizer_step"]
+    assert checkpoint_steps(run / "checkpoints") == [2, 3]
+    again = _zeroplay("run", "--resume", str(run), "--steps", "4")
+    assert again.returncode == 0, again.stdout + again.stderr[-3000:]
+    resumed = _zeroplay("run", "--resume", str(run), "--steps", "5", "--set",
+                        "cluster.learner.num_workers=1")
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr[-3000:]
+    rows = _metrics(run)
+    assert [m["step"] for m in rows] == [1, 2, 3, 4, 5]
+    versions = [m["policy_version"] for m in rows]
+    assert versions == sorted(versions)
+    optimizer_steps = [read_state(run / "checkpoints" / f"step-{n}")["optimizer_step"]
+                       for n in (3, 4, 5)]
+    assert optimizer_steps == sorted(optimizer_steps) and optimizer_steps[-1] > 0

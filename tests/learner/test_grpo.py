@@ -102,7 +102,7 @@ def test_groups_must_be_whole():
         feed.put([[RolloutSample("solver", "g", [1], [2], [-1.0], 0.0, 0, 0, None, "stop", "")] * 3])
 
 
-def test_feed_holds_the_trainer_between_steps_and_reports_drained():
+def test_feed_runs_calls_on_the_trainers_thread_between_steps_and_reports_drained():
     import threading
 
     def group(version=0):
@@ -115,17 +115,34 @@ def test_feed_holds_the_trainer_between_steps_and_reports_drained():
     assert not feed.wait_drained(0.05)  # a step is running on the groups just taken
     feed.step_done()
     assert feed.wait_drained(0.05)  # one group left: less than a batch
-    taken = []
-    with feed.between_steps(1.0):  # e.g. a checkpoint: the trainer may not start a step
-        feed.put([group()])
-        worker = threading.Thread(target=lambda: taken.append(feed.take(2)))
-        worker.start()
-        worker.join(0.2)
-        assert worker.is_alive() and not taken
-    worker.join(5)
-    assert len(taken[0]) == 2 and feed.pending() == 0
-    with pytest.raises(TimeoutError), feed.between_steps(0.05):  # that step has not ended
-        pass
+    # A call (e.g. a checkpoint) waits until the trainer next asks for data, runs on the
+    # trainer's thread before its next step, and hands back its result.
+    ran_on = []
+    answer = []
+    caller = threading.Thread(target=lambda: answer.append(feed.call(
+        lambda x: ran_on.append(threading.current_thread().name) or x * 2, 21, timeout=5)))
+    caller.start()
+    caller.join(0.2)
+    assert caller.is_alive() and not ran_on  # the trainer has not asked yet
+    feed.put([group()])
+    trainer = threading.Thread(target=lambda: feed.take(2), name="trainer")
+    trainer.start()
+    trainer.join(5)
+    caller.join(5)
+    assert ran_on == ["trainer"] and answer == [42] and feed.pending() == 0
+    # A trainer that does not ask in time: TimeoutError, and the call is withdrawn.
+    with pytest.raises(TimeoutError):
+        feed.call(ran_on.append, "late", timeout=0.05)
+    feed.step_done()
+    feed.put([group(), group()])
+    feed.take(2)
+    assert ran_on == ["trainer"]
+    # Once the trainer failed, calls fail at once; once it finished, they run here.
+    feed.close("ValueError: boom")
+    with pytest.raises(RuntimeError, match="boom"):
+        feed.call(ran_on.append, "x", timeout=5)
+    feed.close()
+    assert feed.call(lambda: "here", timeout=5) == "here"
 
 
 def test_waiting_for_a_short_queue_never_hangs_on_a_round_without_groups():

@@ -56,7 +56,7 @@ def role_specs(cfg: Config, *, with_learner: bool) -> list[tuple[str, ResourceSp
     """Every actor a run starts, as (role, resources); one sandbox actor counted."""
     c = cfg.cluster
     specs = [("rollout", c.rollout)] * cfg.rollout.num_actors + [("sandbox", c.sandbox)]
-    return specs + [("learner", c.learner)] if with_learner else specs
+    return specs + [("learner", c.learner)] * c.learner.num_workers if with_learner else specs
 
 
 def check_capacity(cfg: Config, *, with_learner: bool, strict: bool) -> None:
@@ -82,9 +82,12 @@ def check_capacity(cfg: Config, *, with_learner: bool, strict: bool) -> None:
                      + (f" accelerator_type={s.accelerator_type}" if s.accelerator_type else "")
                      + (f" resources={dict(s.resources)}" if s.resources else "")
                      for role, s in dict(specs).items())
+    workers = (f", cluster.learner.num_workers={cfg.cluster.learner.num_workers}"
+               if with_learner else "")
     message = (f"the run's actors need {'; '.join(short)} ({asks}, "
-               f"rollout.num_actors={cfg.rollout.num_actors})")
+               f"rollout.num_actors={cfg.rollout.num_actors}{workers})")
     if strict:
-        raise ConfigError(f"{message}: lower cluster.<role>.num_cpus/num_gpus or "
-                          "rollout.num_actors, or raise cluster.local_num_cpus")
+        raise ConfigError(f"{message}: lower cluster.<role>.num_cpus/num_gpus, "
+                          "rollout.num_actors or cluster.learner.num_workers, or raise "
+                          "cluster.local_num_cpus")
     log.warning("%s; the actors wait until the cluster has room", message)

@@ -107,8 +107,13 @@ class SelfPlayLoop:
         self.run_dir, self.cfg = run, run.config
         self.events = events or (lambda kind, data: None)
         self.cache_dir = cache_dir
-        self.learner = None  # the learner actor's handle; a restart replaces it
+        self.learners: list = []  # the learner workers' handles; a restart replaces them
         self.restarts = 0
+
+    @property
+    def learner(self):
+        """The learner, or rank 0 of a learner group: it takes groups and reports."""
+        return self.learners[0] if self.learners else None
 
     def run(self) -> RunSummary:
         from zeroplay.actors.fleet import Fleet
@@ -126,7 +131,7 @@ class SelfPlayLoop:
                 CurriculumStore.open(run.curriculum_path, create=True,
                                      run_id=run.path.name) as store:
             summary = RunSummary(run.path, 1, 0)
-            self.learner = None
+            self.learners = []
             try:
                 self._seed(store, fleet)
                 self._phase("starting the learner" + (f" from step-{resume_from[0]}"
@@ -134,7 +139,7 @@ class SelfPlayLoop:
                 self._start_learner(fleet, resume_from[0] if resume_from else None)
                 if resume_from is None:
                     self._warm_start(store, fleet, self.learner)
-                _get(self.learner.start.remote())
+                self._start_training()
                 done = max(store.steps()[-1][0],
                            resume_from[1]["loop"]["step"] if resume_from else 0)
                 summary = RunSummary(run.path, done + 1, done)
@@ -145,16 +150,16 @@ class SelfPlayLoop:
                 summary.interrupted = True
                 self._phase("interrupted: stopping cleanly")
             except LearnerFailed as exc:
-                _kill(self.learner)
+                _kill(*self.learners)
                 raise LearnerFailed(self._failure(str(exc))) from None
             except Exception as exc:
                 summary.stopped = stop_reason(exc)
                 if summary.stopped is None:
-                    _kill(self.learner)
+                    _kill(*self.learners)
                     raise
                 self._phase(f"stopping: {summary.stopped}")
             except BaseException:
-                _kill(self.learner)
+                _kill(*self.learners)
                 raise
             finally:
                 self._write_provenance(store)
@@ -168,7 +173,7 @@ class SelfPlayLoop:
                 if summary.stopped is None or stop_reason(exc) is None:
                     raise
             finally:
-                _kill(self.learner)
+                _kill(*self.learners)
         if summary.stopped is not None:
             where = (f"checkpoint {summary.checkpoint.name}" if summary.checkpoint
                      else "no checkpoint")
@@ -233,25 +238,35 @@ class SelfPlayLoop:
         from zeroplay.learner.actor import LearnerActor
 
         name = f"learner-{self.restarts}" if self.restarts else "learner"
-        self.learner = make_actor(LearnerActor, self.cfg.cluster.learner, name, restarts=0
-                                  ).remote(self.cfg.model_dump(mode="json"), fleet.weights_name,
-                                           fleet.rollout_names, str(self.run_dir.path),
-                                           self.cache_dir, resume_step)
+        self.learners = [
+            make_actor(LearnerActor, self.cfg.cluster.learner,
+                       f"{name}-{rank}" if rank else name, restarts=0
+                       ).remote(self.cfg.model_dump(mode="json"), fleet.weights_name,
+                                fleet.rollout_names, str(self.run_dir.path), self.cache_dir,
+                                resume_step, rank)
+            for rank in range(self.cfg.cluster.learner.num_workers)]
+
+    def _start_training(self) -> None:
+        """GRPO from here on; a learner group first forms around rank 0's weights."""
+        master = _get(self.learner.address.remote()) if len(self.learners) > 1 else None
+        _get([worker.start.remote(master) for worker in self.learners])
 
     def _restart_learner(self, fleet, why: str) -> None:
         """A learner actor that died comes back from the newest checkpoint, at most
-        `learner.max_restarts` times; the groups it had not trained on are lost."""
+        `learner.max_restarts` times; the groups it had not trained on are lost. In a
+        learner group every worker is started again (the others wait on collectives
+        with the dead one)."""
         if self.restarts >= self.cfg.learner.max_restarts:
             raise LearnerFailed(why)
         newest = self._newest_checkpoint()
         if newest is None:
             raise LearnerFailed(f"{why}; no checkpoint to restart it from")
-        _kill(self.learner)
+        _kill(*self.learners)
         self.restarts += 1
         self._phase(f"the learner failed ({why}); restarting it from step-{newest[0]} "
                     f"(restart {self.restarts} of {self.cfg.learner.max_restarts})")
         self._start_learner(fleet, newest[0])
-        _get(self.learner.start.remote())
+        self._start_training()
 
     def _train_round(self, groups: list, log_index: int) -> tuple[LearnerStatus, float]:
         """Hand a round's groups to the learner and wait as run.overlap says; the
@@ -262,6 +277,7 @@ class SelfPlayLoop:
             status = _get(self.learner.wait_pending.remote(len(groups), LEARNER_TIMEOUT_S))
         else:
             status = _get(self.learner.wait_drained.remote(LEARNER_TIMEOUT_S))
+        check_workers(self.learners)
         if status.error:
             raise LearnerFailed(status.error)
         waited = time.monotonic() - waited
@@ -396,7 +412,11 @@ class SelfPlayLoop:
     def _checkpoint(self, learner, step: int) -> Path:
         """Have the learner write step-N, and note it in checkpoints.jsonl: a resume that
         then finds none knows they exist elsewhere."""
-        path = Path(_get(learner.checkpoint.remote(step, {"step": step})))
+        try:
+            path = Path(_get(learner.checkpoint.remote(step, {"step": step})))
+        except Exception:
+            check_workers(self.learners)  # a dead worker stops the others' trainers: say so
+            raise
         append_jsonl(self.run_dir.checkpoint_log_path,
                      {"step": step, "path": str(path), "storage": self.cfg.run.storage})
         return path
@@ -452,11 +472,17 @@ def _learnable_share(store, cfg) -> float | None:
     return sum(t.stats.learnability > 0 for t in tasks) / len(tasks) if tasks else None
 
 
-def _kill(actor) -> None:
-    if actor is not None:
-        import ray
+def _kill(*actors) -> None:
+    import ray
 
+    for actor in actors:
         ray.kill(actor)
+
+
+def check_workers(learners: list) -> None:
+    """LearnerDied if a worker of a learner group other than rank 0 (which the loop talks
+    to) has died: its peers then fail in their collectives."""
+    _get([worker.__ray_ready__.remote() for worker in learners[1:]])
 
 
 def _get(ref):

@@ -5,8 +5,8 @@
 
 Checks what a run needs before it writes anything (config, tracker packages, run.storage,
 Docker engine, sandbox image), then creates the run directory with the resolved config, or
-opens the one to resume. A resumed run keeps its config; only the number of steps may
-grow.
+opens the one to resume. A resumed run keeps its config; only the number of steps and
+where its actors run (`cluster.*`) may change.
 """
 
 from __future__ import annotations
@@ -32,14 +32,13 @@ def prepare_run(
 ) -> RunDir:
     """Validate everything a run needs, then create (or reopen) its run directory."""
     if resume is not None:
-        if config is not None or overrides:
+        if config is not None or any(not o.startswith("cluster.") for o in overrides):
             raise ConfigError(
                 "a resumed run keeps the config it was started with (its config.yaml); "
-                "drop --config/--set, only --steps may change"
-            )
-        run_dir = RunDir.open(resume)
-        if steps is not None and steps != run_dir.config.run.steps:
-            run_dir = run_dir.with_steps(steps)
+                "drop --config and --set, except --set cluster.*: only --steps and where "
+                "the actors run may change")
+        run_dir = RunDir.open(resume).with_changes(
+            [*overrides, *([f"run.steps={steps}"] if steps else [])])
         cfg = run_dir.config
     else:
         cfg = load_config(config, [*overrides, *([f"run.steps={steps}"] if steps else [])])

@@ -61,9 +61,9 @@ class RunDir(RunLayout):
             raise RunDirError(f"{layout.config_path} cannot be read back: {exc}") from None
         return cls(path, cfg)
 
-    def with_steps(self, steps: int) -> RunDir:
-        """The same run with a new step target, recorded in its config.yaml."""
-        cfg = self.config.model_copy(
-            update={"run": self.config.run.model_copy(update={"steps": steps})})
-        cfg.write(self.config_path)
+    def with_changes(self, overrides: list[str]) -> RunDir:
+        """The same run with `a.b=value` overrides applied, recorded in its config.yaml."""
+        cfg = load_config(self.config_path, overrides)
+        if cfg != self.config:
+            cfg.write(self.config_path)
         return RunDir(self.path, cfg)

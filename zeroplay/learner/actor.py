@@ -9,12 +9,17 @@
     ray.get(learner.checkpoint.remote(step, loop_state))   # between two optimizer steps
     ray.get(learner.status.remote())              # a LearnerStatus
 
+A learner group (`cluster.learner.num_workers` > 1) is N of these, rank 0 first: only
+rank 0 warm-starts, takes groups, checkpoints and reports; `start(master)` on every
+worker (master = rank 0's `address()`) forms the FSDP2 group from rank 0's weights.
+
 TRL's trainer runs in a background thread of the actor and blocks in `rollout_func`
 until groups arrive. Every `learner.sync_every` optimizer steps the weights get a new
 version: they are put into the object store once, handed to the WeightStore (which frees
-the previous version) and loaded by every rollout actor; an actor that is restarting
-then picks them up from the WeightStore instead. Checkpoints are asked for by the loop,
-named by its step, and written while the trainer waits between two optimizer steps.
+the previous version) and staged by every rollout actor, pulled from the object store
+or broadcast to all at once (`learner.weight_sync`); an actor that is restarting then
+picks them up from the WeightStore instead. Checkpoints are asked for by the loop, named
+by its step, and written on the trainer's thread between two optimizer steps.
 """
 
 from __future__ import annotations
@@ -59,12 +64,16 @@ LOGGED = {"loss": "learner_loss", "kl": "learner_kl", "entropy": "learner_entrop
 
 class LearnerActor:
     def __init__(self, cfg_json: dict, weights_name: str, rollout_names: list[str],
-                 run_dir: str, cache_dir: str | None = None, resume_step: int | None = None):
+                 run_dir: str, cache_dir: str | None = None, resume_step: int | None = None,
+                 rank: int = 0):
         """`resume_step`: continue from checkpoint step-N, taken from `run.storage` when
-        set (copied into this node's run directory), else from this node's run directory."""
+        set (copied into this node's run directory), else from this node's run directory.
+        `rank`: this worker's place in a learner group; only rank 0 reads the checkpoint,
+        the others take what it holds when the group forms."""
         from zeroplay.actors.policy import load_policy
 
         self.cfg = Config.model_validate(cfg_json)
+        self.rank, self.group = rank, None
         policy, self.publish_dtype = learner_policy(self.cfg)
         self.run_dir = Path(run_dir)
         self.storage = (CheckpointStorage.open(self.cfg.run.storage, self.run_dir.name)
@@ -72,7 +81,8 @@ class LearnerActor:
         self.version = 0
         resume_from = None
         lora = self.cfg.learner.lora
-        if resume_step is not None:
+        self.resuming = resume_step is not None
+        if resume_step is not None and rank == 0:
             local = RunLayout(self.run_dir).checkpoints_dir
             resume_from = str(self.storage.download(resume_step, local) if self.storage
                               else local / f"{PREFIX}{resume_step}")
@@ -86,7 +96,12 @@ class LearnerActor:
             self.model = with_lora(self.model, lora,
                                    Path(resume_from) / ADAPTER_DIR if resume_from else None)
         self.weights_name, self.rollout_names = weights_name, rollout_names
-        if resume_step is not None:  # after a restart, go on above what the last one published
+        self.publisher = None
+        if rank == 0 and self.cfg.learner.weight_sync == "collective":
+            from zeroplay.actors.weight_sync import CollectivePublisher
+
+            self.publisher = CollectivePublisher(weights_name, rollout_names)
+        if resume_from is not None:  # after a restart, go on above what the last one published
             import ray
 
             published, _ = ray.get(ray.get_actor(weights_name).latest.remote())
@@ -122,11 +137,33 @@ class LearnerActor:
         self._publish(self.version + 1, cpu_weights(self.model, self.publish_dtype))
         return report
 
-    def start(self) -> int:
-        """Start GRPO in the background; a resumed learner first publishes its weights."""
+    def address(self) -> tuple[str, int]:
+        """Where rank 0 of a learner group listens for the others: (node IP, free port)."""
+        import ray
+
+        from zeroplay.actors.weight_sync import free_port
+
+        return ray.util.get_node_ip_address(), free_port()
+
+    def start(self, master: tuple[str, int] | None = None) -> int:
+        """Start GRPO in the background; a resumed learner first publishes its weights.
+        In a learner group every worker calls this at once with rank 0's `address()`."""
         lc = self.cfg.learner
-        self.trainer = build_grpo_trainer(self.model, self.tokenizer, self.cfg, self.feed,
-                                          self.scratch, reference_dir=self._kl_reference())
+        workers = self.cfg.cluster.learner.num_workers
+        if workers > 1:
+            from zeroplay.learner.distributed import LearnerGroup, reset_accelerate
+
+            self.group = LearnerGroup.join(self.rank, workers, *master)
+            reset_accelerate()  # the warm start's accelerator knew no group
+            self.group.sync_weights(self.model)
+        self.trainer = build_grpo_trainer(
+            self.model, self.tokenizer, self.cfg, self.feed if self.rank == 0 else None,
+            self.scratch, reference_dir=self._kl_reference(), group=self.group,
+            run_call=lambda name, args: getattr(self, name)(*args))
+        if self.group is not None and self.resuming:
+            from zeroplay.learner.distributed import GroupResume
+
+            self.trainer.add_callback(GroupResume(self.group, self._resume_from, self.trainer))
         self.trainer.args.ignore_data_skip = True  # the data is a stream, not a dataset
         if self._resume_from is not None:
             self._publish(self.version + 1, cpu_weights(self.model, self.publish_dtype))
@@ -157,14 +194,19 @@ class LearnerActor:
 
     def _train(self) -> None:
         try:
-            self.trainer.train(resume_from_checkpoint=self._resume_from)
+            # a group's checkpoint is one worker's files: GroupResume loads it instead
+            self.trainer.train(resume_from_checkpoint=None if self.group else self._resume_from)
+            self.feed.close()
         except Exception as exc:  # reported through status(); the actor stays inspectable
             log.exception("GRPO training failed")
             self.error = f"{type(exc).__name__}: {exc}"
-            self.feed.step_done()  # never leave a checkpoint waiting on a dead step
+            self.feed.close(self.error)  # never leave a checkpoint waiting on a dead step
 
     def _publish(self, version: int, weights: dict) -> None:
-        publish_weights(self.weights_name, self.rollout_names, version, weights)
+        if self.publisher is not None:
+            self.publisher.publish(version, weights)
+        elif self.rank == 0:  # the other ranks only took part in gathering the weights
+            publish_weights(self.weights_name, self.rollout_names, version, weights)
         self.version = version
         self.feed.policy_version = version
         metrics.record("policy_version", version, actor="learner")
@@ -179,15 +221,20 @@ class LearnerActor:
         """Write checkpoints/step-<step> while the trainer is between optimizer steps."""
         if self.trainer is None:
             raise RuntimeError("start() the learner before checkpointing it")
-        with self.feed.between_steps(CHECKPOINT_TIMEOUT_S):
-            path = save_trainer_checkpoint(
-                self.trainer, RunLayout(self.run_dir).checkpoints_dir, step,
-                self.cfg.learner.keep_checkpoints,
-                extra={"policy_version": self.version, "loop": loop_state,
-                       "optimizer_step": self.trainer.state.global_step})
+        path = self.feed.call(self._write_checkpoint, step, loop_state,
+                              timeout=CHECKPOINT_TIMEOUT_S)
         if self.storage is not None:  # the trainer goes on meanwhile: the files are written
             self.storage.upload(path, self.cfg.learner.keep_checkpoints)
         return str(path)
+
+    def _write_checkpoint(self, step: int, loop_state: dict[str, Any]) -> Path | None:
+        """On the trainer's thread between two optimizer steps (in a group, every rank's
+        at the same point; rank 0 writes)."""
+        return save_trainer_checkpoint(
+            self.trainer, RunLayout(self.run_dir).checkpoints_dir, step,
+            self.cfg.learner.keep_checkpoints,
+            extra={"policy_version": self.version, "loop": loop_state,
+                   "optimizer_step": self.trainer.state.global_step})
 
     def status(self, since: int = 0) -> LearnerStatus:
         """Progress, and the trainer's log entries from index `since` on."""

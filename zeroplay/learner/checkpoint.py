@@ -26,6 +26,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from zeroplay.files import fsync_dir
+from zeroplay.learner.distributed import full_optimizer_state, full_state, is_sharded
 from zeroplay.learner.lora import save_model, served_state
 
 PREFIX = "step-"
@@ -55,19 +56,32 @@ def read_state(checkpoint: Path) -> dict[str, Any]:
 
 
 def save_checkpoint(checkpoints_dir: Path, step: int, *, model, tokenizer, optimizer, scheduler,
-                    trainer_state, extra: dict[str, Any], keep: int) -> Path:
+                    trainer_state, extra: dict[str, Any], keep: int) -> Path | None:
+    """Write step-N. A model sharded over a learner group is gathered whole: every rank
+    calls, rank 0 writes (the same files as one worker's) and the others get None."""
     import numpy as np
     import torch
 
+    weights = optimizer_state = None
+    if is_sharded(model):
+        weights = full_state(model)
+        optimizer_state = full_optimizer_state(model, optimizer) if optimizer else None
+        if not weights:
+            return None
+    elif optimizer is not None:
+        optimizer_state = optimizer.state_dict()
     checkpoints_dir.mkdir(parents=True, exist_ok=True)
     final = checkpoints_dir / f"{PREFIX}{step}"
     tmp = checkpoints_dir / f".tmp-{PREFIX}{step}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    save_model(model, tmp)
+    if weights is None:
+        save_model(model, tmp)
+    else:
+        model.save_pretrained(tmp, state_dict=weights)
     tokenizer.save_pretrained(tmp)
-    if optimizer is not None:
-        torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
+    if optimizer_state is not None:
+        torch.save(optimizer_state, tmp / "optimizer.pt")
     if scheduler is not None:
         torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
     rng = {"python": random.getstate(), "numpy": np.random.get_state(),
@@ -107,7 +121,7 @@ def _prune(checkpoints_dir: Path, keep: int) -> None:
 
 
 def save_trainer_checkpoint(trainer, checkpoints_dir: Path, step: int, keep: int,
-                            extra: dict[str, Any]) -> Path:
+                            extra: dict[str, Any]) -> Path | None:
     """Checkpoint a Trainer between optimizer steps (the caller makes sure it is)."""
     return save_checkpoint(checkpoints_dir, step, model=trainer.model,
                            tokenizer=trainer.processing_class, optimizer=trainer.optimizer,
@@ -140,9 +154,11 @@ def missing_reference(reference_dir: Path, beta: float) -> str | None:
 
 def cpu_weights(model, dtype=None) -> dict:
     """A CPU copy of the model's state dict, floating tensors cast to `dtype` (the rollout
-    actors' dtype) on the way: what gets published."""
+    actors' dtype) on the way: what gets published. A model sharded over a learner group
+    is gathered: every rank calls, rank 0 gets the weights and the others {}."""
+    state = full_state(model) if is_sharded(model) else served_state(model)
     return {k: v.detach().to("cpu", dtype=dtype if v.is_floating_point() else None, copy=True)
-            for k, v in served_state(model).items()}
+            for k, v in state.items()}
 
 
 class PublishCallback(TrainerCallback):

@@ -27,8 +27,9 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +46,12 @@ class SampleFeed:
     """Thread-safe queue of GRPO groups between the self-play loop and the trainer.
 
     The trainer takes one optimizer step's groups at a time and is *busy* until that
-    step ends (`step_done`); `between_steps` holds it off for as long as a checkpoint
-    takes, `wait_drained` waits until every full batch has been trained on, and
-    `wait_pending` until the queue is short. A round may put no group at all (dynamic
-    sampling dropped them all and there was no proposer group): nothing waits on it.
+    step ends (`step_done`); `wait_drained` waits until every full batch has been trained
+    on, and `wait_pending` until the queue is short. `call` runs a function on the
+    trainer's own thread the next time it asks for data, i.e. between two optimizer steps
+    with the weights and optimizer at rest (a checkpoint). A round may put no group at
+    all (dynamic sampling dropped them all and there was no proposer group): nothing
+    waits on it.
     """
 
     def __init__(self, group_size: int, max_staleness: int):
@@ -60,7 +63,9 @@ class SampleFeed:
         self.taken_at = time.monotonic()  # when the current optimizer step got its data
         self.batch_groups = 1  # groups per optimizer step, known at the first take
         self._groups: deque[Group] = deque()
+        self._calls: deque[Call] = deque()
         self._busy = False
+        self._finished, self._failed = False, None
         self._cond = threading.Condition()
 
     def put(self, groups: list[Group]) -> None:
@@ -85,16 +90,29 @@ class SampleFeed:
                 "version, or its advantage compares unlike samples")
 
     def take(self, n: int, timeout: float | None = None) -> list[Group]:
-        """The next `n` fresh groups (blocks); stale ones are dropped and counted."""
+        """The next `n` fresh groups (blocks); stale ones are dropped and counted. Calls
+        queued meanwhile run first, on this (the trainer's) thread."""
+        while True:
+            item = self.next_item(n, timeout)
+            if not isinstance(item, Call):
+                return item
+            item.run()
+
+    def next_item(self, n: int, timeout: float | None = None) -> list[Group] | Call:
+        """The next queued call, else the next `n` fresh groups (blocks). The trainer
+        asks only between optimizer steps."""
         with self._cond:
+            self._busy = False
             self.batch_groups = n
 
             def ready() -> bool:
                 self._drop_stale()
-                return not self._busy and len(self._groups) >= n
+                return bool(self._calls) or len(self._groups) >= n
 
             if not self._cond.wait_for(ready, timeout):
                 raise queue.Empty(f"no {n} fresh groups within {timeout} s")
+            if self._calls:
+                return self._calls.popleft()
             out = [self._groups.popleft() for _ in range(n)]
             self.last_staleness = self.policy_version - min(g[0].policy_version for g in out)
             self.taken_at = time.monotonic()
@@ -114,17 +132,41 @@ class SampleFeed:
             self._busy = False
             self._cond.notify_all()
 
-    @contextmanager
-    def between_steps(self, timeout: float | None = None) -> Iterator[None]:
-        """Hold the trainer between two optimizer steps (weights and optimizer at rest)."""
+    def call(self, fn: Callable, *args, timeout: float | None = None):
+        """fn(*args), run by the trainer between two optimizer steps (or here, once it has
+        finished); its result. Raises TimeoutError if the trainer does not ask for data
+        in time (a long step), and RuntimeError if it failed."""
+        item = Call(fn, args)
         with self._cond:
-            if not self._cond.wait_for(lambda: not self._busy, timeout):
-                raise TimeoutError(f"the trainer did not finish its step within {timeout} s")
-            self._busy = True
+            if self._failed is not None:
+                raise RuntimeError(f"the trainer has stopped: {self._failed}")
+            if not self._finished:
+                self._calls.append(item)
+                self._cond.notify_all()
+        if self._finished:
+            return fn(*args)
         try:
-            yield
-        finally:
-            self.step_done()
+            return item.done.result(timeout)
+        except FutureTimeout:
+            with self._cond:
+                if item in self._calls:
+                    self._calls.remove(item)
+                    raise TimeoutError(f"the trainer did not finish its step within "
+                                       f"{timeout} s") from None
+            return item.done.result()  # it started meanwhile: let it finish
+
+    def close(self, failure: str | None = None) -> None:
+        """The trainer has stopped, having finished or with `failure`: calls waiting for it
+        then run here, or fail."""
+        with self._cond:
+            self._finished, self._failed, self._busy = failure is None, failure, False
+            waiting, self._calls = list(self._calls), deque()
+            self._cond.notify_all()
+        for item in waiting:
+            if failure is None:
+                item.run()
+            else:
+                item.done.set_exception(RuntimeError(f"the trainer has stopped: {failure}"))
 
     def wait_drained(self, timeout: float | None = None) -> bool:
         """Wait until the trainer is idle with less than one batch left; False on timeout."""
@@ -146,6 +188,25 @@ class SampleFeed:
             return len(self._groups)
 
 
+class Call:
+    """A function queued for the trainer's thread, and its future result."""
+
+    def __init__(self, fn: Callable, args: tuple):
+        self.fn, self.args, self.done = fn, args, Future()
+
+    @property
+    def name(self) -> str:
+        return self.fn.__name__
+
+    def run(self, runner: Callable[[], Any] | None = None) -> None:
+        """Run it (through `runner` if given) and hand over the result or the error;
+        the trainer goes on either way."""
+        try:
+            self.done.set_result(runner() if runner else self.fn(*self.args))
+        except Exception as exc:
+            self.done.set_exception(exc)
+
+
 class _StepDone(TrainerCallback):
     """Marks the end of each optimizer step on the feed."""
 
@@ -156,11 +217,15 @@ class _StepDone(TrainerCallback):
         self.feed.step_done()
 
 
-def make_rollout_func(feed: SampleFeed, timeout: float | None = None):
-    """TRL `rollout_func`: ignores the placeholder prompts, returns the next groups."""
+def make_rollout_func(feed: SampleFeed | None, timeout: float | None = None, group=None,
+                      run_call: Callable | None = None):
+    """TRL `rollout_func`: ignores the placeholder prompts, returns the next groups; in a
+    learner group (`LearnerGroup`), this rank's share of them."""
 
     def rollout_func(prompts: list, trainer) -> dict[str, Any]:
-        groups = feed.take(len(prompts) // trainer.num_generations, timeout)
+        n = len(prompts) // trainer.num_generations
+        groups = (feed.take(n, timeout) if group is None
+                  else group.share(feed, n, timeout, run_call))
         rows = [sample for group in groups for sample in group]
         return {"prompt_ids": [s.prompt_ids for s in rows],
                 "completion_ids": [s.completion_ids for s in rows],
@@ -220,18 +285,24 @@ def _trainer_class():
     return BehaviourGRPOTrainer
 
 
-def compute_args(cfg: Config) -> dict[str, bool]:
-    """Trainer flags for the learner's precision and memory: on a GPU, autocast to
-    policy.dtype over the weights learner_policy loaded (fp32 masters under `mixed`), on
-    CPU none; and whether activations are recomputed."""
+def compute_args(cfg: Config, workers: int = 1) -> dict[str, Any]:
+    """Trainer flags for the learner's precision, memory and sharding: on a GPU, autocast
+    to policy.dtype over the weights learner_policy loaded (fp32 masters under `mixed`),
+    on CPU none; whether activations are recomputed; for a trainer of several workers,
+    FSDP2 (each worker holds a shard of the weights, gradients and optimizer states)."""
     import torch
 
     on_gpu = torch.cuda.is_available() and cfg.policy.device != "cpu"
-    dtype = cfg.policy.dtype
-    return {"use_cpu": not on_gpu, "bf16": on_gpu and dtype == "bfloat16",
-            "gradient_checkpointing": cfg.learner.gradient_checkpointing,
+    dtype, recompute = cfg.policy.dtype, cfg.learner.gradient_checkpointing
+    args = {"use_cpu": not on_gpu, "bf16": on_gpu and dtype == "bfloat16",
+            "gradient_checkpointing": recompute,
             # fp16 needs fp32 masters: its gradient scaler cannot unscale fp16 gradients
             "fp16": on_gpu and dtype == "float16" and cfg.learner.precision == "mixed"}
+    if workers > 1:  # FSDP recomputes in its own wrapping
+        args.update(fsdp=True, gradient_checkpointing=False, fsdp_config={
+            "version": 2, "state_dict_type": "FULL_STATE_DICT", "reshard_after_forward": True,
+            "activation_checkpointing": recompute})
+    return args
 
 
 def grpo_config(cfg: Config, output_dir: str, max_steps: int):
@@ -248,16 +319,20 @@ def grpo_config(cfg: Config, output_dir: str, max_steps: int):
         epsilon_high=lc.epsilon_high if lc.epsilon_high is not None else lc.epsilon,
         delta=lc.delta,
         scale_rewards=lc.scale_rewards, temperature=rc.temperature,
-        **compute_args(cfg), report_to=[], logging_steps=1, save_strategy="no",
+        **compute_args(cfg, cfg.cluster.learner.num_workers), report_to=[], logging_steps=1,
+        save_strategy="no",
         shuffle_dataset=False, seed=cfg.run.seed, disable_tqdm=True,
     )
 
 
-def build_grpo_trainer(model, tokenizer, cfg: Config, feed: SampleFeed, output_dir: str,
+def build_grpo_trainer(model, tokenizer, cfg: Config, feed: SampleFeed | None, output_dir: str,
                        max_steps: int = 1_000_000, timeout: float | None = None,
-                       reference_dir: Path | None = None):
+                       reference_dir: Path | None = None, group=None,
+                       run_call: Callable | None = None):
     """A BehaviourGRPOTrainer fed by `feed` for up to `max_steps` optimizer steps. With
-    `learner.beta > 0` its KL reference is the model saved in `reference_dir`."""
+    `learner.beta > 0` its KL reference is the model saved in `reference_dir`. In a
+    learner group (`LearnerGroup`, FSDP2) only rank 0 has a feed, and `run_call(name,
+    args)` runs the calls queued on it on every rank."""
     import os
 
     from datasets import Dataset
@@ -272,8 +347,9 @@ def build_grpo_trainer(model, tokenizer, cfg: Config, feed: SampleFeed, output_d
     model.train()
     trainer = trainer_cls(model=model, reward_funcs=sandbox_reward, args=args,
                           train_dataset=placeholder, processing_class=tokenizer,
-                          rollout_func=make_rollout_func(feed, timeout),
+                          rollout_func=make_rollout_func(feed, timeout, group, run_call),
                           reference_dir=reference_dir)
     trainer.remove_callback(PrinterCallback)  # metrics go to zeroplay's own sinks
-    trainer.add_callback(_StepDone(feed))
+    if feed is not None:
+        trainer.add_callback(_StepDone(feed))
     return trainer
