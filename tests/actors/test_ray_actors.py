@@ -160,13 +160,17 @@ def test_a_collective_publish_reforms_its_group_around_a_restarted_actor(ray_loc
     assert ray_local.get([a.weights_digest.remote() for a in actors]) == \
         [state_digest(first)] * 2
     ray_local.kill(actors[1], no_restart=False)
-    for _ in range(120):
+    epoch = 0
+    for _ in range(240):  # the kill takes effect asynchronously: wait for the new process
         try:
-            if ray_local.get(actors[1].version.remote(), timeout=60) == start + 1:
+            epoch = ray_local.get(actors[1].weight_sync_epoch.remote(), timeout=60)
+            if epoch is None:
                 break
         except (ray_local.exceptions.RayActorError, ray_local.exceptions.ActorUnavailableError):
-            time.sleep(0.5)
-    assert ray_local.get(actors[1].weight_sync_epoch.remote()) is None  # out of the group
+            pass
+        time.sleep(0.5)
+    assert epoch is None  # restarted, and out of the group
+    assert ray_local.get(actors[1].version.remote()) == start + 1  # the WeightStore's newest
     assert ray_local.get(actors[1].weights_digest.remote()) == state_digest(first)
     second = state(2)
     publisher.publish(start + 2, second)
