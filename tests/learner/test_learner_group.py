@@ -57,12 +57,13 @@ def _train(ray, tiny_cache, run_dir, workers: int, groups, resume_step=None):
                 for rank in range(workers)]
     master = ray.get(learners[0].address.remote()) if workers > 1 else None
     version = ray.get([learner.start.remote(master) for learner in learners])[0]
-    logged = len(ray.get(learners[0].status.remote()).logs)  # a resume's earlier history
     ray.get(learners[0].submit.remote(groups))
     steps = len(groups) // 2
     status = ray.get(learners[0].wait_for_step.remote((resume_step or 0) + steps, 600))
-    deadline = time.monotonic() + 60  # the last step's loss and publish follow its end
-    while time.monotonic() < deadline and (len(status.logs) < logged + steps or
+    # The last step's loss and publish follow its end; a resumed group restores the
+    # earlier log history only when its trainer begins, so count the whole history.
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (len(status.logs) < (resume_step or 0) + steps or
                                            ray.get(store.latest.remote())[0] < version + steps):
         time.sleep(0.1)
         status = ray.get(learners[0].status.remote())
