@@ -134,8 +134,8 @@ def main() -> None:
     parser.add_argument("--out", default="runs/bench-copy")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
-    if args.candidates < 2:
-        parser.error("--candidates must be at least 2")
+    if args.candidates < 2 or args.tasks < 1:
+        parser.error("--candidates must be at least 2 and --tasks at least 1")
 
     from zeroplay.config import load_config
     from zeroplay.errors import ZeroplayError
@@ -155,6 +155,9 @@ def main() -> None:
     for checkpoint in args.checkpoints:
         rates = copy_rate(checkpoint, tasks, args.candidates, cfg.run.seed)
         probes = sum(n for n, _, _ in rates.values())
+        if not probes:
+            raise SystemExit(f"none of the {len(tasks)} probe tasks has a numeric constant "
+                             "(all use the argument k): pass a larger --tasks")
         print(f"\n{checkpoint}: {probes} probes over {len(tasks)} tasks")
         print(f"{'operation':14}{'probes':>7}{'copied':>9}{'chance':>9}")
         for name, (n, copied, chance) in rates.items():
