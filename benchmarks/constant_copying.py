@@ -39,10 +39,12 @@ def probe_tasks(cfg, pool, out: Path, n: int) -> list:
     cached = out / "probe-tasks.json"
     made_by = {"seed": cfg.run.seed, "curriculum": cfg.curriculum.model_dump(mode="json"),
                "tasks": n}
-    if cached.is_file():
+    try:  # a cache of other settings, or one cut short, is made again
         data = json.loads(cached.read_text())
         if data["made_by"] == made_by:
             return [Task.from_json(t) for t in data["tasks"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
     cur, seed = cfg.curriculum, cfg.run.seed
     train = synthesize(cur.seed_tasks, seed, cur.max_ops, "copy")
     held = synthesize_heldout_seen(cur.heldout_tasks, seed, cur.max_ops, "copy", train) + \
