@@ -32,7 +32,7 @@ def test_tiny_model_loads_back_with_chat_template_pad_and_eos(tiny, tiny_cache):
     assert text.endswith("<|im_start|>assistant\n")
     answer = tok.apply_chat_template([{"role": "assistant", "content": "x"}], tokenize=True)["input_ids"]
     assert tok.eos_token_id in answer  # every turn ends with eos
-    assert model.config.model_type == "qwen2"
+    assert model.config.model_type == "llama"
     assert 1e5 < sum(p.numel() for p in model.parameters()) < 2e7
     dirs = [p for p in tiny_cache.iterdir() if p.name.startswith("tiny-")]
     assert len(dirs) == 1 and (dirs[0] / "config.json").is_file()
@@ -45,9 +45,9 @@ def test_tokenizer_round_trips_code(tiny):
 
 
 def test_reloaded_tokenizer_splits_text_as_it_was_trained(tiny_cache):
-    """transformers reloads a qwen2 model's tokenizer as Qwen2Tokenizer, with Qwen2's own
-    pre-tokenizer: the tiny tokenizer must be trained under that same split, or its merges
-    go partly unused and every row grows."""
+    """What the model trained on is what any loader gives back (transformers would impose
+    Qwen2's split on a qwen2 model's tokenizer): every corpus text encodes alike, and a
+    digit keeps the space before it."""
     from tokenizers import Tokenizer
     from transformers import AutoTokenizer
 
@@ -59,6 +59,23 @@ def test_reloaded_tokenizer_splits_text_as_it_was_trained(tiny_cache):
     for text in synthetic_corpus(seed=5, n_tasks=40):
         assert reloaded(text, add_special_tokens=False)["input_ids"] == \
             trained.encode(text, add_special_tokens=False).ids, text
+    assert reloaded.tokenize(" x % 7 and modulo 17") == \
+        ["Ġx", "Ġ%", "Ġ7", "Ġand", "Ġmodulo", "Ġ1", "7"]
+
+
+def test_tiny_attention_starts_copying_what_it_attends_to(tiny_cache):
+    """Value and output projections start as scaled identities; queries and keys random."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from zeroplay.actors.policy import TINY_COPY_INIT
+
+    source = next(p for p in tiny_cache.iterdir() if p.name.startswith("tiny-"))
+    attention = AutoModelForCausalLM.from_pretrained(source).model.layers[0].self_attn
+    eye = torch.eye(attention.v_proj.weight.shape[0])
+    assert torch.equal(attention.v_proj.weight, eye)
+    assert torch.allclose(attention.o_proj.weight, TINY_COPY_INIT * eye)
+    assert not torch.allclose(attention.q_proj.weight, eye, atol=0.5)
 
 
 def test_missing_path_is_a_clear_error(tmp_path):

@@ -7,7 +7,7 @@
 
 `model: tiny` builds a byte-level BPE tokenizer trained on synthetic text (seed
 synthesizer tasks rendered in the prompt formats; no real text) and a randomly
-initialised small Qwen2 causal LM, saves both with `save_pretrained` under a directory
+initialised small Llama-architecture causal LM, saves both with `save_pretrained` under a directory
 keyed by their config, and reuses them after that. Building is deterministic for a seed.
 Everything else is loaded with `local_files_only=True`: nothing is ever downloaded, and
 a hub id that is not in the local Hugging Face cache is a clear error. Given the rollout
@@ -33,13 +33,21 @@ from zeroplay.errors import ConfigError, ZeroplayError
 
 log = logging.getLogger(__name__)
 
-TINY_RECIPE = 3  # bump when the way the tiny model is built changes
+TINY_RECIPE = 4  # bump when the way the tiny model is built changes
 PAD, EOS, IM_START, IM_END = "<|pad|>", "<|endoftext|>", "<|im_start|>", "<|im_end|>"
 # ChatML-style template, shared by the tiny model and by `plain` fallbacks.
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
     "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
+# The tiny tokenizer's split: Qwen2's, except that a digit takes the space before it, as
+# GPT-2's split does for numbers (" 7", each digit still a token of its own). The token
+# before a constant is then the operator or word that names it, in the statement and in
+# the code alike, which is what a one-layer model can look up.
+TINY_PRETOKENIZE_REGEX = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+| ?\p{N}|"
+                          r" ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+# Attention's value and output projections start as this multiple of the identity.
+TINY_COPY_INIT = 0.1
 
 
 class PolicyLoadError(ZeroplayError):
@@ -195,6 +203,22 @@ def _looks_like_hub_id(source: str) -> bool:
     return source.count("/") == 1 and not source.startswith((".", "/", "~"))
 
 
+def copy_ready(model, scale: float) -> None:
+    """Start every attention layer's value and output projections at `scale` times the
+    identity, so that attending to a token adds (a multiple of) its own normalised
+    embedding to the residual stream: a head copies whatever it looks at from the first
+    step, and only has to learn where to look. From a random init both circuits must form
+    before either lowers the loss, and 850 SFT steps did not get there (README, "The
+    policy"). Query and key projections keep their random init."""
+    import torch
+
+    with torch.no_grad():
+        for layer in model.model.layers:
+            attention = layer.self_attn
+            for projection, factor in ((attention.v_proj, 1.0), (attention.o_proj, scale)):
+                projection.weight.copy_(factor * torch.eye(*projection.weight.shape))
+
+
 def tiny_model_path(cfg: TinyModelConfig, cache_dir: Path, seed: int) -> Path:
     """Where the tiny model for this config and seed lives (a cache keyed by both)."""
     key = json.dumps({"recipe": TINY_RECIPE, "seed": seed, **cfg.model_dump()}, sort_keys=True)
@@ -214,25 +238,23 @@ def synthetic_corpus(seed: int, n_tasks: int = 400) -> list[str]:
 
 
 def build_tiny_model(cfg: TinyModelConfig, path: Path, seed: int = 0) -> Path:
-    """Train the tokenizer, initialise the model, save both to `path` atomically."""
+    """Train the tokenizer, initialise the model, save both to `path` atomically.
+
+    The model is a Llama (a Qwen2 without attention biases) because transformers reloads
+    any qwen2 model's tokenizer as `Qwen2Tokenizer`, which imposes Qwen2's split and would
+    undo TINY_PRETOKENIZE_REGEX; a llama model's tokenizer.json is loaded as saved."""
     import torch
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
-    from transformers.models.qwen2.tokenization_qwen2 import (
-        PRETOKENIZE_REGEX as QWEN2_PRETOKENIZE_REGEX,
-    )
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     from zeroplay.actors.prompts import proposer_prompt_text_samples
 
     log.info("building the tiny model in %s", path)
     corpus = synthetic_corpus(seed) + proposer_prompt_text_samples()
     bpe = Tokenizer(models.BPE())
-    # Qwen2's own normalizer and pre-tokenizer: transformers loads a qwen2 model's
-    # tokenizer as Qwen2Tokenizer, which imposes them, so merges learned under any other
-    # split would go partly unused (digits one by one, longer rows) after a reload.
     bpe.normalizer = normalizers.NFC()
     bpe.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(QWEN2_PRETOKENIZE_REGEX), behavior="isolated"),
+        pre_tokenizers.Split(Regex(TINY_PRETOKENIZE_REGEX), behavior="isolated"),
         pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
     bpe.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
@@ -245,7 +267,7 @@ def build_tiny_model(cfg: TinyModelConfig, path: Path, seed: int = 0) -> Path:
         tokenizer_object=bpe, pad_token=PAD, eos_token=IM_END, bos_token=None,
         additional_special_tokens=[IM_START, EOS])
     tokenizer.chat_template = CHAT_TEMPLATE
-    model_cfg = Qwen2Config(
+    model_cfg = LlamaConfig(
         vocab_size=len(tokenizer), hidden_size=cfg.hidden_size,
         intermediate_size=cfg.hidden_size * 4, num_hidden_layers=cfg.num_hidden_layers,
         num_attention_heads=cfg.num_attention_heads,
@@ -254,7 +276,8 @@ def build_tiny_model(cfg: TinyModelConfig, path: Path, seed: int = 0) -> Path:
         pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
         bos_token_id=tokenizer.eos_token_id)
     torch.manual_seed(seed)
-    model = Qwen2ForCausalLM(model_cfg)
+    model = LlamaForCausalLM(model_cfg)
+    copy_ready(model, TINY_COPY_INIT)
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     path.parent.mkdir(parents=True, exist_ok=True)
