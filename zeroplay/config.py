@@ -382,7 +382,8 @@ class RolloutConfig(Section):
         description="Drop solver groups whose rewards are all equal (all pass or all fail: "
         "GRPO's advantage is 0 for every member) before the learner, and solve more tasks "
         "until solver_tasks_per_step groups are informative or max_sampling_rounds ran "
-        "(DAPO's dynamic sampling). Dropped groups still count as attempts.",
+        "(DAPO's dynamic sampling), and drop proposer groups whose rewards are all equal. "
+        "Dropped groups still count as attempts.",
     )
     max_sampling_rounds: int = Field(
         2, ge=1,
@@ -502,7 +503,7 @@ class LearnerConfig(Section):
     )
     keep_checkpoints: int = Field(3, ge=1, description="Checkpoints kept on disk.")
     warm_start_steps: int = Field(
-        850, ge=0, description="SFT steps on synthetic tasks before self-play (0: none)."
+        1700, ge=0, description="SFT steps on synthetic tasks before self-play (0: none)."
     )
     warm_start_learning_rate: float = Field(
         3e-3, gt=0, description="Peak SFT learning rate (cosine schedule, 5% warm-up).")

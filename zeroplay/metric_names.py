@@ -44,8 +44,9 @@ METRICS: dict[str, Metric] = {
         "gauge", "Share of the step's GRPO groups whose rewards are all equal (no advantage), "
         "before dynamic sampling drops them, per role.", ("role",)),
     "zeroplay_dropped_groups_total": Metric(
-        "counter", "Solver groups dropped by dynamic sampling, by cause "
-        "(all_pass|all_fail|all_equal).", ("cause",)),
+        "counter", "Groups dropped by dynamic sampling: solver groups by cause "
+        "(all_pass|all_fail|all_equal), proposer groups of equal rewards (proposer).",
+        ("cause",)),
     "zeroplay_sampling_rounds": Metric(
         "gauge", "Solver rounds of the last step (1 + dynamic sampling refills)."),
     "zeroplay_heldout_pass_at_1": Metric(

@@ -61,7 +61,8 @@ def test_a_dropped_group_is_recorded_as_attempts_but_not_as_samples(tmp_path):
                              "no_format")] * 3, [Score(0.0, "format:no_format", task.id)] * 3)
         samples = to_samples("solver", solver.pairs(kept=True), step=8)
         summary = record_step(store, 8, Vetted(), [], solver, samples, run_id="r")
-        assert summary["dropped"] == {"all_pass": 0, "all_fail": 1, "all_equal": 0}
+        assert summary["dropped"] == {"all_pass": 0, "all_fail": 1, "all_equal": 0,
+                                      "proposer": 0}
         assert summary["solutions"] == {"pass": 1, "fail": 2, "format": 3}
         assert summary["frac_reward_zero_std"]["solver"] == 0.5
         assert len(store.attempts(task.id)) == 6 and len(store.samples()) == 3

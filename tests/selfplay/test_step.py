@@ -12,7 +12,7 @@ from zeroplay.config import load_config
 from zeroplay.curricula.admit import pool_validator, seed_curriculum
 from zeroplay.curricula.store import CurriculumStore
 from zeroplay.handoff import Completion
-from zeroplay.selfplay import selfplay_step
+from zeroplay.selfplay import learn, selfplay_step
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 CFG = load_config(None, ["rollout.max_new_tokens=48", "rollout.proposals_per_step=2",
@@ -43,10 +43,13 @@ def _step(store, fleet, step):
 
 def test_step_with_the_random_tiny_model_records_everything(store, fleet):
     result = _step(store, fleet, 1)
-    proposers = [s for s in result.samples if s.role == "proposer"]
+    proposers = [s for s in result.samples + result.dropped if s.role == "proposer"]
     solvers = [s for s in result.samples + result.dropped if s.role == "solver"]
     g = CFG.rollout.num_generations
     assert len(proposers) == 2 * g and len(solvers) >= 2 * g
+    for group in learn.groups(proposers):  # equal rewards give no gradient: not trained on
+        equal = len({s.reward for s in group}) == 1
+        assert (group[0] in result.dropped) == (equal and CFG.rollout.dynamic_sampling)
     for group in result.groups():  # whole groups: one prompt, role and version each
         assert len(group) == g
         assert len({(tuple(s.prompt_ids), s.role, s.policy_version) for s in group}) == 1
@@ -157,19 +160,20 @@ def test_dynamic_sampling_refills_until_the_solver_batch_is_full(store, pool):
                            "rollout.proposals_per_step=1")
     solver = [g for g in result.groups() if g[0].role == "solver"]
     assert [[s.reward for s in g] for g in solver] == [[1.0, 0.0, 0.0]] * 3  # just the mixed
-    proposer = [g for g in result.groups() if g[0].role == "proposer"]
-    assert len(proposer) == 1 and len(proposer[0]) == 3  # all -1: kept, never filtered
+    assert all(s.role == "solver" for s in result.samples)  # the proposals, all -1: dropped
+    assert [s.reward for s in result.dropped if s.role == "proposer"] == [-1.0] * 3
     summary = store.steps()[-1][2]
     assert summary["sampling_rounds"] == 3
-    assert summary["dropped"] == {"all_pass": 1, "all_fail": 2, "all_equal": 0}
+    assert summary["dropped"] == {"all_pass": 1, "all_fail": 2, "all_equal": 0, "proposer": 1}
     assert summary["frac_reward_zero_std"] == {"proposer": 1.0, "solver": 3 / 6}
-    assert len(result.dropped) == 3 * 3
-    dropped = {s.task_id for s in result.dropped}
+    assert summary["proposals"] == {"format": 3}  # still counted as proposals
+    assert len(result.dropped) == 3 * 3 + 3
+    dropped = {s.task_id for s in result.dropped if s.role == "solver"}
     kept = {s.task_id for g in solver for s in g}
     assert len(dropped | kept) == 6  # refills took tasks not solved before in the step
     for task in store.tasks(status="valid"):  # every judged solution is an attempt
         assert len(store.attempts(task.id)) == (3 if task.id in dropped | kept else 0)
-    assert {r.task_id for r in store.samples() if r.role == "solver"} == kept
+    assert {r.task_id for r in store.samples()} == kept  # no provenance for what no one trains
 
 
 def test_refills_stop_at_the_bound_and_an_empty_batch_reaches_no_learner(store, pool):
@@ -179,7 +183,7 @@ def test_refills_stop_at_the_bound_and_an_empty_batch_reaches_no_learner(store, 
     assert result.samples == [] and result.groups() == []
     summary = store.steps()[-1][2]
     assert summary["sampling_rounds"] == 2 and summary["solutions"] == {"pass": 3, "fail": 15}
-    assert summary["dropped"] == {"all_pass": 1, "all_fail": 5, "all_equal": 0}
+    assert summary["dropped"] == {"all_pass": 1, "all_fail": 5, "all_equal": 0, "proposer": 0}
     assert sum(t.stats.attempts for t in store.tasks(status="valid")) == 18
     assert store.samples() == []
 

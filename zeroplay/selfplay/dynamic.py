@@ -13,8 +13,8 @@ missing group is solved, until `rollout.solver_tasks_per_step` groups are inform
 or `rollout.max_sampling_rounds` rounds ran. A refill never asks for more than the
 missing groups, so a step hands the learner no more solver groups than its first round
 could, and its solver generation costs at most max_sampling_rounds rounds. Dropped
-groups are still attempts: the record stage stores every solution. Proposer groups are
-never filtered (their rewards are learnability and penalties). Nothing here guarantees
+groups are still attempts: the record stage stores every solution. Proposer groups of
+equal rewards are dropped by the step (`selfplay.step`), with no refill. Nothing here guarantees
 a full batch: the bound, or a curriculum without more tasks, can end the rounds first.
 """
 

@@ -6,8 +6,8 @@ New tasks and rejected drafts with their reasons, parse-failure counts, one atte
 solution of every solver round (groups that dynamic sampling dropped included: they are
 real attempts and feed solve rates) and the texts of a few per task (for reports), one
 provenance record per sample handed to the learner, together with the step's summary
-(counts by role, status and reason; solver groups dropped by cause; the share of
-zero-std groups per role). A crash loses the step,
+(counts by role, status and reason; solver groups dropped by cause, and proposer
+groups dropped; the share of zero-std groups per role). A crash loses the step,
 never half of it.
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Collection
 from typing import Any
 
 from zeroplay.curricula.admit import Vetted, record
@@ -48,11 +49,13 @@ def summarize(vetted: Vetted, proposals: list[Proposal], solver: SolverRounds,
 
 
 def record_step(store: CurriculumStore, step: int, vetted: Vetted, proposals: list[Proposal],
-                solver: SolverRounds, samples: list[RolloutSample], run_id: str
-                ) -> dict[str, Any]:
-    """Write the step (`samples`: the learner's, solver ones then one per proposal);
+                solver: SolverRounds, samples: list[RolloutSample], run_id: str,
+                untrained: Collection[str] = ()) -> dict[str, Any]:
+    """Write the step (`samples`: the learner's solver ones, then one per proposal, the
+    proposer groups named in `untrained` among them, which dynamic sampling dropped);
     returns its summary as stored."""
     summary = summarize(vetted, proposals, solver, samples)
+    summary["dropped"]["proposer"] = len(set(untrained))
     parents = iter([p.parents for p in proposals])
     origins = [(s.task_id,) if s.role == "solver" else next(parents) for s in samples]
     with store.transaction(step=step, summary=summary):
@@ -68,6 +71,8 @@ def record_step(store: CurriculumStore, step: int, vetted: Vetted, proposals: li
             store.add_solution(Solution(solution.task.id, code_hash, score.status,
                                         score.reward, step, solution.completion.text))
         for i, (sample, origin) in enumerate(zip(samples, origins, strict=True)):
+            if sample.group in untrained:
+                continue
             store.add_sample(Sample(f"{sample.group}:{i}", step, sample.role, sample.task_id,
                                     Provenance.policy(run_id, sample.policy_version, origin)))
     return store.steps()[-1][2]

@@ -2,7 +2,7 @@
 
     result = selfplay_step(store, rollouts, sandboxes, cfg, step=3, rng=random.Random(3))
     result.samples      # RolloutSamples for the learner; result.groups() as GRPO groups
-    result.dropped      # solver samples of zero-std groups (dynamic sampling), not trained on
+    result.dropped      # samples of zero-std groups (dynamic sampling), not trained on
     result.summary      # counts by role, status and reason, as recorded
     result.seconds      # wall time per stage (solve and judge summed over the rounds)
 
@@ -10,8 +10,10 @@
 `sandboxes` validates and judges (`Sandboxes`). The solver attempts the sampled
 curriculum tasks plus the step's new valid tasks, whose solve rates score their
 proposals; with `rollout.dynamic_sampling` it then solves refills until the step has
-enough informative groups or the round bound is hit (`selfplay.dynamic`). The learner
-may get no solver group at all. Nothing is written before the record stage, so a step
+enough informative groups or the round bound is hit (`selfplay.dynamic`), and
+proposer groups whose rewards are all equal (every proposal malformed, say) are dropped
+too: under the token-level loss their rows would only dilute the others' gradient. The
+learner may get no group at all. Nothing is written before the record stage, so a step
 that fails midway leaves the store as it was and can simply be run again.
 """
 
@@ -26,7 +28,7 @@ from zeroplay.config import Config
 from zeroplay.curricula.store import CurriculumStore
 from zeroplay.handoff import RolloutSample
 from zeroplay.selfplay import learn
-from zeroplay.selfplay.dynamic import SolverRounds
+from zeroplay.selfplay.dynamic import SolverRounds, zero_std_cause
 from zeroplay.selfplay.judge import judge
 from zeroplay.selfplay.propose import propose
 from zeroplay.selfplay.record import record_step
@@ -70,13 +72,16 @@ def selfplay_step(store: CurriculumStore, rollouts, sandboxes, cfg: Config, *, s
         solver.add(solutions, score_solutions(solutions, verdicts))
         tasks = more_solver_tasks(store, cfg, rng, solver.refill_size(), solver.task_ids())
     proposer_scores = score_proposals(proposals, vetted, solver.scores, cfg)
-    result.samples = (
-        learn.to_samples("solver", solver.pairs(kept=True), step)
-        + learn.to_samples("proposer", zip([p.completion for p in proposals], proposer_scores,
-                                           strict=True), step))
-    result.dropped = learn.to_samples("solver", solver.pairs(kept=False), step)
-    result.summary = record_step(store, step, vetted, proposals, solver, result.samples,
-                                 run_id)
+    proposer = learn.to_samples("proposer", zip([p.completion for p in proposals],
+                                                proposer_scores, strict=True), step)
+    flat = {g[0].group for g in learn.groups(proposer) if cfg.rollout.dynamic_sampling
+            and zero_std_cause([s.reward for s in g]) is not None}
+    solver_kept = learn.to_samples("solver", solver.pairs(kept=True), step)
+    result.summary = record_step(store, step, vetted, proposals, solver,
+                                 solver_kept + proposer, run_id, untrained=flat)
+    result.samples = solver_kept + [s for s in proposer if s.group not in flat]
+    result.dropped = (learn.to_samples("solver", solver.pairs(kept=False), step)
+                      + [s for s in proposer if s.group in flat])
     lap("record")
     return result
 
