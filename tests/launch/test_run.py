@@ -36,7 +36,9 @@ FAST = ["--set", "curriculum.seed_tasks=24", "--set", "curriculum.heldout_tasks=
         "--set", "rollout.proposals_per_step=2", "--set", "rollout.solver_tasks_per_step=2",
         "--set", "learner.gradient_accumulation_steps=2", "--set", "learner.checkpoint_every=2",
         "--set", "cluster.dashboard=false", "--set", "learner.warm_start_tasks=16",
-        "--set", "rollout.proposer_after_solve_rate=0"]
+        "--set", "rollout.proposer_after_solve_rate=0",
+        # a 10-step warm start solves little: keep its equal-reward groups, so GRPO trains
+        "--set", "rollout.dynamic_sampling=false"]
 
 
 def _zeroplay(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
@@ -107,11 +109,7 @@ def test_run_three_steps_then_resume_to_five(tmp_path, sandbox_image):
     assert attempts == sum(r["reward"]["solver"]["n"] for r in rows)  # every solution judged
     by_role = {role: {s.provenance.origin for s in samples if s.role == role}
                for role in ("sft", "proposer", "solver")}
-    assert by_role["sft"] == {"seed-synth"}
-    assert by_role["proposer"] | by_role["solver"] <= {"policy"}  # dynamic sampling may drop
-    g = config["rollout"]["num_generations"]  # 2 proposer groups a step, trained or dropped
-    assert sum(r["dropped_groups"]["proposer"] for r in rows) * g + \
-        sum(s.role == "proposer" for s in samples) == 3 * 2 * g
+    assert by_role == {"sft": {"seed-synth"}, "proposer": {"policy"}, "solver": {"policy"}}
     assert sum(s.role != "sft" for s in samples) == sum(r["samples"] for r in rows)
     provenance = json.loads((run / "provenance.json").read_text())
     assert provenance["passed"] and provenance["samples"]["total"] == len(samples)

@@ -521,7 +521,8 @@ def step_row(step: int, result, status: LearnerStatus, seconds: float,
         learner[name] = statistics.fmean(values) if values else None
     return {
         "step": step, "time": time.time(), "seconds": seconds,
-        "policy_version": min((x.policy_version for x in result.samples), default=None),
+        "policy_version": min((x.policy_version for x in result.samples + result.dropped),
+                              default=None),
         "samples": len(result.samples), "samples_per_s": len(result.samples) / seconds,
         "proposals": proposals, "format_reasons": s.get("format_reasons", {}),
         "rejected": s.get("rejected", {}), "new_valid_tasks": s.get("new_valid_tasks", 0),
