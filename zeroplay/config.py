@@ -382,7 +382,8 @@ class RolloutConfig(Section):
         description="Drop solver groups whose rewards are all equal (all pass or all fail: "
         "GRPO's advantage is 0 for every member) before the learner, and solve more tasks "
         "until solver_tasks_per_step groups are informative or max_sampling_rounds ran "
-        "(DAPO's dynamic sampling), and drop proposer groups whose rewards are all equal. "
+        "(DAPO's dynamic sampling); with learner.beta 0 also drop proposer groups whose "
+        "rewards are all equal (no gradient at all). "
         "Dropped groups still count as attempts.",
     )
     max_sampling_rounds: int = Field(

@@ -29,10 +29,10 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 # held-out evaluation, KL (beta > 0), container recycling, sandbox jobs every step (fresh
 # synthesizer tasks: a barely trained policy writes little to judge), and stale groups
 # (an optimizer step per group, published at once, with no staleness allowed: a round's
-# second group is dropped; dynamic sampling off, since a 2-step warm start gives groups
-# of equal rewards that it would drop).
+# second group is dropped; with beta > 0 the proposer's groups of equal rewards are
+# trained on, for their KL term).
 RUN = ["curriculum.seed_tasks=24", "curriculum.heldout_tasks=6", "learner.warm_start_steps=2",
-       "rollout.dynamic_sampling=false", "learner.warm_start_tasks=0", "run.eval_every=3", "rollout.proposer_after_solve_rate=0",
+       "learner.warm_start_tasks=0", "run.eval_every=3", "rollout.proposer_after_solve_rate=0",
        "rollout.max_new_tokens=48", "rollout.proposals_per_step=2",
        "rollout.solver_tasks_per_step=2", "learner.gradient_accumulation_steps=1",
        "learner.beta=0.04", "sandbox.recycle_after_jobs=20", "run.overlap=false",

@@ -49,7 +49,8 @@ def test_step_with_the_random_tiny_model_records_everything(store, fleet):
     assert len(proposers) == 2 * g and len(solvers) >= 2 * g
     for group in learn.groups(proposers):  # equal rewards give no gradient: not trained on
         equal = len({s.reward for s in group}) == 1
-        assert (group[0] in result.dropped) == (equal and CFG.rollout.dynamic_sampling)
+        assert (group[0] in result.dropped) == (equal and CFG.rollout.dynamic_sampling
+                                                and CFG.learner.beta == 0)
     for group in result.groups():  # whole groups: one prompt, role and version each
         assert len(group) == g
         assert len({(tuple(s.prompt_ids), s.role, s.policy_version) for s in group}) == 1
@@ -174,6 +175,15 @@ def test_dynamic_sampling_refills_until_the_solver_batch_is_full(store, pool):
     for task in store.tasks(status="valid"):  # every judged solution is an attempt
         assert len(store.attempts(task.id)) == (3 if task.id in dropped | kept else 0)
     assert {r.task_id for r in store.samples()} == kept  # no provenance for what no one trains
+
+
+def test_with_a_kl_term_proposer_groups_of_equal_rewards_are_trained_on(store, pool):
+    """With beta > 0 such a group still has a gradient (toward the reference): kept."""
+    result = _planned_step(store, pool, [["mixed", "mixed", "mixed"]], "learner.beta=0.04",
+                           "rollout.proposals_per_step=1")
+    proposer = [s for s in result.samples if s.role == "proposer"]
+    assert [s.reward for s in proposer] == [-1.0] * 3 and not result.dropped
+    assert store.steps()[-1][2]["dropped"]["proposer"] == 0
 
 
 def test_refills_stop_at_the_bound_and_an_empty_batch_reaches_no_learner(store, pool):

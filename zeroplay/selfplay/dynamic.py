@@ -14,7 +14,8 @@ or `rollout.max_sampling_rounds` rounds ran. A refill never asks for more than t
 missing groups, so a step hands the learner no more solver groups than its first round
 could, and its solver generation costs at most max_sampling_rounds rounds. Dropped
 groups are still attempts: the record stage stores every solution. Proposer groups of
-equal rewards are dropped by the step (`selfplay.step`), with no refill. Nothing here guarantees
+equal rewards are dropped by the step when learner.beta is 0 (`selfplay.step`), with no
+refill. Nothing here guarantees
 a full batch: the bound, or a curriculum without more tasks, can end the rounds first.
 """
 

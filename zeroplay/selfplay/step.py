@@ -10,11 +10,12 @@
 `sandboxes` validates and judges (`Sandboxes`). The solver attempts the sampled
 curriculum tasks plus the step's new valid tasks, whose solve rates score their
 proposals; with `rollout.dynamic_sampling` it then solves refills until the step has
-enough informative groups or the round bound is hit (`selfplay.dynamic`), and
-proposer groups whose rewards are all equal (every proposal malformed, say) are dropped
-too: under the token-level loss their rows would only dilute the others' gradient. The
-learner may get no group at all. Nothing is written before the record stage, so a step
-that fails midway leaves the store as it was and can simply be run again.
+enough informative groups or the round bound is hit (`selfplay.dynamic`). Proposer
+groups whose rewards are all equal (every proposal malformed, say) are dropped too when
+`learner.beta` is 0: they then carry no gradient at all, and under the token-level loss
+their rows would only dilute the others'. The learner may get no group at all. Nothing
+is written before the record stage, so a step that fails midway leaves the store as it
+was and can simply be run again.
 """
 
 from __future__ import annotations
@@ -74,8 +75,9 @@ def selfplay_step(store: CurriculumStore, rollouts, sandboxes, cfg: Config, *, s
     proposer_scores = score_proposals(proposals, vetted, solver.scores, cfg)
     proposer = learn.to_samples("proposer", zip([p.completion for p in proposals],
                                                 proposer_scores, strict=True), step)
-    flat = {g[0].group for g in learn.groups(proposer) if cfg.rollout.dynamic_sampling
-            and zero_std_cause([s.reward for s in g]) is not None}
+    drop = cfg.rollout.dynamic_sampling and cfg.learner.beta == 0
+    flat = {g[0].group for g in learn.groups(proposer)
+            if drop and zero_std_cause([s.reward for s in g]) is not None}
     solver_kept = learn.to_samples("solver", solver.pairs(kept=True), step)
     result.summary = record_step(store, step, vetted, proposals, solver,
                                  solver_kept + proposer, run_id, untrained=flat)
