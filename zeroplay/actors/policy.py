@@ -7,8 +7,8 @@
 
 `model: tiny` builds a byte-level BPE tokenizer trained on synthetic text (seed
 synthesizer tasks rendered in the prompt formats; no real text) and a randomly
-initialised small Llama-architecture causal LM, saves both with `save_pretrained` under a directory
-keyed by their config, and reuses them after that. Building is deterministic for a seed.
+initialised small Llama-architecture causal LM, saves both with `save_pretrained` under a
+directory keyed by their config, and reuses them after that. Building is deterministic for a seed.
 Everything else is loaded with `local_files_only=True`: nothing is ever downloaded, and
 a hub id that is not in the local Hugging Face cache is a clear error. Given the rollout
 section, it checks that a prompt and its completion fit the model's positions as soon as

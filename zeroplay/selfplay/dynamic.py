@@ -15,8 +15,8 @@ missing groups, so a step hands the learner no more solver groups than its first
 could, and its solver generation costs at most max_sampling_rounds rounds. Dropped
 groups are still attempts: the record stage stores every solution. Proposer groups of
 equal rewards are dropped by the step when learner.beta is 0 (`selfplay.step`), with no
-refill. Nothing here guarantees
-a full batch: the bound, or a curriculum without more tasks, can end the rounds first.
+refill. Nothing here guarantees a full batch: the bound, or a curriculum without more
+tasks, can end the rounds first.
 """
 
 from __future__ import annotations
