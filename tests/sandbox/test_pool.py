@@ -139,8 +139,11 @@ def test_concurrent_callers_share_the_pool(pool):
 def test_anomaly_recycles_the_container(pool):
     before = _ids(pool)
     recycled = pool.recycled
-    leaves_a_daemon = ("import os, time\ndef f(x):\n    if os.fork() == 0:\n"
-                       "        os.setsid()\n        time.sleep(60)\n    return x\n")
+    # The job returns only once its child has left the job's session: under load the
+    # runner's clean-up could otherwise kill the child before it escapes.
+    leaves_a_daemon = ("import os, time\ndef f(x):\n    r, w = os.pipe()\n"
+                       "    if os.fork() == 0:\n        os.setsid()\n        os.write(w, b'1')\n"
+                       "        time.sleep(60)\n    os.read(r, 1)\n    return x\n")
     result = pool.run(Job(leaves_a_daemon, "f", [[["i", 1]]]))
     assert any(a.startswith("leftover_processes") for a in result.anomalies)
     assert pool.run(HONEST).status == "ok"
