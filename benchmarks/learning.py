@@ -101,6 +101,7 @@ class Arm:
     generated_tokens: int = 0
     selfplay_steps: int = 0
     passing_rows: int = 0
+    rewards: list[dict] = field(default_factory=list)  # per self-play step
 
     @property
     def model(self):
@@ -238,7 +239,13 @@ def selfplay_round(arm: Arm):
     result = selfplay_step(arm.store, arm.fleet.rollouts, arm.fleet.sandboxes, arm.cfg,
                            step=step, rng=random.Random(arm.seed * 7919 + step),
                            run_id="learning", proposing=False)
+    solver = [s for s in result.samples + result.dropped if s.role == "solver"]
     arm.generated_tokens += sum(len(s.completion_ids) for s in result.samples + result.dropped)
+    first = {t for t in {s.task_id for s in solver}
+             if all(a.step == step for a in arm.store.attempts(t))}
+    arm.rewards.append({"seconds": round(arm.clock.elapsed(), 1),
+                        "reward": [s.reward for s in solver],
+                        "first_try": [s.reward for s in solver if s.task_id in first]})
     return result
 
 
@@ -313,6 +320,7 @@ def run_arm(name: str, seed: int, cfg, checkpoint: Path, store_path: Path, pool,
     return {"arm": name, "seed": seed, "seconds": round(seconds, 1), "optimizer_steps": steps,
             "trained_tokens": arm.trained_tokens, "generated_tokens": arm.generated_tokens,
             "selfplay_steps": arm.selfplay_steps, "rft_rows": arm.passing_rows,
+            "rewards": arm.rewards,
             "curve": arm.curve + [{"seconds": round(seconds, 1), "optimizer_steps": steps,
                                    **end}],
             "results": results}
@@ -427,6 +435,11 @@ def summarize(runs: list[dict], start: dict, eval_tasks: dict[str, list]) -> dic
                 for g in per_seed[0][split]["pass@1 by ops"]}
         table[arm]["cost"] = {key: fmean(r[key] for r in mine) for key in (
             "seconds", "optimizer_steps", "trained_tokens", "generated_tokens")}
+        for key in ("reward", "first_try"):
+            halves = [h for r in mine if (h := reward_halves(r["rewards"], key))]
+            if halves:
+                table[arm]["cost"][f"{key} halves"] = [fmean(h[i] for h in halves)
+                                                        for i in (0, 1)]
     intervals = {}
     if "sft" in arms:
         base = sorted((r for r in runs if r["arm"] == "sft"), key=lambda r: r["seed"])
@@ -444,6 +457,18 @@ def summarize(runs: list[dict], start: dict, eval_tasks: dict[str, list]) -> dic
                     intervals[f"{arm} - sft, {split}, {metric}"] = {
                         "mean": mean, "low": low, "high": high}
     return {"table": table, "intervals": intervals}
+
+
+def reward_halves(rewards: list[dict], key: str) -> tuple[float, float] | None:
+    """Mean solver training reward over the first and the second half of an arm's
+    self-play steps. `reward`: every scored completion (tasks chosen toward p(1-p), so it
+    drifts toward the middle as the policy changes); `first_try`: only tasks attempted
+    for the first time in that step, a sample of the training stream that its own
+    sampling has not chosen by solve rate."""
+    half = len(rewards) // 2
+    early = [r for step in rewards[:half] for r in step[key]]
+    late = [r for step in rewards[half:] for r in step[key]]
+    return (fmean(early), fmean(late)) if early and late else None
 
 
 def _scores(results: dict, eval_tasks: dict[str, list]) -> dict:
@@ -469,12 +494,15 @@ def print_report(summary: dict, splits: list[str]) -> None:
             ops = "  ".join(f"{g} {v:.1%}" for g, v in row["pass@1 by ops"].items())
             print(f"{arm:12}{split:16}{row['pass@1']:>8.1%}{row['sampled pass@1']:>8.1%}"
                   f"{row[k]:>8.1%}   {ops}")
-    print(f"\n{'arm':12}{'seconds':>9}{'opt steps':>11}{'trained tok':>13}{'generated tok':>15}")
+    print(f"\n{'arm':12}{'seconds':>9}{'opt steps':>11}{'trained tok':>13}{'generated tok':>15}"
+          "   training reward, first -> second half (all; first tries)")
     for arm, rows in table.items():
         if "cost" in rows:
             c = rows["cost"]
+            trend = "; ".join(f"{c[k][0]:.3f} -> {c[k][1]:.3f}"
+                              for k in ("reward halves", "first_try halves") if k in c)
             print(f"{arm:12}{c['seconds']:>9.0f}{c['optimizer_steps']:>11.0f}"
-                  f"{c['trained_tokens']:>13.0f}{c['generated_tokens']:>15.0f}")
+                  f"{c['trained_tokens']:>13.0f}{c['generated_tokens']:>15.0f}   {trend}")
     if summary["intervals"]:
         print("\npaired bootstrap, 95% interval (seeds x tasks):")
         for name, iv in summary["intervals"].items():
