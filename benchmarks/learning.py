@@ -169,14 +169,18 @@ def final_eval(fleet, eval_tasks: dict[str, list]) -> dict[str, dict[str, list[i
 
 
 def sft_config(cfg, output_dir: str, lr: float):
+    """As the warm start trains (the learner's device and recomputation settings: TRL's
+    SFT default recomputes activations, which would slow the SFT arms alone)."""
     from trl import SFTConfig
+
+    from zeroplay.learner.grpo import compute_args
 
     lc = cfg.learner
     return SFTConfig(
         output_dir=output_dir, max_steps=10**6, learning_rate=lr, lr_scheduler_type="constant",
         per_device_train_batch_size=lc.warm_start_batch_size,
         max_length=cfg.rollout.max_prompt_tokens + cfg.rollout.max_new_tokens,
-        completion_only_loss=True, use_cpu=True, report_to=[], logging_steps=10,
+        completion_only_loss=True, **compute_args(cfg), report_to=[], logging_steps=10,
         save_strategy="no", seed=cfg.run.seed, disable_tqdm=True,
         include_num_input_tokens_seen="non_padding")
 
