@@ -439,11 +439,11 @@ def summarize(runs: list[dict], start: dict, eval_tasks: dict[str, list]) -> dic
                 for g in per_seed[0][split]["pass@1 by ops"]}
         table[arm]["cost"] = {key: fmean(r[key] for r in mine) for key in (
             "seconds", "optimizer_steps", "trained_tokens", "generated_tokens")}
-        for key in ("reward", "first_try"):
+        for key in ("reward", "first_try"):  # first half -> second half, mean over seeds
             halves = [h for r in mine if (h := reward_halves(r["rewards"], key))]
             if halves:
-                table[arm]["cost"][f"{key} halves"] = [fmean(h[i] for h in halves)
-                                                        for i in (0, 1)]
+                table[arm].setdefault("training reward", {})[key] = [
+                    fmean(h[i] for h in halves) for i in (0, 1)]
     intervals = {}
     if "sft" in arms:
         base = sorted((r for r in runs if r["arm"] == "sft"), key=lambda r: r["seed"])
@@ -468,7 +468,8 @@ def reward_halves(rewards: list[dict], key: str) -> tuple[float, float] | None:
     self-play steps. `reward`: every scored completion (tasks chosen toward p(1-p), so it
     drifts toward the middle as the policy changes); `first_try`: only tasks attempted
     for the first time in that step, a sample of the training stream that its own
-    sampling has not chosen by solve rate."""
+    sampling has not chosen by solve rate (its difficulty can still drift over the steps:
+    score a fixed checkpoint on the same tasks to tell drift from learning)."""
     half = len(rewards) // 2
     early = [r for step in rewards[:half] for r in step[key]]
     late = [r for step in rewards[half:] for r in step[key]]
@@ -503,8 +504,8 @@ def print_report(summary: dict, splits: list[str]) -> None:
     for arm, rows in table.items():
         if "cost" in rows:
             c = rows["cost"]
-            trend = "; ".join(f"{c[k][0]:.3f} -> {c[k][1]:.3f}"
-                              for k in ("reward halves", "first_try halves") if k in c)
+            trend = "; ".join(f"{early:.3f} -> {late:.3f}"
+                              for early, late in rows.get("training reward", {}).values())
             print(f"{arm:12}{c['seconds']:>9.0f}{c['optimizer_steps']:>11.0f}"
                   f"{c['trained_tokens']:>13.0f}{c['generated_tokens']:>15.0f}   {trend}")
     if summary["intervals"]:
