@@ -36,7 +36,9 @@ from statistics import fmean
 
 from learning import (
     SAMPLED_K,
+    config_or_exit,
     final_eval,
+    from_checkpoint,
     heldout_tasks,
     judge_split,
     paired_bootstrap,
@@ -115,24 +117,17 @@ def main() -> None:
         parser.error("--pool must be at least 1")
 
     from zeroplay.actors.fleet import Fleet
-    from zeroplay.config import load_config
-    from zeroplay.errors import ZeroplayError
     from zeroplay.sandbox.image import build_image
     from zeroplay.sandbox.pool import SandboxPool
 
-    try:
-        cfg = load_config(args.config, args.set)
-    except ZeroplayError as exc:
-        parser.error(str(exc))  # one line, exit 2
+    cfg = config_or_exit(parser, args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     image = build_image(cfg.sandbox)
     with SandboxPool(cfg.sandbox, image.tag) as sandboxes:
         store_path, checkpoint = prepare(cfg, out, sandboxes)
         heldout = heldout_tasks(store_path, args.eval_tasks)
-        start_cfg = cfg.model_copy(update={"policy": cfg.policy.model_copy(
-            update={"model": str(checkpoint)})})
-        with Fleet.in_process(start_cfg, sandboxes) as fleet:
+        with Fleet.in_process(from_checkpoint(cfg, checkpoint), sandboxes) as fleet:
             pool = pick_pool(fleet, store_path, args.pool)
             before = final_eval(fleet, heldout)
             before["pool"] = {"greedy": judge_split(fleet, pool, 1, greedy=True),

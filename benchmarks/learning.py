@@ -301,9 +301,8 @@ def run_arm(name: str, seed: int, cfg, checkpoint: Path, store_path: Path, pool,
     arm_store = work / f"{name}-{seed}.sqlite"
     shutil.copyfile(store_path, arm_store)  # every arm starts from the same curriculum
     rollout = {"dynamic_sampling": False} if name == "rft" else {}
-    cfg = cfg.model_copy(update={
+    cfg = from_checkpoint(cfg, checkpoint).model_copy(update={
         "run": cfg.run.model_copy(update={"seed": seed}),
-        "policy": cfg.policy.model_copy(update={"model": str(checkpoint)}),
         "rollout": cfg.rollout.model_copy(update=rollout)})
     scratch = work / f"{name}-{seed}-trainer"
     with Fleet.in_process(cfg, pool) as fleet, \
@@ -537,6 +536,23 @@ def plot(runs: list[dict], start: dict, splits: list[str], path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
+def config_or_exit(parser: argparse.ArgumentParser, args: argparse.Namespace):
+    """`--config` with every `--set` applied, or argparse's one-line error (exit 2)."""
+    from zeroplay.config import load_config
+    from zeroplay.errors import ZeroplayError
+
+    try:
+        return load_config(args.config, args.set)
+    except ZeroplayError as exc:
+        parser.error(str(exc))
+
+
+def from_checkpoint(cfg, checkpoint: Path):
+    """The config with its policy loaded from `checkpoint`."""
+    return cfg.model_copy(update={"policy": cfg.policy.model_copy(
+        update={"model": str(checkpoint)})})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default="configs/local.yaml")
@@ -549,15 +565,10 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
 
-    from zeroplay.config import load_config
-    from zeroplay.errors import ZeroplayError
     from zeroplay.sandbox.image import build_image
     from zeroplay.sandbox.pool import SandboxPool
 
-    try:
-        cfg = load_config(args.config, args.set)
-    except ZeroplayError as exc:
-        parser.error(str(exc))  # one line, exit 2
+    cfg = config_or_exit(parser, args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     image = build_image(cfg.sandbox)
@@ -573,9 +584,7 @@ def main() -> None:
             for split, counts in sizes.items()))
         from zeroplay.actors.fleet import Fleet
 
-        start_cfg = cfg.model_copy(update={"policy": cfg.policy.model_copy(
-            update={"model": str(checkpoint)})})
-        with Fleet.in_process(start_cfg, pool) as fleet:
+        with Fleet.in_process(from_checkpoint(cfg, checkpoint), pool) as fleet:
             start = final_eval(fleet, eval_tasks)
         for seed in args.seeds:
             for name in args.arms:
