@@ -43,6 +43,7 @@ from learning import (
     judge_split,
     paired_bootstrap,
     prepare,
+    remove_store,
     reward_halves,
     run_arm,
 )
@@ -55,7 +56,7 @@ BEFORE_SAMPLES = 16
 def choose_pool(tasks: list, passes: list[int], size: int) -> list:
     """The first `size` tasks solved by 1 to POOL_MAX_PASSES of PROBE_SAMPLES samples.
 
-    >>> [t for t in choose_pool("abcde", [0, 3, 8, 6, 1], 2)]
+    >>> choose_pool(list("abcde"), [0, 3, 8, 6, 1], 2)
     ['b', 'd']
     """
     return [t for t, c in zip(tasks, passes, strict=True) if 1 <= c <= POOL_MAX_PASSES][:size]
@@ -83,8 +84,7 @@ def pool_store(tasks: list, path: Path) -> Path:
     """A curriculum store holding only the pool, for the arm to copy and train on."""
     from zeroplay.curricula.store import CurriculumStore
 
-    path.unlink(missing_ok=True)
-    with CurriculumStore.open(path, create=True, run_id="learning") as store, \
+    with CurriculumStore.open(remove_store(path), create=True, run_id="learning") as store, \
             store.transaction():
         for task in tasks:
             store.add_task(task)

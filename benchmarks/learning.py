@@ -290,6 +290,14 @@ def train_grpo(arm: Arm, scratch: str) -> int:
     return trainer.state.global_step
 
 
+def remove_store(path: Path) -> Path:
+    """Delete an SQLite store with its WAL files (a stale WAL would be replayed into the
+    new file written at `path`); returns `path`."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return path
+
+
 def run_arm(name: str, seed: int, cfg, checkpoint: Path, store_path: Path, pool,
             eval_tasks: dict[str, list], budget: float, sft_lr: float, work: Path) -> dict:
     import torch
@@ -298,7 +306,7 @@ def run_arm(name: str, seed: int, cfg, checkpoint: Path, store_path: Path, pool,
     from zeroplay.curricula.store import CurriculumStore
 
     torch.manual_seed(seed)
-    arm_store = work / f"{name}-{seed}.sqlite"
+    arm_store = remove_store(work / f"{name}-{seed}.sqlite")
     shutil.copyfile(store_path, arm_store)  # every arm starts from the same curriculum
     rollout = {"dynamic_sampling": False} if name == "rft" else {}
     cfg = from_checkpoint(cfg, checkpoint).model_copy(update={
