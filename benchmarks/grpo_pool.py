@@ -9,9 +9,10 @@ explanations fit that: RL that learns nothing, and RL that learns the tasks it t
 without carrying it over to new ones. This benchmark tells them apart.
 
 It uses the same prepared warm start and store as benchmarks/learning.py (the same
-`--out` and config reuse them). It takes a pool of training-split tasks that the warm
-start solves only sometimes: 1 to POOL_MAX_PASSES of PROBE_SAMPLES samples at the
-rollout temperature, probing the training tasks in a seeded order. Then, for each seed,
+`--out` and config reuse them). It takes a pool of training tasks that the warm start
+solves only sometimes: 1 to POOL_MAX_PASSES of PROBE_SAMPLES samples at the rollout
+temperature. It probes the store's training tasks in a seeded order, then fresh tasks of
+a synthesizer stream of its own (never a held-out program). Then, for each seed,
 the grpo arm trains on that pool alone (no fresh tasks) for `--seconds`.
 
 The pool's pass rates before and after are measured on new samples. The samples that
@@ -23,7 +24,7 @@ It prints, before -> after, mean over seeds:
 - the same on the first `--eval-tasks` tasks of both held-out splits;
 - paired bootstrap 95% intervals of after - before (seeds and tasks resampled together);
 - the training reward's first and second half.
-It writes `grpo_pool.json` into `--out`, and the arms' stores into `--out`/grpo-pool.
+It writes `grpo_pool-POOL.json` into `--out`, and the arms' stores into `--out`/grpo-pool.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from learning import (
 PROBE_SAMPLES = 8
 POOL_MAX_PASSES = 6  # of PROBE_SAMPLES: tasks the warm start nearly always solves teach little
 BEFORE_SAMPLES = 16
+CANDIDATES_PER_TASK = 8  # about 1 in 7 training tasks qualified for the default warm start
 
 
 def choose_pool(tasks: list, passes: list[int], size: int) -> list:
@@ -62,22 +64,29 @@ def choose_pool(tasks: list, passes: list[int], size: int) -> list:
     return [t for t, c in zip(tasks, passes, strict=True) if 1 <= c <= POOL_MAX_PASSES][:size]
 
 
-def pick_pool(fleet, store_path: Path, size: int) -> list:
-    """Probe training tasks, in a fixed shuffled order, until `size` qualify."""
+def pick_pool(fleet, sandboxes, cfg, store_path: Path, size: int) -> list:
+    """Probe training tasks, in a fixed order, until `size` qualify: the store's own
+    (shuffled by a fixed seed), then fresh tasks of a synthesizer stream of the pool's,
+    up to CANDIDATES_PER_TASK candidates a pool task in all."""
+    from zeroplay.curricula.admit import fresh_tasks, pool_validator
     from zeroplay.curricula.store import CurriculumStore
 
     with CurriculumStore.open(store_path, readonly=True) as store:
-        train = sorted(store.tasks(status="valid", split="train"), key=lambda t: t.id)
-    random.Random(0).shuffle(train)
+        candidates = sorted(store.tasks(status="valid", split="train"), key=lambda t: t.id)
+        random.Random(0).shuffle(candidates)
+        wanted = CANDIDATES_PER_TASK * size - len(candidates)
+        if wanted > 0:
+            candidates += fresh_tasks(store, pool_validator(sandboxes, cfg), cfg, n=wanted,
+                                      seed=cfg.run.seed, run_id="learning", stream="pool")
     pool: list = []
-    for start in range(0, len(train), 4 * size):
-        chunk = train[start:start + 4 * size]
+    for start in range(0, len(candidates), 4 * size):
+        chunk = candidates[start:start + 4 * size]
         pool += choose_pool(chunk, judge_split(fleet, chunk, PROBE_SAMPLES, greedy=False),
                             size - len(pool))
         if len(pool) == size:
             return pool
-    raise SystemExit(f"only {len(pool)} of {len(train)} training tasks are solved sometimes "
-                     f"by the warm start; pass a smaller --pool")
+    raise SystemExit(f"only {len(pool)} of {len(candidates)} training tasks are solved "
+                     f"sometimes by the warm start; pass a smaller --pool")
 
 
 def pool_store(tasks: list, path: Path) -> Path:
@@ -128,7 +137,7 @@ def main() -> None:
         store_path, checkpoint = prepare(cfg, out, sandboxes)
         heldout = heldout_tasks(store_path, args.eval_tasks)
         with Fleet.in_process(from_checkpoint(cfg, checkpoint), sandboxes) as fleet:
-            pool = pick_pool(fleet, store_path, args.pool)
+            pool = pick_pool(fleet, sandboxes, cfg, store_path, args.pool)
             before = final_eval(fleet, heldout)
             before["pool"] = {"greedy": judge_split(fleet, pool, 1, greedy=True),
                               "sampled": judge_split(fleet, pool, BEFORE_SAMPLES,
@@ -171,11 +180,12 @@ def main() -> None:
               f"[{iv['low']:+.1%}, {iv['high']:+.1%}]")
     print(f"training reward, first -> second half: {trend(halves)}; "
           f"{fmean(r['optimizer_steps'] for r in runs):.0f} optimizer steps")
-    (out / "grpo_pool.json").write_text(json.dumps(
+    report = out / f"grpo_pool-{args.pool}.json"
+    report.write_text(json.dumps(
         {"config": cfg.model_dump(mode="json"), "seconds": args.seconds, "seeds": args.seeds,
          "pool": [t.id for t in pool], "table": table, "intervals": intervals,
          "before": before, "runs": runs}, indent=1) + "\n")
-    print(f"\nwrote {out / 'grpo_pool.json'}")
+    print(f"\nwrote {report}")
 
 
 if __name__ == "__main__":
