@@ -31,7 +31,7 @@ from statistics import fmean
 def probe_tasks(cfg, pool, out: Path, n: int) -> list:
     """The heldout-seen-like probe tasks, validated once per `--out`."""
     from zeroplay.curricula.admit import pool_validator
-    from zeroplay.curricula.filters import normalized_hash
+    from zeroplay.curricula.programs import normalized_hash
     from zeroplay.curricula.synth import synthesize, synthesize_heldout_seen
     from zeroplay.curricula.task import Task
     from zeroplay.sandbox.batch import Draft

@@ -71,7 +71,7 @@ def prepare(cfg, out: Path, pool, val_tasks: int) -> tuple[list, dict[str, list]
     with constants of a stream of its own), which asks for copying the statement's
     constants into the program."""
     from zeroplay.curricula.admit import fresh_tasks, pool_validator, seed_curriculum
-    from zeroplay.curricula.filters import normalized_hash
+    from zeroplay.curricula.programs import normalized_hash
     from zeroplay.curricula.store import CurriculumStore
     from zeroplay.curricula.synth import synthesize, synthesize_heldout_seen
     from zeroplay.curricula.task import Task

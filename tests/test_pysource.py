@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from zeroplay.curricula.filters import normalized_hash
+from zeroplay.curricula.programs import normalized_hash
 from zeroplay.eval.humaneval import function_hashes
 from zeroplay.pysource import PARSE_ERRORS, SyntaxWarningError, parse_python
 

@@ -49,6 +49,10 @@ METRICS: dict[str, Metric] = {
         ("cause",)),
     "zeroplay_sampling_rounds": Metric(
         "gauge", "Solver rounds of the last step (1 + dynamic sampling refills)."),
+    "zeroplay_proposer_share": Metric(
+        "gauge", "Per step: proposals that became valid tasks (valid), valid ones of a program "
+        "shape new to the curriculum (novel), policy tasks judged in the step that were "
+        "solved sometimes but not always (learnable).", ("share",)),
     "zeroplay_heldout_pass_at_1": Metric(
         "gauge", "Greedy pass@1 on a fixed subset of a held-out split (run.eval_every).",
         ("split",)),

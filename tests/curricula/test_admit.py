@@ -8,7 +8,7 @@ import pytest
 
 from zeroplay.config import Config
 from zeroplay.curricula.admit import fresh_tasks, pool_validator, seed_curriculum, vet
-from zeroplay.curricula.filters import normalized_hash
+from zeroplay.curricula.programs import normalized_hash
 from zeroplay.curricula.store import CurriculumStore
 from zeroplay.curricula.synth import reserved_for_unseen
 from zeroplay.curricula.task import Provenance, TaskDraft

@@ -1,7 +1,10 @@
+import dataclasses
+
 import pytest
 
 from zeroplay.config import Config, load_config
-from zeroplay.curricula.filters import DraftFilter, normalized_hash
+from zeroplay.curricula.filters import DraftFilter
+from zeroplay.curricula.programs import normalized_hash, shape_hash
 from zeroplay.curricula.task import Provenance, TaskDraft
 
 
@@ -40,6 +43,25 @@ def test_duplicates_and_near_duplicates():
     renamed = draft("def f(y):\n    return y + 1\n", strategy="st.integers(0, 3)")
     assert f.check(renamed, set(), {normalized_hash(d.reference)}) == "near_duplicate"
     assert f.check(d, set(), set()) is None
+
+
+def test_shape_hash_abstracts_constants_and_only_constants():
+    a = shape_hash("def f(xs):\n    return [x + 3 for x in xs if x > -2]\n")
+    assert a == shape_hash("def g(v):\n    return [y + 70 for y in v if y > 5]\n")
+    assert a != shape_hash("def g(v):\n    return [y * 70 for y in v if y > 5]\n")
+    assert a != shape_hash("def g(v, k):\n    return [y + k for y in v if y > 5]\n")
+    assert shape_hash("def f(s):\n    return s.count('a')\n") == \
+        shape_hash("def f(s):\n    return s.count('xyz')\n")
+    assert shape_hash("def (") is None
+
+
+def test_a_policy_draft_shaped_like_a_heldout_unseen_task_is_filtered():
+    f = DraftFilter(Config())
+    held = {shape_hash("def f(x):\n    return x + 5\n")}
+    assert f.check(draft(), set(), set(), held) == "heldout_shape"  # x + 1: same shape
+    synthesized = dataclasses.replace(draft(), provenance=Provenance.seed_synth("r", "g", 1))
+    assert f.check(synthesized, set(), set(), held) is None  # the synthesizer's own rule
+    assert f.check(draft("def f(x):\n    return x * 5\n"), set(), set(), held) is None
 
 
 def test_content_hook():

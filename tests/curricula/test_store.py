@@ -1,3 +1,4 @@
+import dataclasses
 import sqlite3
 import subprocess
 import sys
@@ -8,6 +9,7 @@ import pytest
 
 from zeroplay.curricula import store as store_mod
 from zeroplay.curricula.export import export, import_jsonl
+from zeroplay.curricula.programs import shape_hash
 from zeroplay.curricula.store import CurriculumStore, Sample, Solution, StoreError
 from zeroplay.curricula.task import Provenance
 
@@ -174,6 +176,28 @@ def test_older_schema_is_migrated(tmp_path, monkeypatch):
         assert s.conn.execute("PRAGMA user_version").fetchone()[0] == newer
         assert "note" in [r[1] for r in s.conn.execute("PRAGMA table_info(tasks)")]
         assert len(s.tasks()) == 1
+
+
+def test_a_schema_2_store_gets_splits_and_program_shapes(tmp_path):
+    path = tmp_path / "curriculum.sqlite"
+    held = dataclasses.replace(make_task(2, heldout=True), reference="def f(x):\n    return x * 2\n")
+    with CurriculumStore.open(path, create=True) as s, s.transaction():
+        s.add_task(make_task(1))
+        s.add_task(held)
+        s.add_task(make_task(3, valid=False))
+    conn = sqlite3.connect(path)  # back to schema 2, as an older zeroplay wrote it
+    conn.execute("DROP INDEX tasks_by_shape_hash")
+    conn.execute("ALTER TABLE tasks DROP COLUMN shape_hash")
+    conn.execute("ALTER TABLE tasks DROP COLUMN split")
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+    with CurriculumStore.open(path) as s:
+        assert s.has_shape(shape_hash("def g(y):\n    return y + 7\n"), "train")
+        assert s.has_shape(shape_hash(held.reference), "heldout-unseen")
+        assert not s.has_shape(shape_hash(make_task(1).reference), "heldout-unseen")
+        assert s.conn.execute("SELECT shape_hash FROM tasks WHERE status = 'rejected'"
+                              ).fetchone() == (None,)
 
 
 @pytest.mark.parametrize("content", [b"not a database at all" * 100, None])

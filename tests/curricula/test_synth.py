@@ -1,7 +1,7 @@
 import pytest
 
 from zeroplay.config import Config
-from zeroplay.curricula.filters import normalized_hash
+from zeroplay.curricula.programs import normalized_hash
 from zeroplay.curricula.synth import (
     GENERATOR,
     reserved_for_unseen,

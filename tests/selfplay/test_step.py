@@ -199,7 +199,7 @@ def test_refills_stop_at_the_bound_and_an_empty_batch_reaches_no_learner(store, 
 
 
 def test_fresh_synthesizer_tasks_join_the_curriculum_and_are_solved(store, pool):
-    from zeroplay.curricula.filters import normalized_hash
+    from zeroplay.curricula.programs import normalized_hash
 
     cfg = CFG.model_copy(update={"curriculum": CFG.curriculum.model_copy(
         update={"fresh_tasks_per_step": 3})})
@@ -215,3 +215,33 @@ def test_fresh_synthesizer_tasks_join_the_curriculum_and_are_solved(store, pool)
     solved = {s.task_id for s in result.samples + result.dropped if s.role == "solver"}
     assert {t.id for t in fresh} <= solved
     assert not [s for s in result.samples if s.role == "proposer"]  # a solver-only step
+
+
+def test_copies_are_rejected_with_their_reason_and_novelty_is_counted(store, pool):
+    """Step 3: a copy of a seed task (renamed), a new program twice in one step. Step 4:
+    that program again, and the same shape with other constants: valid, but not novel."""
+    seed = store.tasks(status="valid", split="train")[0]
+    copy = render_proposal("A copy.", seed.reference.replace("def f(", "def g("), seed.strategy)
+    new = render_proposal("Triple x, add one.", "def f(x: int) -> int:\n    return x * 3 + 1\n",
+                          "st.integers(-5, 5)")
+    other = render_proposal("Triple x, add two.", "def f(x: int) -> int:\n    return x * 3 + 2\n",
+                            "st.integers(-5, 5)")
+    solutions = [render_solution("def f(x):\n    return x * 3 + 1\n"), "no tags"]
+    sandboxes = Sandboxes(ActorGroup.local(SandboxActor(CFG.model_dump(mode="json"), pool)))
+
+    def play(step, proposals):
+        result = selfplay_step(store, ScriptedRollouts(proposals, solutions), sandboxes, CFG,
+                               step=step, rng=random.Random(step), run_id="sp")
+        return [s.status for s in result.samples + result.dropped if s.role == "proposer"]
+
+    assert play(3, [copy, new, new, "no tags", "no tags", "no tags"])[:3] == [
+        "duplicate:near_duplicate", "valid", "duplicate:duplicate"]
+    summary = store.steps()[-1][2]
+    assert summary["new_policy_tasks"] == summary["novel_policy_tasks"] == 1
+    assert summary["filtered"] == {"near_duplicate": 1, "duplicate": 1}
+    assert summary["judged_policy_tasks"] == 1  # solved by some of its three solutions
+    assert summary["learnable_policy_tasks"] == 1
+    assert play(4, [new, other] + ["no tags"] * 4)[:2] == ["duplicate:duplicate", "valid"]
+    summary = store.steps()[-1][2]
+    assert summary["new_policy_tasks"] == 1 and summary["novel_policy_tasks"] == 0
+    assert len(store.tasks(status="valid", origin="policy")) == 2

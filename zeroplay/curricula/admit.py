@@ -18,7 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from zeroplay.config import Config
-from zeroplay.curricula.filters import DraftFilter, normalized_hash
+from zeroplay.curricula.filters import DraftFilter
+from zeroplay.curricula.programs import normalized_hash, shape_hash
 from zeroplay.curricula.store import CurriculumStore
 from zeroplay.curricula.synth import synthesize, synthesize_heldout_seen
 from zeroplay.curricula.task import HELDOUT_SPLITS, SPLITS, Task, TaskDraft
@@ -26,7 +27,8 @@ from zeroplay.handoff import Validation
 from zeroplay.sandbox.batch import Draft, validate_many
 from zeroplay.sandbox.pool import SandboxPool
 
-NOT_RECORDED = ("duplicate", "near_duplicate")  # counted, but they are not new drafts
+# Counted, but not recorded: copies of what the store holds are not new drafts.
+NOT_RECORDED = ("duplicate", "near_duplicate", "heldout_shape")
 
 
 @dataclass
@@ -35,6 +37,12 @@ class Vetted:
     filtered: Counter = field(default_factory=Counter)  # filter reason -> count
     validated: int = 0  # drafts that reached the sandbox
     seconds: float = 0.0
+    # Per draft, in order: the filter reason that stopped it, or "" if it reached the
+    # sandbox (its Task then says valid or rejected). A duplicate of an earlier draft of
+    # the same batch is stopped too, so only the first of two copies can count as new.
+    outcomes: list[str] = field(default_factory=list)
+    novel: set[str] = field(default_factory=set)  # valid ones of a program shape new to the
+    # store (the first of a batch that share one)
 
     @property
     def valid(self) -> int:
@@ -60,9 +68,11 @@ def vet(store: CurriculumStore, validate: Validate, drafts: list[TaskDraft], cfg
     check = draft_filter or DraftFilter(cfg)
     out = Vetted()
     ids, norms = _Seen(store.has_task), _Seen(store.has_norm_hash)
+    heldout_shapes = _Seen(lambda shape: store.has_shape(shape, "heldout-unseen"))
     survivors: list[TaskDraft] = []
     for draft in drafts:
-        reason = check.check(draft, ids, norms)
+        reason = check.check(draft, ids, norms, heldout_shapes)
+        out.outcomes.append(reason or "")
         if reason is not None:
             out.filtered[reason] += 1
             if reason not in NOT_RECORDED:
@@ -79,6 +89,11 @@ def vet(store: CurriculumStore, validate: Validate, drafts: list[TaskDraft], cfg
     out.validated = len(survivors)
     out.tasks += [Task.from_validation(d, v, step=step, split=split)
                   for d, v in zip(survivors, validations, strict=True)]
+    shapes = _Seen(store.has_shape)
+    for task in out.tasks:
+        if task.valid and (shape := shape_hash(task.reference)) not in shapes:
+            out.novel.add(task.id)
+            shapes.add(shape)
     out.seconds = time.monotonic() - start
     return out
 
@@ -87,7 +102,7 @@ def record(store: CurriculumStore, vetted: Vetted) -> int:
     """Write vetted tasks and filter counts (inside a transaction); returns tasks added."""
     added = 0
     for task in vetted.tasks:
-        added += store.add_task(task, normalized_hash(task.reference) if task.valid else None)
+        added += store.add_task(task)
     for reason, n in vetted.filtered.items():
         store.count_filtered("generation", reason, n)
     return added

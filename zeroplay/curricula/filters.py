@@ -1,64 +1,29 @@
 """Generation-time filters: what a draft must pass before the sandbox spends time on it.
 
     f = DraftFilter(cfg, extra=my_callable)        # my_callable(draft) -> reason or None
-    reason = f.check(draft, seen_norm_hashes)      # None, or e.g. "near_duplicate"
+    reason = f.check(draft, seen_ids, seen_norm_hashes, heldout_shapes)  # or None
 
 In order: length limits, the config's banned constructs (the same static checks that
 validation applies), the content filter (regexes from `curriculum.content_filters`,
 then an optional callable a deployment provides), exact duplicates (same task id) and
 near-duplicates (same normalized AST: identifiers, docstrings and the function name do
-not count). Every rejection has a reason; callers count them per reason in the store.
+not count), and, for the policy's drafts, programs shaped like a heldout-unseen task (the
+same AST but for its constants): the synthesizer never trains on those operation
+combinations, and neither does self-play. Every rejection has a reason; callers count them
+per reason in the store.
 """
 
 from __future__ import annotations
 
-import ast
-import hashlib
 import re
 from collections.abc import Callable, Container
 
 from zeroplay.config import Config
+from zeroplay.curricula.programs import normalized_hash, shape_hash
 from zeroplay.curricula.task import TaskDraft
-from zeroplay.pysource import PARSE_ERRORS, parse_python
 from zeroplay.sandbox.validate import DraftRejected, check_source
 
 ContentHook = Callable[[TaskDraft], str | None]
-
-
-def normalized_hash(source: str) -> str | None:
-    """Hash of the AST with names and docstrings erased (None if it does not parse, or
-    parses only with a compiler warning).
-
-    >>> normalized_hash("def f(a):\\n    return a + 1") == normalized_hash("def g(x):  return x+1")
-    True
-    """
-    try:
-        tree = parse_python(source)
-    except PARSE_ERRORS:
-        return None
-    names: dict[str, str] = {}
-
-    def canon(name: str) -> str:
-        return names.setdefault(name, f"_{len(names)}")
-
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if isinstance(body, list) and body and _is_docstring(body[0]):
-            body.pop(0)
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            node.name = canon(node.name)
-            node.returns = None
-        elif isinstance(node, ast.arg):
-            node.arg = canon(node.arg)
-            node.annotation = None
-        elif isinstance(node, ast.Name):
-            node.id = canon(node.id)
-    return hashlib.sha256(ast.dump(tree, annotate_fields=False).encode()).hexdigest()[:16]
-
-
-def _is_docstring(stmt: ast.stmt) -> bool:
-    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and \
-        isinstance(stmt.value.value, str)
 
 
 class DraftFilter:
@@ -70,7 +35,8 @@ class DraftFilter:
         self.extra = extra
 
     def check(self, draft: TaskDraft, seen_ids: Container[str],
-              seen_norm_hashes: Container[str]) -> str | None:
+              seen_norm_hashes: Container[str], heldout_shapes: Container[str] = ()
+              ) -> str | None:
         cur = self.cfg.curriculum
         if len(draft.statement) > cur.max_statement_chars:
             return "statement_too_long"
@@ -89,4 +55,6 @@ class DraftFilter:
             return "duplicate"
         if normalized_hash(draft.reference) in seen_norm_hashes:
             return "near_duplicate"
+        if draft.provenance.origin == "policy" and shape_hash(draft.reference) in heldout_shapes:
+            return "heldout_shape"
         return None

@@ -27,16 +27,29 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from zeroplay.curricula.programs import normalized_hash, shape_hash
 from zeroplay.curricula.task import Provenance, Task, TaskStats
 from zeroplay.errors import ZeroplayError
 
 FORMAT = "zeroplay-curriculum"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SOLUTIONS_KEPT = 2  # texts kept per task and verdict (pass / not pass), for reports
 MAX_SOLUTION_TEXT = 4000  # characters of a kept solution text
 
-# MIGRATIONS[v] brings a store from schema v to v + 1.
-MIGRATIONS: dict[int, list[str]] = {
+
+def _fill_shapes(conn: sqlite3.Connection) -> None:
+    """Schema 3: every task's split, and every valid task's program shape."""
+    rows = conn.execute("SELECT id, status, data FROM tasks").fetchall()
+    for task_id, status, data in rows:
+        task = json.loads(data)
+        shape = shape_hash(task["reference"]) if status == "valid" else None
+        conn.execute("UPDATE tasks SET split = ?, shape_hash = ? WHERE id = ?",
+                     (task.get("split", "train"), shape, task_id))
+
+
+# MIGRATIONS[v] brings a store from schema v to v + 1: SQL, or a function of the
+# connection for what SQL cannot compute.
+MIGRATIONS: dict[int, list[str | Callable[[sqlite3.Connection], None]]] = {
     0: [
         "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
         """CREATE TABLE tasks (
@@ -88,6 +101,12 @@ MIGRATIONS: dict[int, list[str]] = {
             step INTEGER NOT NULL,
             text TEXT NOT NULL,
             PRIMARY KEY (task_id, solution_hash))""",
+    ],
+    2: [
+        "ALTER TABLE tasks ADD COLUMN shape_hash TEXT",
+        "ALTER TABLE tasks ADD COLUMN split TEXT NOT NULL DEFAULT 'train'",
+        "CREATE INDEX tasks_by_shape_hash ON tasks (shape_hash, split)",
+        _fill_shapes,
     ],
 }
 
@@ -213,16 +232,21 @@ class CurriculumStore:
             raise RuntimeError("store writes must happen inside store.transaction()")
         return self.conn.execute(sql, args).rowcount
 
-    def add_task(self, task: Task, norm_hash: str | None = None) -> bool:
-        """Insert a task (valid or rejected); False if a task with its id exists."""
+    def add_task(self, task: Task) -> bool:
+        """Insert a task (valid or rejected); False if a task with its id exists. A valid
+        one is indexed by its program's hashes (`zeroplay.curricula.programs`), so copies
+        and shapes are found by content."""
         data = task.to_json()
         data.pop("stats")
+        norm_hash, shape = ((normalized_hash(task.reference), shape_hash(task.reference))
+                            if task.valid else (None, None))
         return bool(self._write(
-            "INSERT OR IGNORE INTO tasks (id, status, reason, origin, kind, heldout, step, "
-            "created_at, norm_hash, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO tasks (id, status, reason, origin, kind, heldout, split, "
+            "step, created_at, norm_hash, shape_hash, data) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (task.id, task.status, task.reason, task.provenance.origin, task.kind,
-             int(task.heldout), task.step, task.provenance.created_at, norm_hash,
-             json.dumps(data)),
+             int(task.heldout), task.split, task.step, task.provenance.created_at, norm_hash,
+             shape, json.dumps(data)),
         ))
 
     def add_attempt(self, attempt: Attempt) -> bool:
@@ -284,6 +308,14 @@ class CurriculumStore:
         return self.conn.execute(
             "SELECT 1 FROM tasks WHERE norm_hash = ? AND status = 'valid'", (norm_hash,)
         ).fetchone() is not None
+
+    def has_shape(self, shape_hash: str, split: str | None = None) -> bool:
+        """Whether a valid task (of `split`, if given) has this program shape."""
+        sql = "SELECT 1 FROM tasks WHERE shape_hash = ? AND status = 'valid'"
+        args: tuple = (shape_hash,)
+        if split is not None:
+            sql, args = sql + " AND split = ?", (shape_hash, split)
+        return self.conn.execute(sql, args).fetchone() is not None
 
     def tasks(self, *, status: str | None = None, origin: str | None = None,
               heldout: bool | None = None, split: str | None = None,
@@ -412,7 +444,10 @@ def _migrate(conn: sqlite3.Connection, version: int, run_id: str) -> None:
     try:
         for v in range(version, SCHEMA_VERSION):
             for statement in MIGRATIONS[v]:
-                conn.execute(statement)
+                if callable(statement):
+                    statement(conn)
+                else:
+                    conn.execute(statement)
         if version == 0:
             conn.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
                              [("format", FORMAT), ("run_id", run_id),
@@ -422,3 +457,4 @@ def _migrate(conn: sqlite3.Connection, version: int, run_id: str) -> None:
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+

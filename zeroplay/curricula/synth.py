@@ -31,7 +31,7 @@ import random
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
-from zeroplay.curricula.filters import normalized_hash
+from zeroplay.curricula.programs import normalized_hash
 from zeroplay.curricula.task import Provenance, TaskDraft
 
 GENERATOR = "zeroplay-synth/1"

@@ -110,7 +110,7 @@ def text_hash(text: str) -> str:
 def function_hashes(source: str) -> set[str]:
     """Normalized AST hashes (names, docstrings and annotations erased) of the whole module
     and of each top-level function in it; empty if it does not parse."""
-    from zeroplay.curricula.filters import normalized_hash
+    from zeroplay.curricula.programs import normalized_hash
 
     try:
         tree = parse_python(source)  # a task's reference: model-written
@@ -156,7 +156,7 @@ MIN_SOLUTION_NODES = 25  # smaller solutions (`return a + b`) are too common to 
 @lru_cache(maxsize=1)
 def fingerprints() -> Fingerprints:
     """Hashes of every problem's prompt, docstring, canonical module and entry function."""
-    from zeroplay.curricula.filters import normalized_hash
+    from zeroplay.curricula.programs import normalized_hash
 
     texts: dict[str, str] = {}
     solutions: dict[str, str] = {}

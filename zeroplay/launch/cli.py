@@ -129,7 +129,13 @@ def run(
         raise typer.Exit(130)
 
 
+def _percent(share: float | None) -> str:
+    return "-" if share is None else f"{share:.0%}"
+
+
 def _print_summary(summary: Any) -> None:
+    from zeroplay.launch.step_rows import proposer_totals
+
     rows = summary.rows
     done = summary.last_step - summary.first_step + 1
     checkpoint = summary.checkpoint.name if summary.checkpoint else "none"
@@ -143,6 +149,20 @@ def _print_summary(summary: Any) -> None:
             f"reward {last['reward']['proposer']['mean']:+.2f}, valid proposals "
             f"{last['proposal_validity']:.0%}, curriculum {last['curriculum_tasks']} tasks, "
             f"learner v{last['learner']['version']}", highlight=False, soft_wrap=True)
+    totals = proposer_totals(rows)
+    if totals["proposing_steps"]:
+        console.print(
+            f"self-play over {totals['proposing_steps']} proposing steps: "
+            f"{totals['valid']} of {totals['proposals']} proposals valid "
+            f"({_percent(totals['valid_share'])}), {totals['new_policy_tasks']} new tasks of "
+            f"the policy in the curriculum, {totals['novel_policy_tasks']} of a new program "
+            f"shape ({_percent(totals['novel_share'])}); learnable: "
+            f"{totals['learnable_policy_tasks']} of {totals['judged_policy_tasks']} judged "
+            f"({_percent(totals['learnable_share'])})", highlight=False, soft_wrap=True)
+    elif rows:
+        console.print("self-play: the proposer did not propose (rollout."
+                      "proposer_after_solve_rate not reached)", highlight=False,
+                      soft_wrap=True)
     if summary.heldout_start:
         end = summary.heldout_end
         console.print("held-out greedy pass@1, start -> end: " + ", ".join(

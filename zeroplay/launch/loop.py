@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import random
-import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from zeroplay.errors import ConfigError, ZeroplayError
 from zeroplay.handoff import LearnerStatus
 from zeroplay.jsonl import append_jsonl, read_jsonl
 from zeroplay.launch.rundir import RunDir
+from zeroplay.launch.step_rows import step_row
 from zeroplay.learner.checkpoint import (
     PREFIX,
     latest_checkpoint,
@@ -310,7 +310,6 @@ class SelfPlayLoop:
             row = step_row(step, result, status, time.monotonic() - start,
                            store.count("status = 'valid' AND heldout = 0"))
             row["proposing"] = proposing
-            row["policy_tasks_learnable"] = _learnable_share(store, cfg)
             if heldout is not None:
                 row["heldout_pass@1"] = heldout
                 solve_rate = heldout.get("heldout-seen", solve_rate)
@@ -369,6 +368,11 @@ class SelfPlayLoop:
         for status, key in (("format", "format_reasons"), ("rejected", "rejected")):
             for reason, n in row[key].items():
                 metrics.record("proposals_total", n, status=status, reason=reason)
+        if row["proposing"]:
+            for share, key in (("valid", "proposal_validity"), ("novel", "proposal_novelty"),
+                               ("learnable", "policy_tasks_learnable")):
+                if row[key] is not None:
+                    metrics.record("proposer_share", row[key], share=share)
         for role, frac in row["frac_reward_zero_std"].items():
             metrics.record("frac_reward_zero_std", frac, role=role)
         for cause, n in row["dropped_groups"].items():
@@ -465,13 +469,6 @@ def proposer_on(cfg, heldout_seen: float | None, store) -> bool:
     return any(s.get("proposals") for _, _, s in store.steps()[1:])
 
 
-def _learnable_share(store, cfg) -> float | None:
-    """Share of the policy's valid tasks that are learnable (0 < solve rate < 1)."""
-    tasks = store.tasks(status="valid", origin="policy",
-                        window=cfg.curriculum.learnability_window)
-    return sum(t.stats.learnability > 0 for t in tasks) / len(tasks) if tasks else None
-
-
 def _kill(*actors) -> None:
     import ray
 
@@ -495,44 +492,3 @@ def _get(ref):
     except RayActorError as exc:
         raise LearnerDied(f"its actor died ({type(exc).__name__}; the Ray logs say why)"
                           ) from None
-
-
-def step_row(step: int, result, status: LearnerStatus, seconds: float,
-             curriculum_tasks: int) -> dict[str, Any]:
-    """One metrics.jsonl line: what the round did and what the learner reported. Rewards
-    count every scored completion, solver groups that dynamic sampling dropped included."""
-    by_role: dict[str, list[float]] = {"proposer": [], "solver": []}
-    for sample in result.samples + result.dropped:
-        by_role[sample.role].append(sample.reward)
-    s = result.summary
-    proposals = s.get("proposals", {})
-    n_proposals = sum(proposals.values())
-    solutions = s.get("solutions", {})
-    n_solutions = sum(solutions.values())
-    logs = status.logs
-    learner: dict[str, Any] = {
-        "optimizer_step": status.step, "version": status.version,
-        "dropped_stale": status.dropped_stale, "pending": status.pending,
-        "staleness": status.staleness, "updates": len(logs)}
-    for key, name in (("loss", "loss"), ("kl", "kl"), ("entropy", "entropy"),
-                      ("clip_ratio/region_mean", "clip_ratio"), ("reward", "reward"),
-                      ("frac_reward_zero_std", "frac_reward_zero_std")):
-        values = [h[key] for h in logs if h.get(key) is not None]  # TRL logs None for NaN
-        learner[name] = statistics.fmean(values) if values else None
-    return {
-        "step": step, "time": time.time(), "seconds": seconds,
-        "policy_version": min((x.policy_version for x in result.samples + result.dropped),
-                              default=None),
-        "samples": len(result.samples), "samples_per_s": len(result.samples) / seconds,
-        "proposals": proposals, "format_reasons": s.get("format_reasons", {}),
-        "rejected": s.get("rejected", {}), "new_valid_tasks": s.get("new_valid_tasks", 0),
-        "proposal_validity": proposals.get("valid", 0) / n_proposals if n_proposals else 0.0,
-        "solve_rate": solutions.get("pass", 0) / n_solutions if n_solutions else 0.0,
-        "reward": {role: {"mean": statistics.fmean(v) if v else 0.0,
-                          "std": statistics.pstdev(v) if v else 0.0, "n": len(v)}
-                   for role, v in by_role.items()},
-        "frac_reward_zero_std": s.get("frac_reward_zero_std", {"proposer": 0.0, "solver": 0.0}),
-        "dropped_groups": s.get("dropped", {}), "sampling_rounds": s.get("sampling_rounds", 0),
-        "curriculum_tasks": curriculum_tasks, "stages": dict(result.seconds),
-        "learner": learner,
-    }

@@ -29,14 +29,16 @@ from zeroplay.actors.prompts import public_examples
 from zeroplay.curricula.store import CurriculumStore
 from zeroplay.errors import RunDirError
 from zeroplay.jsonl import read_jsonl
+from zeroplay.launch.step_rows import proposer_totals
 from zeroplay.layout import RunLayout
 
 MAX_TASKS = 5000
 SPLIT_CHARTS = {"learner"}  # dicts whose entries have different units: a chart each
 NOT_SERIES = {"step", "time"}
 FIRST = ("reward · mean", "solve_rate", "frac_reward_zero_std", "proposal_validity",
-         "policy_tasks_learnable", "learner · loss", "learner · kl", "learner · entropy",
-         "learner · clip_ratio", "samples_per_s", "stages")  # the rest follow in file order
+         "proposal_novelty", "policy_tasks_learnable", "new_policy_tasks", "learner · loss",
+         "learner · kl", "learner · entropy", "learner · clip_ratio", "samples_per_s",
+         "stages")  # the rest follow in file order
 PALETTE = ("#4a78b5", "#d9822b", "#3f9e5a", "#c44e52", "#8172b3", "#937860", "#da8bc3",
            "#8c8c8c", "#ccb974", "#64b5cd")
 
@@ -188,10 +190,17 @@ def run_report(run: RunLayout, window: int | None = None) -> str:
     charts = {name: charts[name] for name in sorted(
         charts, key=lambda n: FIRST.index(n) if n in FIRST else len(FIRST))}
     last = metrics[-1] if metrics else {}
+    totals = proposer_totals(metrics)
     summary = [("run", str(run.path)), ("steps recorded", len(metrics)),
                ("last step", last.get("step", "-")),
                ("training tasks", len(tasks)),
                ("tasks invented by the policy", sum(t["origin"] == "policy" for t in tasks)),
+               ("proposals valid", _of(totals["valid"], totals["proposals"])
+                + f" over {totals['proposing_steps']} proposing steps"),
+               ("invented tasks of a new program shape",
+                _of(totals["novel_policy_tasks"], totals["new_policy_tasks"])),
+               ("invented tasks judged learnable",
+                _of(totals["learnable_policy_tasks"], totals["judged_policy_tasks"])),
                ("written", time.strftime("%Y-%m-%d %H:%M:%S %Z"))]
     sections = [
         f"<h1>zeroplay run report: {escape(run.path.name)}</h1>",
@@ -215,6 +224,10 @@ def run_report(run: RunLayout, window: int | None = None) -> str:
             "<body>" + "\n".join(sections)
             + f'<script type="application/json" id="task-data">{data}</script>'
             + f"<script>{SCRIPT}</script></body></html>\n")
+
+
+def _of(part: int, whole: int) -> str:
+    return f"{part} of {whole}" + (f" ({part / whole:.0%})" if whole else "")
 
 
 def write_report(run_dir: Path, out: Path | None = None) -> Path:

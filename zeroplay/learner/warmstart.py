@@ -79,19 +79,36 @@ def _solver_row(task: Task) -> dict[str, Any]:
 
 def warm_start(model, tokenizer, tasks: list[Task], cfg: Config, output_dir: str, steps: int,
                heldout: list[Task] | None = None) -> WarmStartReport:
-    from datasets import Dataset
-    from transformers import PrinterCallback
-    from trl import SFTConfig, SFTTrainer
-
     if steps <= 0 or not tasks:
         return WarmStartReport(0, 0, None, None)
     lc = cfg.learner
     rows = warmstart_examples(
         tasks, cfg.run.seed, cfg.curriculum.reference_k, lc.warm_start_proposer_share,
         lambda messages: prompt_tokens(tokenizer, messages) <= cfg.rollout.max_prompt_tokens)
+    history = train_rows(model, tokenizer, rows, cfg, output_dir, steps,
+                         lc.warm_start_learning_rate, heldout)
+    losses = [h["loss"] for h in history if "loss" in h]
+    return WarmStartReport(steps, len(rows), losses[0] if losses else None,
+                           losses[-1] if losses else None,
+                           tuple((r["role"], r["task_id"]) for r in rows),
+                           tuple((h["step"], h["eval_loss"]) for h in history
+                                 if "eval_loss" in h),
+                           next((h["train_runtime"] for h in history if "train_runtime" in h),
+                                0.0))
+
+
+def train_rows(model, tokenizer, rows: list[dict[str, Any]], cfg: Config, output_dir: str,
+               steps: int, learning_rate: float, heldout: list[Task] | None = None
+               ) -> list[dict[str, Any]]:
+    """`steps` SFT steps over `rows` (warm-up, then cosine decay), the loss on the answers
+    only; with `heldout`, the NLL of their references ten times along. TRL's log history."""
+    from datasets import Dataset
+    from transformers import PrinterCallback
+    from trl import SFTConfig, SFTTrainer
+
+    lc = cfg.learner
     args = SFTConfig(
-        output_dir=output_dir, max_steps=steps,
-        learning_rate=lc.warm_start_learning_rate,
+        output_dir=output_dir, max_steps=steps, learning_rate=learning_rate,
         per_device_train_batch_size=lc.warm_start_batch_size,
         per_device_eval_batch_size=lc.warm_start_batch_size,
         eval_strategy="steps" if heldout else "no", eval_steps=max(1, steps // 10),
@@ -110,15 +127,7 @@ def warm_start(model, tokenizer, tasks: list[Task], cfg: Config, output_dir: str
     trainer.remove_callback(PrinterCallback)
     trainer.train()
     model.eval()
-    history = trainer.state.log_history
-    losses = [h["loss"] for h in history if "loss" in h]
-    return WarmStartReport(steps, len(rows), losses[0] if losses else None,
-                           losses[-1] if losses else None,
-                           tuple((r["role"], r["task_id"]) for r in rows),
-                           tuple((h["step"], h["eval_loss"]) for h in history
-                                 if "eval_loss" in h),
-                           next((h["train_runtime"] for h in history if "train_runtime" in h),
-                                0.0))
+    return trainer.state.log_history
 
 
 def record_warm_start(store: CurriculumStore, report: WarmStartReport, tasks: list[Task]) -> None:

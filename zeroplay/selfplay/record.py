@@ -8,7 +8,9 @@ real attempts and feed solve rates) and the texts of a few per task (for reports
 provenance record per sample handed to the learner, together with the step's summary
 (counts by role, status and reason; solver groups dropped by cause, and proposer
 groups dropped; the share of zero-std groups per role). A crash loses the step,
-never half of it.
+never half of it. The summary also counts the policy's new valid tasks, those of a
+program shape new to the store, and the policy tasks judged this step with the learnable
+ones among them (solved by some but not all of the step's solutions).
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from zeroplay.curricula.admit import Vetted, record
 from zeroplay.curricula.store import Attempt, CurriculumStore, Sample, Solution
 from zeroplay.curricula.task import Provenance
 from zeroplay.handoff import RolloutSample
+from zeroplay.rewards import learnability
 from zeroplay.selfplay import learn
 from zeroplay.selfplay.dynamic import SolverRounds, frac_zero_std
 from zeroplay.selfplay.propose import Proposal
+from zeroplay.selfplay.score import solve_rates
 
 
 def summarize(vetted: Vetted, proposals: list[Proposal], solver: SolverRounds,
@@ -32,12 +36,19 @@ def summarize(vetted: Vetted, proposals: list[Proposal], solver: SolverRounds,
     """Counts by role, status and reason (the part of a step that metrics report)."""
     proposer = [s for s in samples if s.role == "proposer"]
     scores = solver.scores
+    invented = [t for t in vetted.tasks if t.valid and t.provenance.origin == "policy"]
+    rates = solve_rates([score for score, solution in zip(scores, solver.solutions, strict=True)
+                         if solution.task.provenance.origin == "policy"])
     return {
         "proposals": dict(Counter(s.status.split(":")[0] for s in proposer)),
         "format_reasons": dict(Counter(p.reason for p in proposals if p.draft is None)),
         "filtered": dict(vetted.filtered),
         "rejected": dict(vetted.rejected),
         "new_valid_tasks": vetted.valid,
+        "new_policy_tasks": len(invented),
+        "novel_policy_tasks": sum(t.id in vetted.novel for t in invented),
+        "judged_policy_tasks": len(rates),
+        "learnable_policy_tasks": sum(learnability(rate) > 0 for rate in rates.values()),
         "solutions": dict(Counter(s.status.split(":")[0] for s in scores)),
         "solver_reward_mean": (sum(s.reward for s in scores) / len(scores)) if scores else 0.0,
         "frac_reward_zero_std": {

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from zeroplay.config import Config
-from zeroplay.curricula.admit import Vetted
+from zeroplay.curricula.admit import NOT_RECORDED, Vetted
 from zeroplay.handoff import Verdict
 from zeroplay.rewards import proposal_reward, solve_rate
 from zeroplay.selfplay.propose import Proposal
@@ -24,7 +24,8 @@ from zeroplay.selfplay.solve import Solution
 @dataclass(frozen=True)
 class Score:
     reward: float
-    status: str  # verdict status, "format:<reason>", "duplicate", "rejected:<reason>", "valid"
+    # verdict status, "format:<reason>", "duplicate:<reason>", "rejected:<reason>", "valid"
+    status: str
     task_id: str | None
 
 
@@ -44,21 +45,25 @@ def solve_rates(scores: list[Score]) -> dict[str, float | None]:
 
 def score_proposals(proposals: list[Proposal], vetted: Vetted, solver: list[Score],
                     cfg: Config) -> list[Score]:
+    """`vetted` holds the proposals' drafts first, in order (then any other drafts)."""
     r = cfg.rollout
     penalties = {"format_penalty": r.format_penalty, "invalid_penalty": r.invalid_penalty}
     by_id = {t.id: t for t in vetted.tasks}
     rates = solve_rates(solver)
+    outcomes = iter(vetted.outcomes)
     scores = []
     for proposal in proposals:
         if proposal.draft is None:
             scores.append(Score(proposal_reward("format", **penalties),
                                 f"format:{proposal.reason}", None))
             continue
-        task = by_id.get(proposal.draft.id)
-        if task is None:  # filtered as a duplicate of an existing task
-            outcome, status = "duplicate", "duplicate"
-        elif not task.valid:
-            outcome, status = "rejected", f"rejected:{task.reason}"
+        filtered = next(outcomes)
+        if filtered in NOT_RECORDED:  # a copy of a curriculum task or of an earlier draft
+            outcome, status = "duplicate", f"duplicate:{filtered}"
+        elif filtered:
+            outcome, status = "rejected", f"rejected:{filtered}"
+        elif not by_id[proposal.draft.id].valid:
+            outcome, status = "rejected", f"rejected:{by_id[proposal.draft.id].reason}"
         else:
             outcome, status = "valid", "valid"
         scores.append(Score(proposal_reward(outcome, solve_rate=rates.get(proposal.draft.id),

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from zeroplay.config import Config
 from zeroplay.curricula.admit import Vetted, vet
-from zeroplay.curricula.filters import normalized_hash
+from zeroplay.curricula.programs import normalized_hash
 from zeroplay.curricula.store import CurriculumStore
 from zeroplay.curricula.synth import synthesize
 from zeroplay.handoff import Validation

@@ -1,0 +1,229 @@
+"""How should the warm start teach the proposer its format? Variants, measured on what they propose.
+
+    .venv/bin/python benchmarks/proposer_warmstart.py [--variants NAME:KEY=V,... ...]
+        [--steps 2] [--proposals 8] [--validation-tasks 100] [--out runs/bench-learning]
+        [--set KEY=VALUE ...]
+
+It uses the prepared store and solver warm start of benchmarks/learning.py (the same
+`--out` and config reuse them). Each variant continues from that checkpoint with a
+proposer phase: SFT on proposer rows (the proposer prompt with `k` example tasks, a
+training task as the answer), mixed with a `solver` share of solver rows so the solver
+is not forgotten, for `steps` steps at `lr`. The rows come from the warm start's own
+tasks (the seed curriculum and its fresh synthesizer stream). Variant keys: steps (0:
+the checkpoint as it is), k, solver (solver rows per proposer row), lr.
+
+Then, with no training, it plays `--steps` proposing self-play steps of `--proposals`
+proposer prompts (8 proposals each) on a copy of the store, as a run plays them, and
+reports per variant:
+- valid: the share of proposals that became valid tasks, and why the others did not;
+- novel: the share of valid ones whose program shape (constants abstracted) the store
+  does not hold; copied: the share whose program is one the warm start trained on;
+- learnable: the share of the new valid tasks the solver solved sometimes but not always
+  (0 < passes < 8 at the rollout temperature);
+- the solver's greedy pass@1 on a validation set built like heldout-seen from other
+  seeds (never a held-out task), before and after the phase;
+- the phase's wall-clock seconds.
+It writes `proposer_warmstart.json` into `--out`. Held-out tasks are neither shown nor
+measured: the variant is chosen on this validation stream alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import shutil
+import time
+from collections import Counter
+from pathlib import Path
+from statistics import fmean
+
+from learning import config_or_exit, from_checkpoint, judge_split, prepare, remove_store
+
+DEFAULT_VARIANTS = ["none:steps=0", "p150:steps=150", "p300:steps=300",
+                    "p300-mix:steps=300,solver=1", "p300-k1:steps=300,k=1"]
+VARIANT_KEYS = {"steps": int, "k": int, "solver": float, "lr": float}
+
+
+def parse_variant(text: str) -> tuple[str, dict]:
+    """`name:key=value,...` with defaults filled in.
+
+    >>> parse_variant("p:steps=300,k=1")
+    ('p', {'steps': 300, 'k': 1, 'solver': 0.0, 'lr': 0.003})
+    """
+    name, _, spec = text.partition(":")
+    values = {"steps": 0, "k": 0, "solver": 0.0, "lr": 3e-3}
+    for item in filter(None, spec.split(",")):
+        key, _, value = item.partition("=")
+        if key not in VARIANT_KEYS:
+            raise ValueError(f"unknown variant key {key!r}: use {', '.join(VARIANT_KEYS)}")
+        values[key] = VARIANT_KEYS[key](value)
+    return name, values
+
+
+def warm_start_tasks(cfg, store_path: Path, pool) -> list:
+    """The tasks the warm start trained on: the seed curriculum and its fresh stream."""
+    from zeroplay.curricula.admit import fresh_tasks, pool_validator
+    from zeroplay.curricula.store import CurriculumStore
+
+    with CurriculumStore.open(store_path, readonly=True) as store:
+        return store.tasks(status="valid", split="train") + fresh_tasks(
+            store, pool_validator(pool, cfg), cfg, n=cfg.learner.warm_start_tasks,
+            seed=cfg.run.seed, run_id="learning")
+
+
+def validation_tasks(cfg, store_path: Path, pool, n: int) -> list:
+    """Built like heldout-seen (training combinations, new constants) from a stream of
+    its own: no held-out program, nor any the store holds."""
+    from zeroplay.curricula.admit import pool_validator
+    from zeroplay.curricula.programs import normalized_hash
+    from zeroplay.curricula.store import CurriculumStore
+    from zeroplay.curricula.synth import synthesize, synthesize_heldout_seen
+    from zeroplay.curricula.task import Task
+    from zeroplay.sandbox.batch import Draft
+
+    with CurriculumStore.open(store_path, readonly=True) as store:
+        taken = {normalized_hash(t.reference) for t in store.tasks()}
+    train = synthesize(cfg.curriculum.seed_tasks, cfg.run.seed, cfg.curriculum.max_ops, "")
+    drafts = synthesize_heldout_seen(n, cfg.run.seed, cfg.curriculum.max_ops, "validation",
+                                     train, stream="validation", reserved=taken)
+    checks = pool_validator(pool, cfg)([Draft(d.entry_point, d.reference, d.strategy)
+                                        for d in drafts], cfg.run.seed)
+    return [t for t in (Task.from_validation(d, v) for d, v in zip(drafts, checks, strict=True))
+            if t.valid]
+
+
+def proposer_phase(fleet, cfg, tasks: list, variant: dict, scratch: Path) -> float:
+    """Train the fleet's model on the variant's rows; its wall-clock seconds."""
+    from zeroplay.actors.prompts import prompt_tokens
+    from zeroplay.learner.warmstart import train_rows, warmstart_examples
+
+    if variant["steps"] <= 0:
+        return 0.0
+    actor = fleet.rollouts.group.members[0]
+    rows = warmstart_examples(
+        tasks, cfg.run.seed, variant["k"], proposer_share=1.0,
+        fits=lambda m: prompt_tokens(actor.tokenizer, m) <= cfg.rollout.max_prompt_tokens)
+    proposer = [r for r in rows if r["role"] == "proposer"]
+    solver = [r for r in rows if r["role"] == "solver"]
+    rng = random.Random(cfg.run.seed)
+    mixed = proposer + rng.sample(solver, min(len(solver), round(len(proposer)
+                                                                  * variant["solver"])))
+    rng.shuffle(mixed)
+    start = time.monotonic()
+    train_rows(actor.generator.model, actor.tokenizer, mixed, cfg, str(scratch),
+               variant["steps"], variant["lr"])
+    return time.monotonic() - start
+
+
+def measure_proposals(fleet, cfg, store_path: Path, work: Path, steps: int,
+                      trained_hashes: set[str]) -> dict:
+    """Proposing self-play steps on a copy of the store, nothing trained; the shares."""
+    from zeroplay.curricula.programs import normalized_hash, shape_hash
+    from zeroplay.curricula.store import CurriculumStore
+    from zeroplay.selfplay import selfplay_step
+
+    copy = remove_store(work / "proposals.sqlite")
+    shutil.copyfile(store_path, copy)
+    counts: Counter = Counter()
+    reasons: Counter = Counter()
+    learnable, judged, texts = 0, 0, []
+    with CurriculumStore.open(copy, run_id="proposer-bench") as store:
+        for step in range(1, steps + 1):
+            shapes = {shape_hash(t.reference) for t in store.tasks(status="valid")}
+            before = {t.id for t in store.tasks()}
+            result = selfplay_step(store, fleet.rollouts, fleet.sandboxes, cfg, step=step,
+                                   rng=random.Random(step), run_id="proposer-bench")
+            summary = result.summary
+            for status, n in summary["proposals"].items():
+                counts[status] += n
+            reasons.update(summary["format_reasons"])
+            reasons.update({f"rejected:{r}": n for r, n in summary["rejected"].items()})
+            reasons.update({f"filtered:{r}": n for r, n in summary["filtered"].items()})
+            new = [t for t in store.tasks(status="valid", origin="policy")
+                   if t.id not in before]
+            for task in new:
+                counts["novel"] += shape_hash(task.reference) not in shapes
+                counts["copied"] += normalized_hash(task.reference) in trained_hashes
+                passes = [a.status == "pass" for a in store.attempts(task.id)]
+                if passes:
+                    judged += 1
+                    learnable += 0 < sum(passes) < len(passes)
+            texts += [store.get_task(t.id).statement for t in new[:2]]
+    total = sum(counts[s] for s in ("valid", "format", "duplicate", "rejected"))
+    valid = counts["valid"]
+    return {"proposals": total, "valid": valid / total if total else 0.0,
+            "novel": counts["novel"] / valid if valid else None,
+            "copied": counts["copied"] / valid if valid else None,
+            "learnable": learnable / judged if judged else None, "judged": judged,
+            "reasons": dict(reasons.most_common()), "examples": texts[:4]}
+
+
+def fmt(share: float | None) -> str:
+    return "-" if share is None else f"{share:.1%}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", default="configs/local.yaml")
+    parser.add_argument("--variants", nargs="+", default=DEFAULT_VARIANTS)
+    parser.add_argument("--steps", type=int, default=2, help="proposing steps measured")
+    parser.add_argument("--proposals", type=int, default=8, help="proposer prompts a step")
+    parser.add_argument("--validation-tasks", type=int, default=100)
+    parser.add_argument("--out", default="runs/bench-learning")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    args = parser.parse_args()
+    try:
+        variants = dict(map(parse_variant, args.variants))
+    except ValueError as exc:
+        parser.error(str(exc))
+
+    import torch
+
+    from zeroplay.actors.fleet import Fleet
+    from zeroplay.curricula.programs import normalized_hash
+    from zeroplay.sandbox.image import build_image
+    from zeroplay.sandbox.pool import SandboxPool
+
+    cfg = config_or_exit(parser, args)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    work = out / "proposer-warmstart"
+    work.mkdir(exist_ok=True)
+    results: dict[str, dict] = {}
+    with SandboxPool(cfg.sandbox, build_image(cfg.sandbox).tag) as pool:
+        store_path, checkpoint = prepare(cfg, out, pool)
+        tasks = warm_start_tasks(cfg, store_path, pool)
+        trained = {normalized_hash(t.reference) for t in tasks}
+        validation = validation_tasks(cfg, store_path, pool, args.validation_tasks)
+        print(f"{len(tasks)} warm-start tasks, {len(validation)} validation tasks", flush=True)
+        play = from_checkpoint(cfg, checkpoint).model_copy(update={
+            "rollout": cfg.rollout.model_copy(update={
+                "proposals_per_step": args.proposals, "proposer_after_solve_rate": 0.0})})
+        for name, variant in variants.items():
+            torch.manual_seed(cfg.run.seed)
+            with Fleet.in_process(play, pool) as fleet:
+                seconds = proposer_phase(fleet, play, tasks, variant, work / "trainer")
+                solver = fmean(judge_split(fleet, validation, 1, greedy=True))
+                shares = measure_proposals(fleet, play, store_path, work, args.steps, trained)
+            results[name] = {**variant, "seconds": round(seconds, 1),
+                             "validation_pass@1": solver, **shares}
+            r = results[name]
+            print(f"{name}: valid {r['valid']:.1%} of {r['proposals']}, novel {r['novel']}, "
+                  f"copied {r['copied']}, learnable {r['learnable']} of {r['judged']}, "
+                  f"validation pass@1 {solver:.1%}, {seconds:.0f} s; "
+                  f"{list(r['reasons'].items())[:5]}", flush=True)
+    print(f"\n{'variant':12}{'steps':>6}{'k':>3}{'solver':>7}{'seconds':>8}{'valid':>8}"
+          f"{'novel':>8}{'copied':>8}{'learn':>8}{'val@1':>8}")
+    for name, r in results.items():
+        print(f"{name:12}{r['steps']:>6}{r['k']:>3}{r['solver']:>7.1f}{r['seconds']:>8.0f}"
+              f"{fmt(r['valid']):>8}{fmt(r['novel']):>8}{fmt(r['copied']):>8}"
+              f"{fmt(r['learnable']):>8}{fmt(r['validation_pass@1']):>8}")
+    (out / "proposer_warmstart.json").write_text(json.dumps(
+        {"config": cfg.model_dump(mode="json"), "steps": args.steps,
+         "proposals": args.proposals, "variants": results}, indent=1) + "\n")
+    print(f"\nwrote {out / 'proposer_warmstart.json'}")
+
+
+if __name__ == "__main__":
+    main()
