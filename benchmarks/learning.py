@@ -102,6 +102,9 @@ class Arm:
     selfplay_steps: int = 0
     passing_rows: int = 0
     rewards: list[dict] = field(default_factory=list)  # per self-play step
+    proposing: bool = False  # self-play steps propose (the curriculum grows from them)
+    reference_sft_lr: float | None = None  # a supervised step on each round's new tasks
+    selfplay: list[dict] = field(default_factory=list)  # per step: curriculum and proposals
 
     @property
     def model(self):
@@ -234,7 +237,8 @@ def sft_rows(arm: Arm) -> Iterator[dict]:
 
 
 def selfplay_round(arm: Arm):
-    """One solver-only self-play step of the run (store, sampling, sandbox, scoring)."""
+    """One self-play step of the run (store, sampling, sandbox, scoring), solver-only
+    unless the arm proposes."""
     from zeroplay.selfplay import selfplay_step
 
     arm.clock.check()  # a model that passes nothing would otherwise look for data forever
@@ -242,7 +246,7 @@ def selfplay_round(arm: Arm):
     step = arm.selfplay_steps
     result = selfplay_step(arm.store, arm.fleet.rollouts, arm.fleet.sandboxes, arm.cfg,
                            step=step, rng=random.Random(arm.seed * 7919 + step),
-                           run_id="learning", proposing=False)
+                           run_id="learning", proposing=arm.proposing)
     solver = [s for s in result.samples + result.dropped if s.role == "solver"]
     arm.generated_tokens += sum(len(s.completion_ids) for s in result.samples + result.dropped)
     first = {t for t in {s.task_id for s in solver}
@@ -250,6 +254,15 @@ def selfplay_round(arm: Arm):
     arm.rewards.append({"seconds": round(arm.clock.elapsed(), 1),
                         "reward": [s.reward for s in solver],
                         "first_try": [s.reward for s in solver if s.task_id in first]})
+    summary = arm.store.steps()[-1][2]
+    arm.selfplay.append({
+        "seconds": round(arm.clock.elapsed(), 1),
+        "curriculum": arm.store.count("status = 'valid' AND heldout = 0"),
+        "proposals": sum(summary["proposals"].values()),
+        **{key: summary.get(key, 0) for key in ("new_policy_tasks", "novel_policy_tasks",
+                                                "judged_policy_tasks",
+                                                "learnable_policy_tasks")},
+        "valid": summary["proposals"].get("valid", 0)})
     return result
 
 
@@ -275,8 +288,15 @@ def train_grpo(arm: Arm, scratch: str) -> int:
     take = make_rollout_func(feed)
 
     def rollout_func(prompts: list, trainer) -> dict:
+        from zeroplay.learner.reference_sft import reference_rows, supervised_update
+
         while feed.pending() < len(prompts) // trainer.num_generations:
-            feed.put(selfplay_round(arm).groups())
+            result = selfplay_round(arm)
+            feed.put(result.groups())
+            if arm.reference_sft_lr and result.invented:  # between two optimizer steps
+                supervised_update(trainer, arm.tokenizer, reference_rows(result.invented),
+                                  arm.reference_sft_lr, arm.cfg.rollout.max_prompt_tokens
+                                  + arm.cfg.rollout.max_new_tokens)
         batch = take(prompts, trainer)
         arm.trained_tokens += sum(map(len, batch["prompt_ids"] + batch["completion_ids"]))
         return batch

@@ -7,14 +7,15 @@
 It uses the prepared store and solver warm start of benchmarks/learning.py (the same
 `--out` and config reuse them). Each variant continues from that checkpoint with a
 proposer phase: SFT on proposer rows (the proposer prompt with `k` example tasks, a
-training task as the answer), mixed with a `solver` share of solver rows so the solver
-is not forgotten, for `steps` steps at `lr`. The rows come from the warm start's own
+training task as the answer; with `related`, examples that share the longest prefix of
+operations with it), mixed with a `solver` share of solver rows so the solver is not
+forgotten, for `steps` steps at `lr`. The rows come from the warm start's own
 tasks (the seed curriculum and its fresh synthesizer stream). Variant keys: steps (0:
-the checkpoint as it is), k, solver (solver rows per proposer row), lr.
+the checkpoint as it is), k, solver (solver rows per proposer row), lr, related (0/1).
 
 Then, with no training, it plays `--steps` proposing self-play steps of `--proposals`
-proposer prompts (8 proposals each) on a copy of the store, as a run plays them, and
-reports per variant:
+proposer prompts (8 proposals each, showing `k` examples as the rows did) on a copy of the
+store, as a run plays them, and reports per variant:
 - valid: the share of proposals that became valid tasks, and why the others did not;
 - novel: the share of valid ones whose program shape (constants abstracted) the store
   does not hold; copied: the share whose program is one the warm start trained on;
@@ -40,19 +41,20 @@ from statistics import fmean
 
 from learning import config_or_exit, from_checkpoint, judge_split, prepare, remove_store
 
-DEFAULT_VARIANTS = ["none:steps=0", "p150:steps=150", "p300:steps=300",
-                    "p300-mix:steps=300,solver=1", "p300-k1:steps=300,k=1"]
-VARIANT_KEYS = {"steps": int, "k": int, "solver": float, "lr": float}
+DEFAULT_VARIANTS = ["none:steps=0", "p300:steps=300,solver=1", "p600:steps=600,solver=1",
+                    "p300-k1:steps=300,solver=1,k=1",
+                    "p300-k1-related:steps=300,solver=1,k=1,related=1"]
+VARIANT_KEYS = {"steps": int, "k": int, "solver": float, "lr": float, "related": int}
 
 
 def parse_variant(text: str) -> tuple[str, dict]:
     """`name:key=value,...` with defaults filled in.
 
     >>> parse_variant("p:steps=300,k=1")
-    ('p', {'steps': 300, 'k': 1, 'solver': 0.0, 'lr': 0.003})
+    ('p', {'steps': 300, 'k': 1, 'solver': 0.0, 'lr': 0.003, 'related': 0})
     """
     name, _, spec = text.partition(":")
-    values = {"steps": 0, "k": 0, "solver": 0.0, "lr": 3e-3}
+    values = {"steps": 0, "k": 0, "solver": 0.0, "lr": 3e-3, "related": 0}
     for item in filter(None, spec.split(",")):
         key, _, value = item.partition("=")
         if key not in VARIANT_KEYS:
@@ -96,22 +98,17 @@ def validation_tasks(cfg, store_path: Path, pool, n: int) -> list:
 def proposer_phase(fleet, cfg, tasks: list, variant: dict, scratch: Path) -> float:
     """Train the fleet's model on the variant's rows; its wall-clock seconds."""
     from zeroplay.actors.prompts import prompt_tokens
-    from zeroplay.learner.warmstart import train_rows, warmstart_examples
+    from zeroplay.learner.warmstart import proposer_phase_rows, train_rows
 
     if variant["steps"] <= 0:
         return 0.0
     actor = fleet.rollouts.group.members[0]
-    rows = warmstart_examples(
-        tasks, cfg.run.seed, variant["k"], proposer_share=1.0,
-        fits=lambda m: prompt_tokens(actor.tokenizer, m) <= cfg.rollout.max_prompt_tokens)
-    proposer = [r for r in rows if r["role"] == "proposer"]
-    solver = [r for r in rows if r["role"] == "solver"]
-    rng = random.Random(cfg.run.seed)
-    mixed = proposer + rng.sample(solver, min(len(solver), round(len(proposer)
-                                                                  * variant["solver"])))
-    rng.shuffle(mixed)
+    rows = proposer_phase_rows(
+        tasks, cfg.run.seed, variant["k"],
+        lambda m: prompt_tokens(actor.tokenizer, m) <= cfg.rollout.max_prompt_tokens,
+        solver_share=variant["solver"], related=bool(variant["related"]))
     start = time.monotonic()
-    train_rows(actor.generator.model, actor.tokenizer, mixed, cfg, str(scratch),
+    train_rows(actor.generator.model, actor.tokenizer, rows, cfg, str(scratch),
                variant["steps"], variant["lr"])
     return time.monotonic() - start
 
@@ -198,14 +195,17 @@ def main() -> None:
         validation = validation_tasks(cfg, store_path, pool, args.validation_tasks)
         print(f"{len(tasks)} warm-start tasks, {len(validation)} validation tasks", flush=True)
         play = from_checkpoint(cfg, checkpoint).model_copy(update={
+            "run": cfg.run.model_copy(update={"overlap": False}),  # nothing trains here
             "rollout": cfg.rollout.model_copy(update={
                 "proposals_per_step": args.proposals, "proposer_after_solve_rate": 0.0})})
         for name, variant in variants.items():
             torch.manual_seed(cfg.run.seed)
-            with Fleet.in_process(play, pool) as fleet:
-                seconds = proposer_phase(fleet, play, tasks, variant, work / "trainer")
+            shown = play.model_copy(update={"curriculum": play.curriculum.model_copy(
+                update={"reference_k": variant["k"]})})  # rollouts show what rows showed
+            with Fleet.in_process(shown, pool) as fleet:
+                seconds = proposer_phase(fleet, shown, tasks, variant, work / "trainer")
                 solver = fmean(judge_split(fleet, validation, 1, greedy=True))
-                shares = measure_proposals(fleet, play, store_path, work, args.steps, trained)
+                shares = measure_proposals(fleet, shown, store_path, work, args.steps, trained)
             results[name] = {**variant, "seconds": round(seconds, 1),
                              "validation_pass@1": solver, **shares}
             r = results[name]

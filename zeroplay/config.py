@@ -530,6 +530,23 @@ class LearnerConfig(Section):
         "as a solver row, so 0.1 more than doubles a step's time on the tiny model; without "
         "proposer rows a tiny proposer cannot write the format when it joins.",
     )
+    warm_start_proposer_steps: int = Field(
+        300, ge=0,
+        description="SFT steps of a proposer phase after the warm start: every warm-start "
+        "task as a proposer answer, its prompt showing curriculum.reference_k tasks that "
+        "share the longest prefix of operations with it, mixed one to one with solver rows "
+        "(benchmarks/proposer_warmstart.py measured the choice). 0: none, and a tiny "
+        "proposer cannot write the format when it joins.",
+    )
+    reference_sft: bool = Field(
+        False,
+        description="Beside GRPO, one supervised step per round on the references of the "
+        "policy's new valid tasks of that round, as solver answers "
+        "(zeroplay.learner.reference_sft): the sandbox ran each reference, so it solves its "
+        "task as validated.",
+    )
+    reference_sft_learning_rate: float = Field(
+        3e-4, gt=0, description="Learning rate of those supervised steps.")
 
     @model_validator(mode="after")
     def _clip_range_ordered(self) -> LearnerConfig:

@@ -64,6 +64,13 @@ def test_a_policy_draft_shaped_like_a_heldout_unseen_task_is_filtered():
     assert f.check(draft("def f(x):\n    return x * 5\n"), set(), set(), held) is None
 
 
+def test_a_copy_of_a_program_trained_on_outside_the_curriculum_is_filtered():
+    f = DraftFilter(Config())
+    trained = {normalized_hash("def g(y):\n    return y + 1\n")}
+    assert f.check(draft(), set(), set(), (), trained) == "trained_copy"
+    assert f.check(draft("def f(x):\n    return x + 2\n"), set(), set(), (), trained) is None
+
+
 def test_content_hook():
     f = DraftFilter(Config(), extra=lambda d: "no" if "forbidden" in d.statement else None)
     assert f.check(draft(statement="forbidden words"), set(), set()) == "content_hook"

@@ -9,7 +9,7 @@ import pytest
 
 from zeroplay.curricula import store as store_mod
 from zeroplay.curricula.export import export, import_jsonl
-from zeroplay.curricula.programs import shape_hash
+from zeroplay.curricula.programs import normalized_hash, shape_hash
 from zeroplay.curricula.store import CurriculumStore, Sample, Solution, StoreError
 from zeroplay.curricula.task import Provenance
 
@@ -186,6 +186,7 @@ def test_a_schema_2_store_gets_splits_and_program_shapes(tmp_path):
         s.add_task(held)
         s.add_task(make_task(3, valid=False))
     conn = sqlite3.connect(path)  # back to schema 2, as an older zeroplay wrote it
+    conn.execute("DROP TABLE trained_programs")
     conn.execute("DROP INDEX tasks_by_shape_hash")
     conn.execute("ALTER TABLE tasks DROP COLUMN shape_hash")
     conn.execute("ALTER TABLE tasks DROP COLUMN split")
@@ -198,6 +199,17 @@ def test_a_schema_2_store_gets_splits_and_program_shapes(tmp_path):
         assert not s.has_shape(shape_hash(make_task(1).reference), "heldout-unseen")
         assert s.conn.execute("SELECT shape_hash FROM tasks WHERE status = 'rejected'"
                               ).fetchone() == (None,)
+
+
+def test_a_trained_program_is_known_by_its_program_and_its_shape(store):
+    reference = "def f(xs):\n    return sorted(xs)[:3]\n"
+    with store.transaction():
+        assert store.add_trained_program(reference)
+        assert not store.add_trained_program(reference.replace("xs", "v"))  # the same
+    assert store.has_trained_program(normalized_hash("def g(a):\n    return sorted(a)[:3]"))
+    assert store.has_shape(shape_hash("def g(a):\n    return sorted(a)[:9]"))
+    assert not store.has_shape(shape_hash("def g(a):\n    return sorted(a)[:9]"), "train")
+    assert store.tasks() == []  # not a curriculum task
 
 
 @pytest.mark.parametrize("content", [b"not a database at all" * 100, None])

@@ -1,6 +1,9 @@
 """Warm start on synthetic data: the SFT loss falls and the tiny model starts writing the
 solver format, on held-out seed tasks it never trained on."""
 
+import dataclasses
+import random
+
 import pytest
 
 from zeroplay.actors.generation import HFGenerator, SamplingParams
@@ -8,9 +11,18 @@ from zeroplay.actors.parsing import parse_solution
 from zeroplay.actors.policy import load_policy
 from zeroplay.actors.prompts import prompt_text, solver_messages
 from zeroplay.config import load_config
+from zeroplay.curricula.programs import normalized_hash
 from zeroplay.curricula.store import CurriculumStore
 from zeroplay.eval.provenance import provenance_report
-from zeroplay.learner.warmstart import record_warm_start, warm_start, warmstart_examples
+from zeroplay.learner.warmstart import (
+    WarmStartReport,
+    operation_prefixes,
+    proposer_phase_rows,
+    record_warm_start,
+    related_examples,
+    warm_start,
+    warmstart_examples,
+)
 
 from ..curricula.conftest import make_task
 
@@ -19,7 +31,8 @@ pytestmark = pytest.mark.docker  # the seed tasks come through the real sandbox
 CFG = load_config(None, ["policy.tiny.hidden_size=128", "policy.tiny.num_hidden_layers=2",
                          "learner.per_device_train_batch_size=8", "learner.warm_start_batch_size=8",
                          "learner.warm_start_learning_rate=3e-3", "rollout.max_new_tokens=160",
-                         "learner.warm_start_proposer_share=0.1"])
+                         "learner.warm_start_proposer_share=0.1",
+                         "learner.warm_start_proposer_steps=0"])
 
 
 def _parseable(model, tok, tasks):
@@ -50,6 +63,43 @@ def test_proposer_rows_show_only_references_that_fit():
     rows = warmstart_examples(tasks, seed=0, references_k=6, proposer_share=1.0)
     assert {r["prompt"][1]["content"].count("Example ") for r in rows
             if r["role"] == "proposer"} == {6}
+
+
+def test_programs_trained_on_outside_the_store_are_recorded_as_such(tmp_path):
+    stored, streamed = make_task(1), make_task(2)
+    report = WarmStartReport(1, 3, 1.0, 0.5, (("solver", stored.id), ("solver", streamed.id),
+                                              ("proposer", streamed.id)))
+    with CurriculumStore.open(tmp_path / "c.sqlite", create=True) as store:
+        with store.transaction():
+            store.add_task(stored)
+        record_warm_start(store, report, [stored, streamed])
+        assert len(store.samples()) == 3
+        assert store.has_trained_program(normalized_hash(streamed.reference))
+        assert not store.has_trained_program(normalized_hash(stored.reference))
+
+
+def test_related_examples_share_the_longest_prefix_of_operations():
+    def task(i, *tags):
+        return dataclasses.replace(make_task(i), tags=tags)
+
+    answer = task(0, "sort", "take", "sum")
+    tasks = [answer, task(1, "sort", "take", "count"), task(2, "sort", "reverse"),
+             task(3, "abs"), task(4, "sort", "take", "sum")]
+    rng = random.Random(0)
+    index = operation_prefixes(tasks)
+    assert related_examples(answer, index, 1, rng) == [tasks[4]]  # its combination
+    assert related_examples(answer, index, 2, rng) == [tasks[4], tasks[1]]
+    assert set(t.id for t in related_examples(answer, index, 3, rng)) == \
+        {tasks[4].id, tasks[1].id, tasks[2].id}
+    assert related_examples(task(5), index, 2, rng) == []  # no operations: nothing related
+
+
+def test_the_proposer_phase_mixes_both_roles_one_to_one():
+    tasks = [dataclasses.replace(make_task(i), tags=("add",)) for i in range(6)]
+    rows = proposer_phase_rows(tasks, seed=0, references_k=1)
+    assert sorted(r["role"] for r in rows) == ["proposer"] * 6 + ["solver"] * 6
+    assert all(r["prompt"][1]["content"].count("Example ") == 1 for r in rows
+               if r["role"] == "proposer")
 
 
 @pytest.mark.slow  # trains the tiny model (SFT)
@@ -87,7 +137,8 @@ def test_a_short_warm_start_solves_heldout_seen_tasks(pool, tmp_path):
     from zeroplay.eval.run import evaluate
 
     cfg = load_config(None, ["learner.warm_start_batch_size=16", "rollout.max_new_tokens=160",
-                             "learner.warm_start_proposer_share=0", "sandbox.pool_size=1"])
+                             "learner.warm_start_proposer_share=0",
+                             "learner.warm_start_proposer_steps=0", "sandbox.pool_size=1"])
     validate = pool_validator(pool, cfg)
     with CurriculumStore.open(tmp_path / "curriculum.sqlite", create=True) as store:
         seed_curriculum(store, validate, cfg, n=100, heldout=60, seed=3, run_id="ws")

@@ -28,7 +28,7 @@ from zeroplay.sandbox.batch import Draft, validate_many
 from zeroplay.sandbox.pool import SandboxPool
 
 # Counted, but not recorded: copies of what the store holds are not new drafts.
-NOT_RECORDED = ("duplicate", "near_duplicate", "heldout_shape")
+NOT_RECORDED = ("duplicate", "near_duplicate", "trained_copy", "heldout_shape")
 
 
 @dataclass
@@ -69,9 +69,10 @@ def vet(store: CurriculumStore, validate: Validate, drafts: list[TaskDraft], cfg
     out = Vetted()
     ids, norms = _Seen(store.has_task), _Seen(store.has_norm_hash)
     heldout_shapes = _Seen(lambda shape: store.has_shape(shape, "heldout-unseen"))
+    trained = _Seen(store.has_trained_program)
     survivors: list[TaskDraft] = []
     for draft in drafts:
-        reason = check.check(draft, ids, norms, heldout_shapes)
+        reason = check.check(draft, ids, norms, heldout_shapes, trained)
         out.outcomes.append(reason or "")
         if reason is not None:
             out.filtered[reason] += 1

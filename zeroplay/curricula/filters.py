@@ -1,16 +1,17 @@
 """Generation-time filters: what a draft must pass before the sandbox spends time on it.
 
     f = DraftFilter(cfg, extra=my_callable)        # my_callable(draft) -> reason or None
-    reason = f.check(draft, seen_ids, seen_norm_hashes, heldout_shapes)  # or None
+    reason = f.check(draft, seen_ids, seen_norm_hashes)  # None, or e.g. "near_duplicate"
 
 In order: length limits, the config's banned constructs (the same static checks that
 validation applies), the content filter (regexes from `curriculum.content_filters`,
-then an optional callable a deployment provides), exact duplicates (same task id) and
+then an optional callable a deployment provides), exact duplicates (same task id),
 near-duplicates (same normalized AST: identifiers, docstrings and the function name do
-not count), and, for the policy's drafts, programs shaped like a heldout-unseen task (the
-same AST but for its constants): the synthesizer never trains on those operation
-combinations, and neither does self-play. Every rejection has a reason; callers count them
-per reason in the store.
+not count), copies of a program trained on outside the curriculum (`trained_copy`: the
+warm start's fresh tasks), and, for the policy's drafts, programs shaped like a
+heldout-unseen task (the same AST but for its constants): the synthesizer never trains on
+those operation combinations, and neither does self-play. Every rejection has a reason;
+callers count them per reason in the store.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ class DraftFilter:
         self.extra = extra
 
     def check(self, draft: TaskDraft, seen_ids: Container[str],
-              seen_norm_hashes: Container[str], heldout_shapes: Container[str] = ()
-              ) -> str | None:
+              seen_norm_hashes: Container[str], heldout_shapes: Container[str] = (),
+              trained_norm_hashes: Container[str] = ()) -> str | None:
         cur = self.cfg.curriculum
         if len(draft.statement) > cur.max_statement_chars:
             return "statement_too_long"
@@ -55,6 +56,8 @@ class DraftFilter:
             return "duplicate"
         if normalized_hash(draft.reference) in seen_norm_hashes:
             return "near_duplicate"
+        if normalized_hash(draft.reference) in trained_norm_hashes:
+            return "trained_copy"
         if draft.provenance.origin == "policy" and shape_hash(draft.reference) in heldout_shapes:
             return "heldout_shape"
         return None

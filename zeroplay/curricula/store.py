@@ -8,7 +8,8 @@
 
 It holds tasks (valid, and rejected drafts with their reasons), attempts, the texts of a
 few judged solutions per task (for reports), training samples with their provenance,
-per-step records and filter counts. Every write happens inside a transaction, so a
+per-step records, filter counts, and the hashes of programs trained on outside the
+curriculum (the warm start's fresh tasks). Every write happens inside a transaction, so a
 crash loses at most the step in flight and never leaves a half-written step; adding
 the same task, attempt or sample twice is a no-op (Ray may run a call more than once).
 Readers (the CLI, while a run writes) open the file read-only and see the last committed
@@ -107,6 +108,10 @@ MIGRATIONS: dict[int, list[str | Callable[[sqlite3.Connection], None]]] = {
         "ALTER TABLE tasks ADD COLUMN split TEXT NOT NULL DEFAULT 'train'",
         "CREATE INDEX tasks_by_shape_hash ON tasks (shape_hash, split)",
         _fill_shapes,
+        """CREATE TABLE trained_programs (
+            norm_hash TEXT PRIMARY KEY,
+            shape_hash TEXT)""",
+        "CREATE INDEX trained_programs_by_shape ON trained_programs (shape_hash)",
     ],
 }
 
@@ -249,6 +254,13 @@ class CurriculumStore:
              shape, json.dumps(data)),
         ))
 
+    def add_trained_program(self, reference: str) -> bool:
+        """Note a program the policy was trained on outside the curriculum (the warm
+        start's fresh tasks): a proposal of it is a copy, and its shape is not new."""
+        return bool(self._write(
+            "INSERT OR IGNORE INTO trained_programs (norm_hash, shape_hash) VALUES (?, ?)",
+            (normalized_hash(reference), shape_hash(reference))))
+
     def add_attempt(self, attempt: Attempt) -> bool:
         return bool(self._write(
             "INSERT OR IGNORE INTO attempts (id, task_id, solution_hash, reward, status, "
@@ -309,13 +321,21 @@ class CurriculumStore:
             "SELECT 1 FROM tasks WHERE norm_hash = ? AND status = 'valid'", (norm_hash,)
         ).fetchone() is not None
 
+    def has_trained_program(self, norm_hash: str) -> bool:
+        return self.conn.execute("SELECT 1 FROM trained_programs WHERE norm_hash = ?",
+                                 (norm_hash,)).fetchone() is not None
+
     def has_shape(self, shape_hash: str, split: str | None = None) -> bool:
-        """Whether a valid task (of `split`, if given) has this program shape."""
-        sql = "SELECT 1 FROM tasks WHERE shape_hash = ? AND status = 'valid'"
-        args: tuple = (shape_hash,)
+        """Whether a valid task (of `split`), or with no split given a trained program,
+        has this program shape."""
         if split is not None:
-            sql, args = sql + " AND split = ?", (shape_hash, split)
-        return self.conn.execute(sql, args).fetchone() is not None
+            return self.conn.execute(
+                "SELECT 1 FROM tasks WHERE shape_hash = ? AND status = 'valid' AND split = ?",
+                (shape_hash, split)).fetchone() is not None
+        return self.conn.execute(
+            "SELECT 1 FROM tasks WHERE shape_hash = ? AND status = 'valid' UNION ALL "
+            "SELECT 1 FROM trained_programs WHERE shape_hash = ?",
+            (shape_hash, shape_hash)).fetchone() is not None
 
     def tasks(self, *, status: str | None = None, origin: str | None = None,
               heldout: bool | None = None, split: str | None = None,

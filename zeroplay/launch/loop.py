@@ -224,14 +224,17 @@ class SelfPlayLoop:
         heldout = sorted(store.tasks(status="valid", split="heldout-seen"),
                          key=lambda t: t.id)[:HELDOUT_NLL_TASKS]
         self._phase(f"warm start: {lc.warm_start_steps} SFT steps on {len(tasks)} synthetic "
-                    "tasks")
+                    f"tasks, then {lc.warm_start_proposer_steps} of the proposer phase")
         report: WarmStartReport = _get(learner.warm_start.remote(
             [t.to_json() for t in tasks], lc.warm_start_steps, [t.to_json() for t in heldout]))
         record_warm_start(store, report, tasks)
         nll = (f"; held-out NLL {report.heldout_nll[0][1]:.2f} -> {report.heldout_nll[-1][1]:.2f}"
                if report.heldout_nll else "")
+        proposer = (f"; proposer phase of {report.proposer_steps} steps, loss "
+                    f"{report.proposer_loss[0]:.2f} -> {report.proposer_loss[1]:.2f}"
+                    if report.proposer_loss else "")
         self._phase(f"warm start done: loss {report.first_loss:.2f} -> "
-                    f"{report.last_loss:.2f}{nll}")
+                    f"{report.last_loss:.2f}{nll}{proposer}")
 
     def _start_learner(self, fleet, resume_step: int | None) -> None:
         from zeroplay.actors.group import make_actor
@@ -268,10 +271,14 @@ class SelfPlayLoop:
         self._start_learner(fleet, newest[0])
         self._start_training()
 
-    def _train_round(self, groups: list, log_index: int) -> tuple[LearnerStatus, float]:
-        """Hand a round's groups to the learner and wait as run.overlap says; the
-        learner's status and the seconds waited."""
-        _get(self.learner.submit.remote(groups))
+    def _train_round(self, groups: list, log_index: int, invented: list
+                     ) -> tuple[LearnerStatus, float]:
+        """Hand a round's groups (and, with learner.reference_sft, its new valid policy
+        tasks) to the learner and wait as run.overlap says; the learner's status and the
+        seconds waited."""
+        references = ([t.to_json() for t in invented] if self.cfg.learner.reference_sft
+                      else None)
+        _get(self.learner.submit.remote(groups, references))
         waited = time.monotonic()
         if self.cfg.run.overlap:  # train this round while the next one is generated
             status = _get(self.learner.wait_pending.remote(len(groups), LEARNER_TIMEOUT_S))
@@ -296,8 +303,8 @@ class SelfPlayLoop:
             result = selfplay_step(store, fleet.rollouts, fleet.sandboxes, cfg, step=step,
                                    rng=rng, run_id=self.run_dir.path.name, proposing=proposing)
             try:
-                status, result.seconds["learn_wait"] = self._train_round(result.groups(),
-                                                                         log_index)
+                status, result.seconds["learn_wait"] = self._train_round(
+                    result.groups(), log_index, result.invented)
             except LearnerDied as exc:
                 self._restart_learner(fleet, str(exc))
                 status, log_index = _get(self.learner.status.remote(0)), 0

@@ -211,11 +211,28 @@ class LearnerActor:
         self.feed.policy_version = version
         metrics.record("policy_version", version, actor="learner")
 
-    def submit(self, groups: list) -> int:
-        """Queue whole GRPO groups for training; returns how many are waiting."""
+    def submit(self, groups: list, references: list[dict] | None = None) -> int:
+        """Queue whole GRPO groups for training; returns how many are waiting. With
+        `learner.reference_sft`, `references` (the round's new valid policy tasks, as
+        JSON) also make one supervised step, taken between two GRPO steps."""
         self.feed.put(groups)
         metrics.record("queue_depth", self.feed.pending(), queue="learner")
+        if references and self.cfg.learner.reference_sft:
+            from zeroplay.curricula.task import Task
+            from zeroplay.learner.reference_sft import reference_rows
+
+            rows = reference_rows([Task.from_json(t) for t in references])
+            self.feed.call(self._reference_sft, rows, timeout=CHECKPOINT_TIMEOUT_S)
         return self.feed.pending()
+
+    def _reference_sft(self, rows: list[dict]) -> float | None:
+        """On the trainer's thread between two GRPO steps (in a group, on every rank)."""
+        from zeroplay.learner.reference_sft import supervised_update
+
+        cfg = self.cfg
+        return supervised_update(self.trainer, self.tokenizer, rows,
+                                 cfg.learner.reference_sft_learning_rate,
+                                 cfg.rollout.max_prompt_tokens + cfg.rollout.max_new_tokens)
 
     def checkpoint(self, step: int, loop_state: dict[str, Any]) -> str:
         """Write checkpoints/step-<step> while the trainer is between optimizer steps."""

@@ -11,7 +11,12 @@ stream of fresh ones, `learner.warm_start_tasks`), rendered as the two roles wou
 answer: every task as a solver prompt with its reference as the answer, and a share of
 them (`learner.warm_start_proposer_share`) as a proposer prompt showing as many other
 tasks as fit `rollout.max_prompt_tokens` (the rule rollouts use; a longer row would lose
-its answer to truncation), with the task itself as the answer. The loss covers the answers
+its answer to truncation), with the task itself as the answer. Then a proposer phase
+(`learner.warm_start_proposer_steps`, on its own warm-up and cosine decay): every task
+as a proposer answer, its prompt showing `curriculum.reference_k` tasks that share the
+longest prefix of operations with it (a variant of an example is what a small model
+learns to write soonest; benchmarks/proposer_warmstart.py measured it), mixed one to one
+with solver rows, without which the solver is forgotten. The loss covers the answers
 only. With `heldout`, the mean NLL of held-out references under the solver prompt is
 logged ten times during training: a cheap learning curve, which never decides anything.
 Every example is recorded as a training sample with its task's provenance, so the
@@ -47,20 +52,26 @@ class WarmStartReport:
     rows: tuple[tuple[str, str], ...] = ()  # (role, task_id) of every example trained on
     heldout_nll: tuple[tuple[int, float], ...] = ()  # (step, mean NLL of held-out answers)
     seconds: float = 0.0  # training wall-clock (trainer.train(), held-out NLL included)
+    proposer_steps: int = 0  # steps of the proposer phase, after `steps`
+    proposer_loss: tuple[float, float] | None = None  # its first and last loss
 
 
 def warmstart_examples(tasks: list[Task], seed: int, references_k: int = 2,
                        proposer_share: float = 1.0,
                        fits: Callable[[list[dict[str, str]]], bool] = lambda messages: True,
-                       ) -> list[dict[str, Any]]:
+                       related: bool = False) -> list[dict[str, Any]]:
     """Prompt-completion conversations: a solver row per task, a proposer row for
     `proposer_share` of them, shuffled. A proposer row shows the longest prefix of
-    `references_k` other tasks whose prompt `fits` (the rule rollouts use)."""
+    `references_k` other tasks whose prompt `fits` (the rule rollouts use): random ones,
+    or with `related` the tasks that share the longest prefix of operations with the
+    answer (`related_examples`), so that the row teaches writing a variant of an example."""
     rng = random.Random(seed)
     rows = [_solver_row(task) for task in tasks]
+    by_prefix = operation_prefixes(tasks) if related else {}
     for task in rng.sample(tasks, round(len(tasks) * proposer_share)):
-        others = rng.sample([t for t in tasks if t.id != task.id],
-                            min(references_k, len(tasks) - 1))
+        others = (related_examples(task, by_prefix, references_k, rng) if related else
+                  rng.sample([t for t in tasks if t.id != task.id],
+                             min(references_k, len(tasks) - 1)))
         while others and not fits(proposer_messages(others)):
             others.pop()
         answer = render_proposal(task.statement, task.reference, task.strategy)
@@ -69,6 +80,30 @@ def warmstart_examples(tasks: list[Task], seed: int, references_k: int = 2,
                      "role": "proposer", "task_id": task.id})
     rng.shuffle(rows)
     return rows
+
+
+def related_examples(task: Task, by_prefix: dict[tuple[str, ...], list[Task]], k: int,
+                     rng: random.Random) -> list[Task]:
+    """Up to `k` other tasks that share the longest prefix of operations (tags) with
+    `task`: its combination with other constants, or its first operations followed by
+    others. None for a task without tags."""
+    chosen: list[Task] = []
+    for length in range(len(task.tags), 0, -1):
+        pool = [t for t in by_prefix.get(task.tags[:length], ())
+                if t.id != task.id and t not in chosen]
+        chosen += rng.sample(pool, min(k - len(chosen), len(pool)))
+        if len(chosen) == k:
+            break
+    return chosen
+
+
+def operation_prefixes(tasks: list[Task]) -> dict[tuple[str, ...], list[Task]]:
+    """Every prefix of the tasks' operations (tags) -> the tasks that start with it."""
+    index: dict[tuple[str, ...], list[Task]] = {}
+    for task in tasks:
+        for length in range(1, len(task.tags) + 1):
+            index.setdefault(task.tags[:length], []).append(task)
+    return index
 
 
 def _solver_row(task: Task) -> dict[str, Any]:
@@ -81,20 +116,51 @@ def warm_start(model, tokenizer, tasks: list[Task], cfg: Config, output_dir: str
                heldout: list[Task] | None = None) -> WarmStartReport:
     if steps <= 0 or not tasks:
         return WarmStartReport(0, 0, None, None)
-    lc = cfg.learner
-    rows = warmstart_examples(
-        tasks, cfg.run.seed, cfg.curriculum.reference_k, lc.warm_start_proposer_share,
-        lambda messages: prompt_tokens(tokenizer, messages) <= cfg.rollout.max_prompt_tokens)
+    lc, seed = cfg.learner, cfg.run.seed
+
+    def fits(messages: list[dict[str, str]]) -> bool:
+        return prompt_tokens(tokenizer, messages) <= cfg.rollout.max_prompt_tokens
+
+    rows = warmstart_examples(tasks, seed, cfg.curriculum.reference_k,
+                              lc.warm_start_proposer_share, fits)
     history = train_rows(model, tokenizer, rows, cfg, output_dir, steps,
                          lc.warm_start_learning_rate, heldout)
+    seconds = _runtime(history)
     losses = [h["loss"] for h in history if "loss" in h]
-    return WarmStartReport(steps, len(rows), losses[0] if losses else None,
+    phase, proposer_loss = [], None
+    if lc.warm_start_proposer_steps:
+        phase = proposer_phase_rows(tasks, seed, cfg.curriculum.reference_k, fits)
+        later = train_rows(model, tokenizer, phase, cfg, output_dir, lc.warm_start_proposer_steps,
+                           lc.warm_start_learning_rate)
+        seconds += _runtime(later)
+        phase_losses = [h["loss"] for h in later if "loss" in h]
+        proposer_loss = (phase_losses[0], phase_losses[-1]) if phase_losses else None
+    return WarmStartReport(steps, len(rows) + len(phase), losses[0] if losses else None,
                            losses[-1] if losses else None,
-                           tuple((r["role"], r["task_id"]) for r in rows),
+                           tuple((r["role"], r["task_id"]) for r in rows + phase),
                            tuple((h["step"], h["eval_loss"]) for h in history
                                  if "eval_loss" in h),
-                           next((h["train_runtime"] for h in history if "train_runtime" in h),
-                                0.0))
+                           seconds, lc.warm_start_proposer_steps if phase else 0,
+                           proposer_loss)
+
+
+def proposer_phase_rows(tasks: list[Task], seed: int, references_k: int,
+                        fits: Callable[[list[dict[str, str]]], bool] = lambda messages: True,
+                        solver_share: float = 1.0, related: bool = True
+                        ) -> list[dict[str, Any]]:
+    """Every task as a proposer row (showing `related` examples), with `solver_share` as
+    many solver rows of the same tasks, shuffled."""
+    rows = warmstart_examples(tasks, seed, references_k, 1.0, fits, related)
+    proposer = [r for r in rows if r["role"] == "proposer"]
+    solver = [r for r in rows if r["role"] == "solver"]
+    rng = random.Random(seed)
+    mixed = proposer + rng.sample(solver, min(len(solver), round(len(proposer) * solver_share)))
+    rng.shuffle(mixed)
+    return mixed
+
+
+def _runtime(history: list[dict[str, Any]]) -> float:
+    return next((h["train_runtime"] for h in history if "train_runtime" in h), 0.0)
 
 
 def train_rows(model, tokenizer, rows: list[dict[str, Any]], cfg: Config, output_dir: str,
@@ -131,9 +197,14 @@ def train_rows(model, tokenizer, rows: list[dict[str, Any]], cfg: Config, output
 
 
 def record_warm_start(store: CurriculumStore, report: WarmStartReport, tasks: list[Task]) -> None:
-    """Record every warm-start example as a training sample with its task's provenance."""
+    """Record every warm-start example as a training sample with its task's provenance,
+    and the programs of tasks the store does not hold as trained on (a proposal of one
+    is then a copy, not an invention)."""
     by_id = {t.id: t for t in tasks}
     with store.transaction():
         for role, task_id in report.rows:  # task_id may name a streamed, unstored task
             store.add_sample(Sample(f"sft:{role}:{task_id}", 0, "sft", task_id,
                                     by_id[task_id].provenance))
+        for task_id in {task_id for _, task_id in report.rows}:
+            if not store.has_task(task_id):
+                store.add_trained_program(by_id[task_id].reference)

@@ -3,6 +3,7 @@
     result = selfplay_step(store, rollouts, sandboxes, cfg, step=3, rng=random.Random(3))
     result.samples      # RolloutSamples for the learner; result.groups() as GRPO groups
     result.dropped      # samples of zero-std groups (dynamic sampling), not trained on
+    result.invented     # the policy's new valid tasks (learner.reference_sft trains on them)
     result.summary      # counts by role, status and reason, as recorded
     result.seconds      # wall time per stage (solve and judge summed over the rounds)
 
@@ -27,6 +28,7 @@ from typing import Any
 
 from zeroplay.config import Config
 from zeroplay.curricula.store import CurriculumStore
+from zeroplay.curricula.task import Task
 from zeroplay.handoff import RolloutSample
 from zeroplay.selfplay import learn
 from zeroplay.selfplay.dynamic import SolverRounds, zero_std_cause
@@ -43,6 +45,7 @@ from zeroplay.selfplay.validate import validate
 class StepResult:
     samples: list[RolloutSample] = field(default_factory=list)
     dropped: list[RolloutSample] = field(default_factory=list)
+    invented: list[Task] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -81,6 +84,7 @@ def selfplay_step(store: CurriculumStore, rollouts, sandboxes, cfg: Config, *, s
     solver_kept = learn.to_samples("solver", solver.pairs(kept=True), step)
     result.summary = record_step(store, step, vetted, proposals, solver,
                                  solver_kept + proposer, run_id, untrained=flat)
+    result.invented = [t for t in vetted.tasks if t.valid and t.provenance.origin == "policy"]
     result.samples = solver_kept + [s for s in proposer if s.group not in flat]
     result.dropped = (learn.to_samples("solver", solver.pairs(kept=False), step)
                       + [s for s in proposer if s.group in flat])
