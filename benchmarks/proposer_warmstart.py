@@ -7,11 +7,10 @@
 It uses the prepared store and solver warm start of benchmarks/learning.py (the same
 `--out` and config reuse them). Each variant continues from that checkpoint with a
 proposer phase: SFT on proposer rows (the proposer prompt with `k` example tasks, a
-training task as the answer; with `related`, examples that share the longest prefix of
-operations with it), mixed with a `solver` share of solver rows so the solver is not
-forgotten, for `steps` steps at `lr`. The rows come from the warm start's own
+training task as the answer), mixed with a `solver` share of solver rows so the solver is
+not forgotten, for `steps` steps at `lr`. The rows come from the warm start's own
 tasks (the seed curriculum and its fresh synthesizer stream). Variant keys: steps (0:
-the checkpoint as it is), k, solver (solver rows per proposer row), lr, related (0/1).
+the checkpoint as it is), k, solver (solver rows per proposer row), lr.
 
 Then, with no training, it plays `--steps` proposing self-play steps of `--proposals`
 proposer prompts (8 proposals each, showing `k` examples as the rows did) on a copy of the
@@ -42,19 +41,18 @@ from statistics import fmean
 from learning import config_or_exit, from_checkpoint, judge_split, prepare, remove_store
 
 DEFAULT_VARIANTS = ["none:steps=0", "p300:steps=300,solver=1", "p600:steps=600,solver=1",
-                    "p300-k1:steps=300,solver=1,k=1",
-                    "p300-k1-related:steps=300,solver=1,k=1,related=1"]
-VARIANT_KEYS = {"steps": int, "k": int, "solver": float, "lr": float, "related": int}
+                    "p300-k1:steps=300,solver=1,k=1"]
+VARIANT_KEYS = {"steps": int, "k": int, "solver": float, "lr": float}
 
 
 def parse_variant(text: str) -> tuple[str, dict]:
     """`name:key=value,...` with defaults filled in.
 
     >>> parse_variant("p:steps=300,k=1")
-    ('p', {'steps': 300, 'k': 1, 'solver': 0.0, 'lr': 0.003, 'related': 0})
+    ('p', {'steps': 300, 'k': 1, 'solver': 0.0, 'lr': 0.003})
     """
     name, _, spec = text.partition(":")
-    values = {"steps": 0, "k": 0, "solver": 0.0, "lr": 3e-3, "related": 0}
+    values = {"steps": 0, "k": 0, "solver": 0.0, "lr": 3e-3}
     for item in filter(None, spec.split(",")):
         key, _, value = item.partition("=")
         if key not in VARIANT_KEYS:
@@ -106,7 +104,7 @@ def proposer_phase(fleet, cfg, tasks: list, variant: dict, scratch: Path) -> flo
     rows = proposer_phase_rows(
         tasks, cfg.run.seed, variant["k"],
         lambda m: prompt_tokens(actor.tokenizer, m) <= cfg.rollout.max_prompt_tokens,
-        solver_share=variant["solver"], related=bool(variant["related"]))
+        solver_share=variant["solver"])
     start = time.monotonic()
     train_rows(actor.generator.model, actor.tokenizer, rows, cfg, str(scratch),
                variant["steps"], variant["lr"])

@@ -277,7 +277,12 @@ class CurriculumConfig(Section):
         "before training, for evaluation only.",
     )
     max_ops: int = Field(3, ge=1, description="Difficulty: max operations per seed task.")
-    reference_k: int = Field(6, ge=0, description="Example tasks shown in each proposer prompt.")
+    reference_k: int = Field(
+        0, ge=0,
+        description="Example tasks shown in each proposer prompt (and in the warm start's "
+        "proposer rows). The tiny model proposes best without any "
+        "(benchmarks/proposer_warmstart.py); instruction models use them to write something "
+        "new.")
     learnability_window: int = Field(
         4, ge=1, description="Solve rates count attempts of the last W policy versions."
     )
@@ -531,10 +536,10 @@ class LearnerConfig(Section):
         "proposer rows a tiny proposer cannot write the format when it joins.",
     )
     warm_start_proposer_steps: int = Field(
-        300, ge=0,
+        600, ge=0,
         description="SFT steps of a proposer phase after the warm start: every warm-start "
-        "task as a proposer answer, its prompt showing curriculum.reference_k tasks that "
-        "share the longest prefix of operations with it, mixed one to one with solver rows "
+        "task as a proposer answer (its prompt showing curriculum.reference_k examples), "
+        "mixed one to one with solver rows so the solver is not forgotten "
         "(benchmarks/proposer_warmstart.py measured the choice). 0: none, and a tiny "
         "proposer cannot write the format when it joins.",
     )

@@ -1,8 +1,6 @@
 """Warm start on synthetic data: the SFT loss falls and the tiny model starts writing the
 solver format, on held-out seed tasks it never trained on."""
 
-import dataclasses
-import random
 
 import pytest
 
@@ -16,10 +14,8 @@ from zeroplay.curricula.store import CurriculumStore
 from zeroplay.eval.provenance import provenance_report
 from zeroplay.learner.warmstart import (
     WarmStartReport,
-    operation_prefixes,
     proposer_phase_rows,
     record_warm_start,
-    related_examples,
     warm_start,
     warmstart_examples,
 )
@@ -78,24 +74,8 @@ def test_programs_trained_on_outside_the_store_are_recorded_as_such(tmp_path):
         assert not store.has_trained_program(normalized_hash(stored.reference))
 
 
-def test_related_examples_share_the_longest_prefix_of_operations():
-    def task(i, *tags):
-        return dataclasses.replace(make_task(i), tags=tags)
-
-    answer = task(0, "sort", "take", "sum")
-    tasks = [answer, task(1, "sort", "take", "count"), task(2, "sort", "reverse"),
-             task(3, "abs"), task(4, "sort", "take", "sum")]
-    rng = random.Random(0)
-    index = operation_prefixes(tasks)
-    assert related_examples(answer, index, 1, rng) == [tasks[4]]  # its combination
-    assert related_examples(answer, index, 2, rng) == [tasks[4], tasks[1]]
-    assert set(t.id for t in related_examples(answer, index, 3, rng)) == \
-        {tasks[4].id, tasks[1].id, tasks[2].id}
-    assert related_examples(task(5), index, 2, rng) == []  # no operations: nothing related
-
-
 def test_the_proposer_phase_mixes_both_roles_one_to_one():
-    tasks = [dataclasses.replace(make_task(i), tags=("add",)) for i in range(6)]
+    tasks = [make_task(i) for i in range(6)]
     rows = proposer_phase_rows(tasks, seed=0, references_k=1)
     assert sorted(r["role"] for r in rows) == ["proposer"] * 6 + ["solver"] * 6
     assert all(r["prompt"][1]["content"].count("Example ") == 1 for r in rows
@@ -128,17 +108,21 @@ def test_warm_start_teaches_the_format(seeded_run, tmp_path):
 
 
 @pytest.mark.slow  # trains the tiny model for about two minutes
-def test_a_short_warm_start_solves_heldout_seen_tasks(pool, tmp_path):
+def test_a_short_warm_start_solves_heldout_seen_tasks_and_proposes_parseable_tasks(pool,
+                                                                                  tmp_path):
     """Fresh synthetic tasks only, a fixed seed: greedy pass@1 on heldout-seen tasks (whose
-    programs no training task has) goes from 0 to above 0."""
+    programs no training task has) goes from 0 to above 0, and after the proposer phase
+    sampled proposals (T=1, as self-play samples them) parse, where none did before."""
     from zeroplay.actors.fleet import Fleet
     from zeroplay.curricula.admit import fresh_tasks, pool_validator, seed_curriculum
     from zeroplay.eval.benchmarks import task_problem
     from zeroplay.eval.run import evaluate
+    from zeroplay.selfplay.propose import propose
 
     cfg = load_config(None, ["learner.warm_start_batch_size=16", "rollout.max_new_tokens=160",
-                             "learner.warm_start_proposer_share=0",
-                             "learner.warm_start_proposer_steps=0", "sandbox.pool_size=1"])
+                             "learner.warm_start_proposer_share=0", "sandbox.pool_size=1",
+                             "learner.warm_start_proposer_steps=150",
+                             "curriculum.reference_k=1"])
     validate = pool_validator(pool, cfg)
     with CurriculumStore.open(tmp_path / "curriculum.sqlite", create=True) as store:
         seed_curriculum(store, validate, cfg, n=100, heldout=60, seed=3, run_id="ws")
@@ -147,15 +131,22 @@ def test_a_short_warm_start_solves_heldout_seen_tasks(pool, tmp_path):
         heldout = store.tasks(status="valid", split="heldout-seen")
     fleet = Fleet.in_process(cfg, pool, str(tmp_path / "cache"))
     problems = [task_problem(t) for t in heldout]
+    examples = [(t,) for t in train[:8]]
 
     def pass_at_1() -> float:
         return evaluate(problems, fleet, 1, cfg.rollout.max_prompt_tokens, batch_problems=32,
                         greedy=True).pass_at(1)
 
-    before = pass_at_1()
+    def parsed() -> float:
+        proposals = propose(fleet.rollouts, examples, cfg, run_id="ws")
+        return sum(p.draft is not None for p in proposals) / len(proposals)
+
+    before, parsed_before = pass_at_1(), parsed()
     actor = fleet.rollouts.group.members[0]
     report = warm_start(actor.generator.model, actor.tokenizer, train, cfg,
                         str(tmp_path / "sft"), steps=300)
-    assert report.last_loss < 0.3
-    after = pass_at_1()
+    assert report.last_loss < 0.3 and report.proposer_steps == 150
+    assert report.proposer_loss[1] < report.proposer_loss[0]
+    after, parsed_after = pass_at_1(), parsed()
     assert before == 0.0 and after > 0.0, (before, after)
+    assert parsed_before == 0.0 and parsed_after >= 0.25, (parsed_before, parsed_after)

@@ -13,10 +13,9 @@ them (`learner.warm_start_proposer_share`) as a proposer prompt showing as many 
 tasks as fit `rollout.max_prompt_tokens` (the rule rollouts use; a longer row would lose
 its answer to truncation), with the task itself as the answer. Then a proposer phase
 (`learner.warm_start_proposer_steps`, on its own warm-up and cosine decay): every task
-as a proposer answer, its prompt showing `curriculum.reference_k` tasks that share the
-longest prefix of operations with it (a variant of an example is what a small model
-learns to write soonest; benchmarks/proposer_warmstart.py measured it), mixed one to one
-with solver rows, without which the solver is forgotten. The loss covers the answers
+as a proposer answer (showing `curriculum.reference_k` examples, none for the tiny
+model), mixed one to one with solver rows, without which the solver is forgotten
+(benchmarks/proposer_warmstart.py measured both choices). The loss covers the answers
 only. With `heldout`, the mean NLL of held-out references under the solver prompt is
 logged ten times during training: a cheap learning curve, which never decides anything.
 Every example is recorded as a training sample with its task's provenance, so the
@@ -59,19 +58,15 @@ class WarmStartReport:
 def warmstart_examples(tasks: list[Task], seed: int, references_k: int = 2,
                        proposer_share: float = 1.0,
                        fits: Callable[[list[dict[str, str]]], bool] = lambda messages: True,
-                       related: bool = False) -> list[dict[str, Any]]:
+                       ) -> list[dict[str, Any]]:
     """Prompt-completion conversations: a solver row per task, a proposer row for
     `proposer_share` of them, shuffled. A proposer row shows the longest prefix of
-    `references_k` other tasks whose prompt `fits` (the rule rollouts use): random ones,
-    or with `related` the tasks that share the longest prefix of operations with the
-    answer (`related_examples`), so that the row teaches writing a variant of an example."""
+    `references_k` other tasks whose prompt `fits` (the rule rollouts use)."""
     rng = random.Random(seed)
     rows = [_solver_row(task) for task in tasks]
-    by_prefix = operation_prefixes(tasks) if related else {}
     for task in rng.sample(tasks, round(len(tasks) * proposer_share)):
-        others = (related_examples(task, by_prefix, references_k, rng) if related else
-                  rng.sample([t for t in tasks if t.id != task.id],
-                             min(references_k, len(tasks) - 1)))
+        others = rng.sample([t for t in tasks if t.id != task.id],
+                            min(references_k, len(tasks) - 1))
         while others and not fits(proposer_messages(others)):
             others.pop()
         answer = render_proposal(task.statement, task.reference, task.strategy)
@@ -80,30 +75,6 @@ def warmstart_examples(tasks: list[Task], seed: int, references_k: int = 2,
                      "role": "proposer", "task_id": task.id})
     rng.shuffle(rows)
     return rows
-
-
-def related_examples(task: Task, by_prefix: dict[tuple[str, ...], list[Task]], k: int,
-                     rng: random.Random) -> list[Task]:
-    """Up to `k` other tasks that share the longest prefix of operations (tags) with
-    `task`: its combination with other constants, or its first operations followed by
-    others. None for a task without tags."""
-    chosen: list[Task] = []
-    for length in range(len(task.tags), 0, -1):
-        pool = [t for t in by_prefix.get(task.tags[:length], ())
-                if t.id != task.id and t not in chosen]
-        chosen += rng.sample(pool, min(k - len(chosen), len(pool)))
-        if len(chosen) == k:
-            break
-    return chosen
-
-
-def operation_prefixes(tasks: list[Task]) -> dict[tuple[str, ...], list[Task]]:
-    """Every prefix of the tasks' operations (tags) -> the tasks that start with it."""
-    index: dict[tuple[str, ...], list[Task]] = {}
-    for task in tasks:
-        for length in range(1, len(task.tags) + 1):
-            index.setdefault(task.tags[:length], []).append(task)
-    return index
 
 
 def _solver_row(task: Task) -> dict[str, Any]:
@@ -146,11 +117,10 @@ def warm_start(model, tokenizer, tasks: list[Task], cfg: Config, output_dir: str
 
 def proposer_phase_rows(tasks: list[Task], seed: int, references_k: int,
                         fits: Callable[[list[dict[str, str]]], bool] = lambda messages: True,
-                        solver_share: float = 1.0, related: bool = True
-                        ) -> list[dict[str, Any]]:
-    """Every task as a proposer row (showing `related` examples), with `solver_share` as
-    many solver rows of the same tasks, shuffled."""
-    rows = warmstart_examples(tasks, seed, references_k, 1.0, fits, related)
+                        solver_share: float = 1.0) -> list[dict[str, Any]]:
+    """Every task as a proposer row, with `solver_share` as many solver rows of the same
+    tasks, shuffled."""
+    rows = warmstart_examples(tasks, seed, references_k, 1.0, fits)
     proposer = [r for r in rows if r["role"] == "proposer"]
     solver = [r for r in rows if r["role"] == "solver"]
     rng = random.Random(seed)
