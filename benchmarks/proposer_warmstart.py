@@ -5,19 +5,22 @@
         [--set KEY=VALUE ...]
 
 It uses the prepared store and solver warm start of benchmarks/learning.py (the same
-`--out` and config reuse them). Each variant continues from that checkpoint with a
-proposer phase: SFT on proposer rows (the proposer prompt with `k` example tasks, a
-training task as the answer), mixed with a `solver` share of solver rows so the solver is
-not forgotten, for `steps` steps at `lr`. The rows come from the warm start's own
+`--out` and config reuse them; the config's own proposer phase is left out of it). Each
+variant continues from that checkpoint with a proposer phase: SFT on proposer rows (the
+proposer prompt with `k` example tasks, a training task of at least two operations as
+the answer), mixed with a `solver` share of solver rows so the solver is not forgotten,
+for `steps` steps at `lr`. The rows come from the warm start's own
 tasks (the seed curriculum and its fresh synthesizer stream). Variant keys: steps (0:
 the checkpoint as it is), k, solver (solver rows per proposer row), lr.
 
 Then, with no training, it plays `--steps` proposing self-play steps of `--proposals`
 proposer prompts (8 proposals each, showing `k` examples as the rows did) on a copy of the
 store, as a run plays them, and reports per variant:
-- valid: the share of proposals that became valid tasks, and why the others did not;
-- novel: the share of valid ones whose program shape (constants abstracted) the store
-  does not hold; copied: the share whose program is one the warm start trained on;
+- valid: the share of proposals that became valid new tasks, and why the others did not
+  (the copy of the store knows the warm start's programs, as a run's store does, so a
+  proposal of one is filtered as `trained_copy`);
+- novel: the share of valid ones whose program shape (constants abstracted) is new;
+  copied: the share of all proposals that were trained copies;
 - learnable: the share of the new valid tasks the solver solved sometimes but not always
   (0 < passes < 8 at the rollout temperature);
 - the solver's greedy pass@1 on a validation set built like heldout-seen from other
@@ -40,8 +43,8 @@ from statistics import fmean
 
 from learning import config_or_exit, from_checkpoint, judge_split, prepare, remove_store
 
-DEFAULT_VARIANTS = ["none:steps=0", "p300:steps=300,solver=1", "p600:steps=600,solver=1",
-                    "p300-k1:steps=300,solver=1,k=1"]
+DEFAULT_VARIANTS = ["none:steps=0", "p250:steps=250,solver=1", "p500:steps=500,solver=1",
+                    "p500-k1:steps=500,solver=1,k=1"]
 VARIANT_KEYS = {"steps": int, "k": int, "solver": float, "lr": float}
 
 
@@ -112,9 +115,9 @@ def proposer_phase(fleet, cfg, tasks: list, variant: dict, scratch: Path) -> flo
 
 
 def measure_proposals(fleet, cfg, store_path: Path, work: Path, steps: int,
-                      trained_hashes: set[str]) -> dict:
-    """Proposing self-play steps on a copy of the store, nothing trained; the shares."""
-    from zeroplay.curricula.programs import normalized_hash, shape_hash
+                      trained: list) -> dict:
+    """Proposing self-play steps on a copy of the store that knows the warm start's
+    programs (as a run's does), nothing trained; the shares."""
     from zeroplay.curricula.store import CurriculumStore
     from zeroplay.selfplay import selfplay_step
 
@@ -124,22 +127,24 @@ def measure_proposals(fleet, cfg, store_path: Path, work: Path, steps: int,
     reasons: Counter = Counter()
     learnable, judged, texts = 0, 0, []
     with CurriculumStore.open(copy, run_id="proposer-bench") as store:
+        with store.transaction():
+            for task in trained:
+                if not store.has_task(task.id):
+                    store.add_trained_program(task.reference)
         for step in range(1, steps + 1):
-            shapes = {shape_hash(t.reference) for t in store.tasks(status="valid")}
             before = {t.id for t in store.tasks()}
             result = selfplay_step(store, fleet.rollouts, fleet.sandboxes, cfg, step=step,
                                    rng=random.Random(step), run_id="proposer-bench")
             summary = result.summary
             for status, n in summary["proposals"].items():
                 counts[status] += n
+            counts["novel"] += summary["novel_policy_tasks"]
             reasons.update(summary["format_reasons"])
             reasons.update({f"rejected:{r}": n for r, n in summary["rejected"].items()})
             reasons.update({f"filtered:{r}": n for r, n in summary["filtered"].items()})
             new = [t for t in store.tasks(status="valid", origin="policy")
                    if t.id not in before]
             for task in new:
-                counts["novel"] += shape_hash(task.reference) not in shapes
-                counts["copied"] += normalized_hash(task.reference) in trained_hashes
                 passes = [a.status == "pass" for a in store.attempts(task.id)]
                 if passes:
                     judged += 1
@@ -149,7 +154,7 @@ def measure_proposals(fleet, cfg, store_path: Path, work: Path, steps: int,
     valid = counts["valid"]
     return {"proposals": total, "valid": valid / total if total else 0.0,
             "novel": counts["novel"] / valid if valid else None,
-            "copied": counts["copied"] / valid if valid else None,
+            "copied": reasons["filtered:trained_copy"] / total if total else None,
             "learnable": learnable / judged if judged else None, "judged": judged,
             "reasons": dict(reasons.most_common()), "examples": texts[:4]}
 
@@ -176,10 +181,10 @@ def main() -> None:
     import torch
 
     from zeroplay.actors.fleet import Fleet
-    from zeroplay.curricula.programs import normalized_hash
     from zeroplay.sandbox.image import build_image
     from zeroplay.sandbox.pool import SandboxPool
 
+    args.set = ["learner.warm_start_proposer_steps=0", *args.set]  # the variants add one
     cfg = config_or_exit(parser, args)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -189,7 +194,6 @@ def main() -> None:
     with SandboxPool(cfg.sandbox, build_image(cfg.sandbox).tag) as pool:
         store_path, checkpoint = prepare(cfg, out, pool)
         tasks = warm_start_tasks(cfg, store_path, pool)
-        trained = {normalized_hash(t.reference) for t in tasks}
         validation = validation_tasks(cfg, store_path, pool, args.validation_tasks)
         print(f"{len(tasks)} warm-start tasks, {len(validation)} validation tasks", flush=True)
         play = from_checkpoint(cfg, checkpoint).model_copy(update={
@@ -203,7 +207,7 @@ def main() -> None:
             with Fleet.in_process(shown, pool) as fleet:
                 seconds = proposer_phase(fleet, shown, tasks, variant, work / "trainer")
                 solver = fmean(judge_split(fleet, validation, 1, greedy=True))
-                shares = measure_proposals(fleet, shown, store_path, work, args.steps, trained)
+                shares = measure_proposals(fleet, shown, store_path, work, args.steps, tasks)
             results[name] = {**variant, "seconds": round(seconds, 1),
                              "validation_pass@1": solver, **shares}
             r = results[name]

@@ -509,7 +509,7 @@ class LearnerConfig(Section):
     )
     keep_checkpoints: int = Field(3, ge=1, description="Checkpoints kept on disk.")
     warm_start_steps: int = Field(
-        1700, ge=0, description="SFT steps on synthetic tasks before self-play (0: none)."
+        1400, ge=0, description="SFT steps on synthetic tasks before self-play (0: none)."
     )
     warm_start_learning_rate: float = Field(
         3e-3, gt=0, description="Peak SFT learning rate (cosine schedule, 5% warm-up).")
@@ -518,7 +518,7 @@ class LearnerConfig(Section):
         3400, ge=0,
         description="Fresh synthesizer tasks (validated in the sandbox, never a held-out "
         "program) streamed into the warm start beside the seed curriculum. Steps x batch "
-        "size over the rows they make is the number of epochs (by default about 4).",
+        "size over the rows they make is the number of epochs (by default about 6).",
     )
     warm_start_tests: int = Field(
         8, ge=2,

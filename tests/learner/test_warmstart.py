@@ -2,6 +2,8 @@
 solver format, on held-out seed tasks it never trained on."""
 
 
+import dataclasses
+
 import pytest
 
 from zeroplay.actors.generation import HFGenerator, SamplingParams
@@ -74,10 +76,12 @@ def test_programs_trained_on_outside_the_store_are_recorded_as_such(tmp_path):
         assert not store.has_trained_program(normalized_hash(stored.reference))
 
 
-def test_the_proposer_phase_mixes_both_roles_one_to_one():
-    tasks = [make_task(i) for i in range(6)]
+def test_the_proposer_phase_proposes_compositions_mixed_one_to_one_with_solver_rows():
+    tasks = [dataclasses.replace(make_task(i), tags=("add",) * (1 + i % 2)) for i in range(8)]
     rows = proposer_phase_rows(tasks, seed=0, references_k=1)
-    assert sorted(r["role"] for r in rows) == ["proposer"] * 6 + ["solver"] * 6
+    proposed = [r["task_id"] for r in rows if r["role"] == "proposer"]
+    assert sorted(proposed) == sorted(t.id for t in tasks if len(t.tags) == 2)  # no 1-op
+    assert sum(r["role"] == "solver" for r in rows) == len(proposed) == 4
     assert all(r["prompt"][1]["content"].count("Example ") == 1 for r in rows
                if r["role"] == "proposer")
 

@@ -41,8 +41,9 @@ class Vetted:
     # sandbox (its Task then says valid or rejected). A duplicate of an earlier draft of
     # the same batch is stopped too, so only the first of two copies can count as new.
     outcomes: list[str] = field(default_factory=list)
-    novel: set[str] = field(default_factory=set)  # valid ones of a program shape new to the
-    # store (the first of a batch that share one)
+    # Ids of valid tasks of a program shape new to the store and to the trained programs
+    # (of several in one batch with the same shape, the first).
+    novel: set[str] = field(default_factory=set)
 
     @property
     def valid(self) -> int:
