@@ -2,14 +2,15 @@
 
     .venv/bin/python benchmarks/selfplay_vs_seed.py [--seconds 300] [--seeds 0 1 2]
         [--arms seed-sft seed-grpo selfplay selfplay-sft oracle] [--eval-tasks 100]
-        [--warm-start-steps 600] [--out runs/bench-selfplay] [--set KEY=VALUE ...]
+        [--warm-start-steps 400] [--proposer-steps 200] [--out runs/bench-selfplay]
+        [--set KEY=VALUE ...]
 
 The seed-limited regime: the synthesizer supplies the seed curriculum and nothing else.
 Prepared once per `--out` (benchmarks/learning.py's `prepare`): a store seeded as `zeroplay
 run` seeds one (both held-out splits first, then `curriculum.seed_tasks` training tasks
 that share no program with them), and one warm start on the seed tasks alone
-(`learner.warm_start_tasks` is 0 here, `--warm-start-steps` SFT steps, then the config's
-proposer phase), so the policy can solve and propose. Then, for each seed, every arm
+(`learner.warm_start_tasks` is 0 here: `--warm-start-steps` SFT steps, then a proposer
+phase of `--proposer-steps`), so the policy can solve and propose. Then, for each seed, every arm
 starts from that checkpoint and the seed store and trains for the same wall-clock
 `--seconds` in this one process:
 
@@ -268,12 +269,16 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--arms", nargs="+", choices=ARMS, default=list(ARMS))
     parser.add_argument("--eval-tasks", type=int, default=100, help="per held-out split")
-    parser.add_argument("--warm-start-steps", type=int, default=600)
+    parser.add_argument("--warm-start-steps", type=int, default=400,
+                        help="SFT steps on the seed tasks (32 passes over 200 at 400)")
+    parser.add_argument("--proposer-steps", type=int, default=200,
+                        help="steps of the proposer phase that follows")
     parser.add_argument("--sft-lr", type=float, default=3e-4)
     parser.add_argument("--out", default="runs/bench-selfplay")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
     args.set = [f"learner.warm_start_steps={args.warm_start_steps}",
+                f"learner.warm_start_proposer_steps={args.proposer_steps}",
                 "learner.warm_start_tasks=0", "curriculum.fresh_tasks_per_step=0", *args.set]
 
     from zeroplay.actors.fleet import Fleet
