@@ -2,7 +2,7 @@
 
 One policy proposes programming tasks and solves them; a hardened Docker sandbox runs
 every piece of model-written code and judges it with Hypothesis-generated tests; a TRL
-GRPO learner updates the policy; Ray runs it all. See DESIGN.md for the data flow.
+GRPO learner updates the policy; Ray runs it all. docs/design.md describes the data flow.
 
 Importing this package is cheap: heavy libraries (torch, ray, transformers, docker) are
 imported only by the modules that need them.

@@ -208,8 +208,8 @@ def copy_ready(model, scale: float) -> None:
     identity, so that attending to a token adds (a multiple of) its own normalised
     embedding to the residual stream: a head copies whatever it looks at from the first
     step, and only has to learn where to look. From a random init both circuits must form
-    before either lowers the loss, and 850 SFT steps did not get there (README, "The
-    policy"). Query and key projections keep their random init."""
+    before either lowers the loss, and 850 SFT steps did not get there (docs/results.md,
+    2026-12-04). Query and key projections keep their random init."""
     import torch
 
     with torch.no_grad():

@@ -1,4 +1,4 @@
-"""One self-play step as one module per stage of the data flow (DESIGN.md).
+"""One self-play step as one module per stage of the data flow (docs/design.md).
 
     result = selfplay_step(store, fleet.rollouts, fleet.sandboxes, cfg, step=3, rng=rng)
 

@@ -1,4 +1,4 @@
-"""One self-play step, stage by stage, top to bottom (the data flow of DESIGN.md).
+"""One self-play step, stage by stage, top to bottom (the data flow of docs/design.md).
 
     result = selfplay_step(store, rollouts, sandboxes, cfg, step=3, rng=random.Random(3))
     result.samples      # RolloutSamples for the learner; result.groups() as GRPO groups
