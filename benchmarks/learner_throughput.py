@@ -23,8 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from zeroplay.actors.generation import HFGenerator, SamplingParams
+from zeroplay.actors.generation import HFGenerator
 from zeroplay.actors.policy import load_policy
+from zeroplay.actors.sampling import SamplingParams
 from zeroplay.config import load_config
 from zeroplay.handoff import RolloutSample
 from zeroplay.learner.grpo import SampleFeed, build_grpo_trainer
@@ -105,7 +106,7 @@ def group_throughput(cfg, cache_dir: Path, groups, workers: int, steps: int) -> 
     import ray
 
     from zeroplay.actors.group import make_actor
-    from zeroplay.actors.ray_actors import WeightStore
+    from zeroplay.actors.weights import WeightStore
     from zeroplay.learner.actor import LearnerActor
 
     batch = cfg.learner.per_device_train_batch_size
@@ -139,8 +140,8 @@ def publish_paths(model, tok, actors: int = 2, repeats: int = 5) -> None:
     import ray
 
     from zeroplay.actors.group import make_actor
-    from zeroplay.actors.ray_actors import RolloutActor, WeightStore, publish_weights
-    from zeroplay.actors.weight_sync import CollectivePublisher
+    from zeroplay.actors.ray_actors import RolloutActor
+    from zeroplay.actors.weights import CollectivePublisher, WeightStore, publish_weights
     from zeroplay.config import ResourceSpec
     from zeroplay.learner.checkpoint import cpu_weights
 
@@ -186,7 +187,8 @@ def publish_during_generate(cfg, cache_dir: Path, model) -> None:
     import ray
 
     from zeroplay.actors.group import make_actor
-    from zeroplay.actors.ray_actors import RolloutActor, WeightStore, publish_weights
+    from zeroplay.actors.ray_actors import RolloutActor
+    from zeroplay.actors.weights import WeightStore, publish_weights
     from zeroplay.config import ResourceSpec
     from zeroplay.learner.checkpoint import cpu_weights
 

@@ -71,7 +71,8 @@ def peak_rss_mib() -> float:
 def child(backend: str, model_dir: str, new_tokens: int, sequences: list[int],
           overrides: list[str]) -> dict:
     """One backend on one model, in this (fresh) process."""
-    from zeroplay.actors.generation import SamplingParams, make_generator
+    from zeroplay.actors.generation import make_generator
+    from zeroplay.actors.sampling import SamplingParams
     from zeroplay.config import load_config
 
     cfg = load_config(None, [f"policy.model={model_dir}", f"rollout.backend={backend}",

@@ -1,6 +1,6 @@
-"""The package's import graph: no cycle between subpackages, and the CLI's help path
-stays light. Imports are read with `ast` (function-level imports count too), so a cycle
-hidden inside a function is still a cycle."""
+"""The package's import graph: no cycle between subpackages, none between single modules,
+and the CLI's help path stays light. Imports are read with `ast` (function-level imports
+count too), so a cycle hidden inside a function is still a cycle."""
 
 import ast
 from pathlib import Path
@@ -36,6 +36,29 @@ def import_graph() -> dict[str, set[str]]:
     return graph
 
 
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def module_graph() -> dict[str, set[str]]:
+    """Module -> the package modules it imports (`from pkg import module` names the
+    module; a package's own __init__ counts as a module)."""
+    modules = {module_name(p): p for p in ROOT.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        edges = graph.setdefault(name, set())
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets = []
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                targets = [f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in modules
+                           else node.module for a in node.names]
+            edges.update(t for t in targets if t in modules and t != name)
+    return graph
+
+
 def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     state: dict[str, int] = {}
     stack: list[str] = []
@@ -61,6 +84,17 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 def test_no_import_cycle_between_subpackages():
     cycle = find_cycle(import_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_no_import_cycle_between_modules():
+    cycle = find_cycle(module_graph())
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_the_module_graph_sees_function_level_imports():
+    graph = module_graph()
+    assert "zeroplay.actors.vllm_engine" in graph["zeroplay.actors.generation"]
+    assert "zeroplay.selfplay.learn" in graph["zeroplay.selfplay.step"]  # from pkg import mod
 
 
 def test_the_cycle_finder_finds_a_cycle():

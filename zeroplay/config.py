@@ -496,7 +496,7 @@ class LearnerConfig(Section):
         "object_store",
         description="How published weights reach the rollout actors: each pulls them from "
         "Ray's object store, or the learner broadcasts them in buckets over a gloo group "
-        "of its own with every rollout actor (zeroplay.actors.weight_sync). Either way the "
+        "of its own with every rollout actor (zeroplay.actors.weights). Either way the "
         "WeightStore keeps the newest for actors that restart.",
     )
     checkpoint_every: int = Field(10, ge=1, description="Checkpoint every N self-play steps.")

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from tests.actors.test_generator_contract import forward_logprobs
-from zeroplay.actors.generation import HFGenerator, SamplingParams
+from zeroplay.actors.generation import HFGenerator
+from zeroplay.actors.sampling import SamplingParams
 
 GREEDY = SamplingParams(temperature=0, max_new_tokens=20)
 PROMPTS = ["def f(xs):", "<|im_start|>user\nWrite the function. A much longer prompt here."]
@@ -35,7 +36,7 @@ def _always(model, token_id):
 def test_stop_tokens_are_eos_the_generation_config_and_the_end_of_turn(tiny):
     import copy
 
-    from zeroplay.actors.generation import stop_token_ids
+    from zeroplay.actors.sampling import stop_token_ids
 
     model, tok = tiny
     base = copy.deepcopy(tok)  # a base model's tokenizer: its eos is not the turn's end
@@ -78,7 +79,8 @@ PEAK_RSS = """
 import resource, sys, torch
 from transformers import AutoTokenizer, Qwen2Config, Qwen2ForCausalLM
 from tests.actors.test_generator_contract import forward_logprobs
-from zeroplay.actors.generation import HFGenerator, SamplingParams
+from zeroplay.actors.generation import HFGenerator
+from zeroplay.actors.sampling import SamplingParams
 tok = AutoTokenizer.from_pretrained(sys.argv[1])
 torch.manual_seed(0)
 model = Qwen2ForCausalLM(Qwen2Config(

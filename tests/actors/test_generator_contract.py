@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from zeroplay.actors.generation import HFGenerator, PromptTooLong, SamplingParams
+from zeroplay.actors.generation import HFGenerator
 from zeroplay.actors.policy import load_policy, policy_source
+from zeroplay.actors.sampling import PromptTooLong, SamplingParams
 from zeroplay.config import load_config
 
 PROMPTS = ["def f(xs):", "<|im_start|>user\nWrite the function. A much longer prompt here."]
@@ -182,7 +183,7 @@ def test_a_prompt_over_the_limit_is_a_clear_error(generator):
 
 def test_the_vllm_backend_stops_where_the_hf_backend_does(reference):
     """vLLM never sees the HF model: its stop tokens come from the directory's files."""
-    from zeroplay.actors.generation import stop_token_ids
+    from zeroplay.actors.sampling import stop_token_ids
     from zeroplay.actors.vllm_engine import _GenerationConfigOf
 
     model_dir, model, tok = reference

@@ -9,7 +9,8 @@ import pytest
 
 from zeroplay.actors.group import make_actor
 from zeroplay.actors.prompts import solver_messages
-from zeroplay.actors.ray_actors import RolloutActor, WeightStore, publish_weights, state_digest
+from zeroplay.actors.ray_actors import RolloutActor
+from zeroplay.actors.weights import WeightStore, publish_weights, state_digest
 from zeroplay.config import ResourceSpec, load_config
 
 from ..curricula.conftest import make_task
@@ -79,7 +80,7 @@ def test_a_publish_never_waits_behind_a_generate_call(ray_local, tiny_cache, tin
     forms the weight-sync group, while the actors generate."""
     import torch
 
-    from zeroplay.actors.weight_sync import CollectivePublisher
+    from zeroplay.actors.weights import CollectivePublisher
 
     class SlowRollout(RolloutActor):
         def __init__(self, *args):
@@ -136,7 +137,7 @@ def test_a_collective_publish_reforms_its_group_around_a_restarted_actor(ray_loc
     actors then serve the broadcast weights, bit for bit."""
     import torch
 
-    from zeroplay.actors.weight_sync import CollectivePublisher
+    from zeroplay.actors.weights import CollectivePublisher
 
     store = ray_local.remote(WeightStore).options(name="weights-sync").remote()
     names = ["rollout-sync-0", "rollout-sync-1"]

@@ -5,8 +5,9 @@ import pytest
 import torch
 from transformers import TrainerCallback
 
-from zeroplay.actors.generation import HFGenerator, SamplingParams
+from zeroplay.actors.generation import HFGenerator
 from zeroplay.actors.policy import load_policy
+from zeroplay.actors.sampling import SamplingParams
 from zeroplay.config import load_config
 from zeroplay.handoff import RolloutSample
 from zeroplay.learner.checkpoint import (

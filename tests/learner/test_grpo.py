@@ -4,8 +4,9 @@ actors' behaviour log-probs, stale groups are dropped."""
 import pytest
 import torch
 
-from zeroplay.actors.generation import HFGenerator, SamplingParams
+from zeroplay.actors.generation import HFGenerator
 from zeroplay.actors.policy import load_policy
+from zeroplay.actors.sampling import SamplingParams
 from zeroplay.config import load_config
 from zeroplay.handoff import RolloutSample
 from zeroplay.learner.grpo import SampleFeed, build_grpo_trainer

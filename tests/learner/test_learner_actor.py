@@ -8,7 +8,8 @@ import pytest
 
 from zeroplay.actors.group import make_actor
 from zeroplay.actors.prompts import solver_messages
-from zeroplay.actors.ray_actors import RolloutActor, WeightStore, state_digest
+from zeroplay.actors.ray_actors import RolloutActor
+from zeroplay.actors.weights import WeightStore, state_digest
 from zeroplay.config import load_config
 from zeroplay.handoff import RolloutSample
 from zeroplay.learner.actor import LearnerActor

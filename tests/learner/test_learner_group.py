@@ -6,10 +6,11 @@ import time
 import pytest
 import torch
 
-from zeroplay.actors.generation import HFGenerator, SamplingParams
+from zeroplay.actors.generation import HFGenerator
 from zeroplay.actors.group import make_actor
 from zeroplay.actors.policy import load_policy
-from zeroplay.actors.ray_actors import WeightStore
+from zeroplay.actors.sampling import SamplingParams
+from zeroplay.actors.weights import WeightStore
 from zeroplay.config import load_config
 from zeroplay.handoff import RolloutSample
 from zeroplay.learner.actor import LearnerActor

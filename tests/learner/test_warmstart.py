@@ -6,10 +6,11 @@ import dataclasses
 
 import pytest
 
-from zeroplay.actors.generation import HFGenerator, SamplingParams
+from zeroplay.actors.generation import HFGenerator
 from zeroplay.actors.parsing import parse_solution
 from zeroplay.actors.policy import load_policy
 from zeroplay.actors.prompts import prompt_text, solver_messages
+from zeroplay.actors.sampling import SamplingParams
 from zeroplay.config import load_config
 from zeroplay.curricula.programs import normalized_hash
 from zeroplay.curricula.store import CurriculumStore

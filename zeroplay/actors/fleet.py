@@ -95,8 +95,9 @@ class Fleet:
         import ray
 
         from zeroplay.actors.group import MAX_RESTARTS
-        from zeroplay.actors.ray_actors import RolloutActor, SandboxActor, WeightStore
+        from zeroplay.actors.ray_actors import RolloutActor, SandboxActor
         from zeroplay.actors.runtime import init_ray
+        from zeroplay.actors.weights import WeightStore
 
         restarts = MAX_RESTARTS if restarts is None else restarts
         started = init_ray(cfg, with_learner=with_learner)

@@ -4,13 +4,13 @@
     outs = gen.generate(["prompt a", "prompt b"], n=4, params=SamplingParams(...))
     outs[0].completion_ids, outs[0].logprobs, outs[0].finish_reason, outs[0].policy_version
 
-`Generator` is the interface callers use; `HFGenerator` implements it with Hugging Face
-`generate` on any device, `VLLMGenerator` (actors/vllm_engine.py) with a vLLM engine;
-`make_generator` picks one by `rollout.backend`, without callers changing. Log-probs are
-those of the sampled tokens under the sampling distribution before top-p truncation,
-i.e. `log_softmax(logits / temperature)`, the quantity TRL's GRPO loss computes for the
-current policy, so the two form the importance ratio (which is why a training config
-refuses `rollout.top_p < 1`; evaluation may use it).
+`Generator` (actors/sampling.py) is the interface callers use; `HFGenerator` implements it
+with Hugging Face `generate` on any device, `VLLMGenerator` (actors/vllm_engine.py) with a
+vLLM engine; `make_generator` picks one by `rollout.backend`, without callers changing.
+Log-probs are those of the sampled tokens under the sampling distribution before top-p
+truncation, i.e. `log_softmax(logits / temperature)`, the quantity TRL's GRPO loss
+computes for the current policy, so the two form the importance ratio (which is why a
+training config refuses `rollout.top_p < 1`; evaluation may use it).
 
 Temperature 0 decodes greedily (`do_sample=False`, for evaluation): each prompt is
 decoded once and its completion repeated `n` times, since every decode would be the same
@@ -20,39 +20,13 @@ decoded once and its completion repeated `n` times, since every decode would be 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
+from zeroplay.actors.sampling import Generator, PromptTooLong, SamplingParams, stop_token_ids
+from zeroplay.actors.weights import state_digest
 from zeroplay.config import Config
-from zeroplay.errors import ZeroplayError
 from zeroplay.handoff import Completion
-
-
-class PromptTooLong(ZeroplayError):
-    """A prompt longer than rollout.max_prompt_tokens."""
-
-
-@dataclass(frozen=True)
-class SamplingParams:
-    temperature: float = 1.0  # 0: greedy decoding
-    top_p: float = 1.0
-    max_new_tokens: int = 256
-    max_prompt_tokens: int = 768
-
-
-class Generator(Protocol):
-    version: int
-    tokenizer: Any
-
-    def generate(self, prompts: list[str], n: int, params: SamplingParams) -> list[Completion]:
-        ...
-
-    def load_state_dict(self, state: dict[str, Any], version: int) -> None:
-        ...
-
-    def weights_digest(self) -> str:
-        ...
 
 
 class HFGenerator:
@@ -75,8 +49,6 @@ class HFGenerator:
 
     def weights_digest(self) -> str:
         """A hash of the live weights (equal to the learner's digest of what it published)."""
-        from zeroplay.actors.ray_actors import state_digest
-
         return state_digest(self.model.state_dict())
 
     def generate(self, prompts: list[str], n: int, params: SamplingParams) -> list[Completion]:
@@ -178,43 +150,6 @@ class _SampledLogprobs:
         if not self.taken:
             return torch.zeros(new_tokens.shape[0], 0)
         return torch.stack(self.taken, dim=1).cpu()
-
-
-def stop_token_ids(tokenizer, model=None) -> set[int]:
-    """Every token that ends a completion: the tokenizer's eos, the model's generation
-    config eos id(s), and the token that closes an assistant turn in the chat template
-    (`<|im_end|>` in ChatML), which a base model's eos may not be."""
-    ids = {tokenizer.eos_token_id} if tokenizer.eos_token_id is not None else set()
-    configured = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
-    ids |= set(configured) if isinstance(configured, list) else (
-        {configured} if configured is not None else set())
-    end_of_turn = _end_of_turn_token(tokenizer)
-    if end_of_turn is not None:
-        ids.add(end_of_turn)
-    if not ids:
-        raise ZeroplayError("the tokenizer and the model name no eos token, so generation "
-                            "could never stop; use a tokenizer with an eos_token")
-    return ids
-
-
-def _end_of_turn_token(tokenizer) -> int | None:
-    """The special token right after an assistant message in the chat template, if any."""
-    if not getattr(tokenizer, "chat_template", None):
-        return None
-    marker = "zeroplay-end-of-turn-probe"
-    try:
-        text = tokenizer.apply_chat_template(
-            [{"role": "user", "content": "x"}, {"role": "assistant", "content": marker}],
-            tokenize=False)
-    except Exception:  # a template that cannot render this turn pair: no extra stop token
-        return None
-    after = text[text.rfind(marker) + len(marker):] if marker in text else ""
-    special = {t: tokenizer.convert_tokens_to_ids(t) for t in tokenizer.all_special_tokens}
-    special |= {t.content: i for i, t in tokenizer.added_tokens_decoder.items() if t.special}
-    for token, token_id in special.items():
-        if token and after.lstrip().startswith(token):
-            return token_id
-    return None
 
 
 def make_generator(cfg: Config, cache_dir: Path | None = None, version: int = 0,

@@ -13,7 +13,6 @@ concurrency group of their own (fetching them while it generates) and only stage
 they go live at its next call of the default group (generate, version, weights_digest), so
 a generate call runs on one version from start to end. Staging holds a second copy of the
 weights in host memory until then.
-The WeightStore keeps only the newest weights object: superseded ones are freed.
 These actors only generate and judge, so they check their config under GENERATION_ONLY:
 `zeroplay eval --temperature 0` hands them a greedy config that training would refuse.
 Each actor records its `zeroplay_*` dashboard metrics (tokens, policy version, sandbox
@@ -29,6 +28,7 @@ from pathlib import Path
 import ray
 
 from zeroplay import metrics
+from zeroplay.actors.weights import WEIGHTS_GROUP
 from zeroplay.config import GENERATION_ONLY, Config
 from zeroplay.handoff import Completion, Validation, Verdict
 
@@ -43,63 +43,6 @@ def actor_name(default: str = "driver") -> str:
     return ray.get_runtime_context().get_actor_name() or default
 
 
-def state_digest(state: dict) -> str:
-    """Content hash of a state dict (names, shapes and values)."""
-    import hashlib
-
-    import torch
-
-    digest = hashlib.sha256()
-    for name in sorted(state):
-        tensor = state[name].detach().to("cpu").contiguous()
-        digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
-        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())  # any dtype
-    return digest.hexdigest()[:16]
-
-
-class WeightStore:
-    """Holds the newest published weights (version, object ref); drops older ones."""
-
-    def __init__(self) -> None:
-        self._version = 0
-        self._box: list | None = None  # [ObjectRef]: a list keeps Ray from resolving it
-
-    def publish(self, version: int, box: list) -> int:
-        if version > self._version:
-            self._version, self._box = version, box  # the old ref is released here
-        return self._version
-
-    def latest(self) -> tuple[int, list | None]:
-        return self._version, self._box
-
-
-WEIGHTS_GROUP = "weights"
-
-
-def publish_weights(weights_name: str, rollout_names: list[str], version: int,
-                    state: dict, box: list | None = None) -> None:
-    """Put `state` into the object store as `version` (unless `box` holds it already):
-    the WeightStore keeps it for restarts, every rollout actor stages it. Returns once all
-    have it staged, without waiting for any generate call; an actor that is restarting or
-    gone is skipped (a restarted one loads the WeightStore's newest)."""
-    from ray.exceptions import ActorUnavailableError, RayActorError
-
-    if box is None:
-        box = [ray.put(state)]
-        ray.get(ray.get_actor(weights_name).publish.remote(version, box))
-    updates = {}
-    for name in rollout_names:
-        try:
-            updates[name] = ray.get_actor(name).update_weights.remote(version, box)
-        except ValueError as exc:  # no such actor right now (restarting)
-            log.warning("rollout actor %s missed weights v%d: %s", name, version, exc)
-    for name, ref in updates.items():
-        try:
-            ray.get(ref)
-        except (RayActorError, ActorUnavailableError) as exc:
-            log.warning("rollout actor %s missed weights v%d: %s", name, version, exc)
-
-
 class RolloutActor:
     """One copy of the policy; generates for either role on request."""
 
@@ -110,7 +53,8 @@ class RolloutActor:
         """`weight_store` is the name of the WeightStore actor (a name, not a handle, so
         that a restart can always find it)."""
 
-        from zeroplay.actors.generation import SamplingParams, make_generator
+        from zeroplay.actors.generation import make_generator
+        from zeroplay.actors.sampling import SamplingParams
 
         self.cfg = Config.model_validate(cfg_json, context=GENERATION_ONLY)
         self.generator = make_generator(self.cfg, Path(cache_dir) if cache_dir else None)
@@ -155,7 +99,7 @@ class RolloutActor:
     def join_weight_sync(self, addr: str, port: int, rank: int, world: int,
                          epoch: int) -> int:
         """Join the learner's weight-sync group `epoch` (a `WeightBroadcast`) as `rank`."""
-        from zeroplay.actors.weight_sync import WeightBroadcast
+        from zeroplay.actors.weights import WeightBroadcast
 
         self._sync = WeightBroadcast.join(rank, world, addr, port, epoch)
         return epoch

@@ -27,7 +27,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from zeroplay.actors.generation import PromptTooLong, SamplingParams, stop_token_ids
+from zeroplay.actors.sampling import PromptTooLong, SamplingParams, stop_token_ids
+from zeroplay.actors.weights import state_digest
 from zeroplay.config import RolloutConfig
 from zeroplay.errors import ZeroplayError
 from zeroplay.handoff import Completion
@@ -134,8 +135,6 @@ def _reload_weights(worker, items: list) -> None:
 
 
 def _engine_digest(worker) -> str:
-    from zeroplay.actors.ray_actors import state_digest
-
     return state_digest(dict(worker.model_runner.model.named_parameters()))
 
 

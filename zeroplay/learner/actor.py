@@ -35,7 +35,7 @@ from typing import Any
 from transformers import TrainerCallback
 
 from zeroplay import metrics
-from zeroplay.actors.ray_actors import publish_weights
+from zeroplay.actors.weights import publish_weights
 from zeroplay.config import Config
 from zeroplay.errors import ConfigError
 from zeroplay.handoff import LearnerStatus
@@ -98,7 +98,7 @@ class LearnerActor:
         self.weights_name, self.rollout_names = weights_name, rollout_names
         self.publisher = None
         if rank == 0 and self.cfg.learner.weight_sync == "collective":
-            from zeroplay.actors.weight_sync import CollectivePublisher
+            from zeroplay.actors.weights import CollectivePublisher
 
             self.publisher = CollectivePublisher(weights_name, rollout_names)
         if resume_from is not None:  # after a restart, go on above what the last one published
@@ -141,7 +141,7 @@ class LearnerActor:
         """Where rank 0 of a learner group listens for the others: (node IP, free port)."""
         import ray
 
-        from zeroplay.actors.weight_sync import free_port
+        from zeroplay.actors.weights import free_port
 
         return ray.util.get_node_ip_address(), free_port()
 

@@ -1,29 +1,94 @@
-"""Weights from the learner to the rollout actors over a collective, in buckets.
+"""Weights from the learner to the rollout actors: digests, the store, publishing, broadcast.
 
+    state_digest(model.state_dict())                    # content hash, equal on both sides
+    publish_weights("weights-x", ["rollout-0"], version=3, state=state)  # object store
     layout = bucket_layout(state)                       # learner: names, shapes, dtypes
     sync = WeightBroadcast.join(rank, world, addr, port)  # learner rank 0, actors 1..R
     sync.send(state, layout)                            # learner
     state = sync.receive(layout)                        # every rollout actor, meanwhile
 
-A process group of its own (a `TCPStore` at the learner and gloo over it), apart from
-any default group a learner group uses: rank 0 is the learner, ranks 1..R the rollout
-actors. Each bucket is one flat tensor of one dtype, at most `BUCKET_BYTES`, broadcast
-from rank 0, so a publish is a few large messages instead of one per tensor, and every
-actor receives the same bytes at once instead of pulling its own copy from the object
-store. The layout travels with the Ray call that asks the actors to receive; it and the
-state must agree (same names, shapes and dtypes) on every rank, or the broadcast sizes
-differ and the collective fails. gloo moves host memory: weights on GPUs go through the
-CPU copy that a publish makes anyway (an NCCL group would skip that; not built).
+The one home of published weights; every backend and the learner import it, it imports
+none of them. A `WeightStore` actor keeps only the newest version (superseded objects are
+freed) for rollout actors that restart. `publish_weights` puts a version into Ray's object
+store once and has every rollout actor stage it, without waiting for a generate call.
+`CollectivePublisher` broadcasts instead, over a process group of its own (a `TCPStore`
+at the learner and gloo over it), apart from any default group a learner group uses:
+rank 0 is the learner, ranks 1..R the rollout actors. Each bucket is one flat tensor of
+one dtype, at most `BUCKET_BYTES`, broadcast from rank 0, so a publish is a few large
+messages instead of one per tensor, and every actor receives the same bytes at once
+instead of pulling its own copy from the object store. The layout travels with the Ray
+call that asks the actors to receive; it and the state must agree (same names, shapes and
+dtypes) on every rank, or the broadcast sizes differ and the collective fails. gloo moves
+host memory: weights on GPUs go through the CPU copy that a publish makes anyway (an NCCL
+group would skip that; not built).
 """
 
 from __future__ import annotations
 
 import datetime
+import hashlib
 import logging
 import socket
 from dataclasses import dataclass
 
 log = logging.getLogger(__name__)
+
+
+def state_digest(state: dict) -> str:
+    """Content hash of a state dict (names, shapes and values)."""
+    import torch
+
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        tensor = state[name].detach().to("cpu").contiguous()
+        digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())  # any dtype
+    return digest.hexdigest()[:16]
+
+
+class WeightStore:
+    """Holds the newest published weights (version, object ref); drops older ones."""
+
+    def __init__(self) -> None:
+        self._version = 0
+        self._box: list | None = None  # [ObjectRef]: a list keeps Ray from resolving it
+
+    def publish(self, version: int, box: list) -> int:
+        if version > self._version:
+            self._version, self._box = version, box  # the old ref is released here
+        return self._version
+
+    def latest(self) -> tuple[int, list | None]:
+        return self._version, self._box
+
+
+WEIGHTS_GROUP = "weights"
+
+
+def publish_weights(weights_name: str, rollout_names: list[str], version: int,
+                    state: dict, box: list | None = None) -> None:
+    """Put `state` into the object store as `version` (unless `box` holds it already):
+    the WeightStore keeps it for restarts, every rollout actor stages it. Returns once all
+    have it staged, without waiting for any generate call; an actor that is restarting or
+    gone is skipped (a restarted one loads the WeightStore's newest)."""
+    import ray
+    from ray.exceptions import ActorUnavailableError, RayActorError
+
+    if box is None:
+        box = [ray.put(state)]
+        ray.get(ray.get_actor(weights_name).publish.remote(version, box))
+    updates = {}
+    for name in rollout_names:
+        try:
+            updates[name] = ray.get_actor(name).update_weights.remote(version, box)
+        except ValueError as exc:  # no such actor right now (restarting)
+            log.warning("rollout actor %s missed weights v%d: %s", name, version, exc)
+    for name, ref in updates.items():
+        try:
+            ray.get(ref)
+        except (RayActorError, ActorUnavailableError) as exc:
+            log.warning("rollout actor %s missed weights v%d: %s", name, version, exc)
+
 
 BUCKET_BYTES = 64 << 20
 JOIN_TIMEOUT = datetime.timedelta(minutes=5)
@@ -134,8 +199,6 @@ class CollectivePublisher:
 
     def publish(self, version: int, state: dict) -> None:
         import ray
-
-        from zeroplay.actors.ray_actors import publish_weights
 
         actors = self._reachable()
         if not self._current(actors):

@@ -3,7 +3,7 @@ between real Ray actors in test_ray_actors.py)."""
 
 import torch
 
-from zeroplay.actors.weight_sync import bucket_layout
+from zeroplay.actors.weights import bucket_layout
 
 
 def test_buckets_hold_one_dtype_and_stay_under_the_size_bound():
