@@ -292,3 +292,23 @@ def test_a_proposer_gate_needs_the_held_out_evaluation():
     with pytest.raises(ConfigError, match=r"proposer_after_solve_rate=0.3 waits .* run.eval_every=0"):
         load_config(None, ["run.eval_every=0"])
     assert load_config(None, ["run.eval_every=0", "rollout.proposer_after_solve_rate=0"])
+
+
+def test_a_renamed_key_loads_under_its_new_name_with_a_warning(tmp_path, monkeypatch, caplog):
+    """A stored run's config.yaml (what --resume reads) that uses a key a later version
+    renamed, even into another section, still loads; setting both names is an error."""
+    from zeroplay.config import loading
+
+    monkeypatch.setitem(loading.RENAMES, "rollout.proposer_rows", "learner.warm_start_proposer_share")
+    path = tmp_path / "config.yaml"
+    path.write_text("rollout:\n  proposer_rows: 0.2\n")
+    with caplog.at_level("WARNING", logger="zeroplay.config.loading"):
+        cfg = load_config(path)
+    assert cfg.learner.warm_start_proposer_share == 0.2
+    assert "rollout.proposer_rows is now called learner.warm_start_proposer_share" in caplog.text
+    path.write_text("rollout:\n  proposer_rows: 0.2\nlearner:\n  warm_start_proposer_share: 0.1\n")
+    with pytest.raises(ConfigError, match="sets both rollout.proposer_rows and"):
+        load_config(path)
+    monkeypatch.delitem(loading.RENAMES, "rollout.proposer_rows")
+    with pytest.raises(ConfigError, match="unknown key 'rollout.proposer_rows'"):
+        load_config(path)

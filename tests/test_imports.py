@@ -41,14 +41,26 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def runtime_nodes(tree: ast.AST):
+    """Every node but those under `if TYPE_CHECKING:`, which never run."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING",
+                                                                    "typing.TYPE_CHECKING"):
+            yield from (n for child in node.orelse for n in [child, *runtime_nodes(child)])
+            continue
+        yield node
+        yield from runtime_nodes(node)
+
+
 def module_graph() -> dict[str, set[str]]:
-    """Module -> the package modules it imports (`from pkg import module` names the
-    module; a package's own __init__ counts as a module)."""
+    """Module -> the package modules it imports when it runs (`from pkg import module`
+    names the module; a package's own __init__ counts as a module; imports only for type
+    checkers do not count)."""
     modules = {module_name(p): p for p in ROOT.rglob("*.py")}
     graph: dict[str, set[str]] = {}
     for name, path in modules.items():
         edges = graph.setdefault(name, set())
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in runtime_nodes(ast.parse(path.read_text())):
             targets = []
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]
@@ -95,6 +107,7 @@ def test_the_module_graph_sees_function_level_imports():
     graph = module_graph()
     assert "zeroplay.actors.vllm_engine" in graph["zeroplay.actors.generation"]
     assert "zeroplay.selfplay.learn" in graph["zeroplay.selfplay.step"]  # from pkg import mod
+    assert "zeroplay.config.schema" not in graph["zeroplay.config.rules"]  # TYPE_CHECKING only
 
 
 def test_the_cycle_finder_finds_a_cycle():
