@@ -140,7 +140,7 @@ def judge_split(fleet, tasks: list, samples: int, greedy: bool) -> list[int]:
     """Passing samples per task, in task order."""
     import dataclasses
 
-    from zeroplay.eval.benchmarks import task_problem
+    from zeroplay.eval.problems import task_problem
     from zeroplay.eval.run import evaluate
 
     actor = fleet.rollouts.group.members[0]

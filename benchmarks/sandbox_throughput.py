@@ -30,8 +30,8 @@ from pathlib import Path
 from zeroplay.config import Config
 from zeroplay.sandbox.batch import Draft, judge_many, validate_many
 from zeroplay.sandbox.image import SUPERVISOR, build_image
-from zeroplay.sandbox.judge import verdict_for
 from zeroplay.sandbox.pool import JobResult, SandboxPool
+from zeroplay.sandbox.verdicts import verdict_for
 
 # (entry point source, strategy, failing variants)
 TASKS = [

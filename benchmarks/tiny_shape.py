@@ -154,7 +154,7 @@ def train_shape(cfg, shape: dict[str, int], train: list, seconds: float, out: Pa
 def validation_pass(cfg, checkpoint: Path, pool, tasks: list) -> list[int]:
     """Greedy correctness (0/1) per validation task."""
     from zeroplay.actors.fleet import Fleet
-    from zeroplay.eval.benchmarks import task_problem
+    from zeroplay.eval.problems import task_problem
     from zeroplay.eval.run import evaluate
 
     eval_cfg = cfg.model_copy(update={

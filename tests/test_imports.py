@@ -106,7 +106,7 @@ def test_no_import_cycle_between_modules():
 def test_the_module_graph_sees_function_level_imports():
     graph = module_graph()
     assert "zeroplay.actors.vllm_engine" in graph["zeroplay.actors.generation"]
-    assert "zeroplay.selfplay.learn" in graph["zeroplay.selfplay.step"]  # from pkg import mod
+    assert "zeroplay.selfplay.groups" in graph["zeroplay.selfplay.step"]  # from pkg import mod
     assert "zeroplay.config.schema" not in graph["zeroplay.config.rules"]  # TYPE_CHECKING only
 
 

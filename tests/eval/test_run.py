@@ -12,8 +12,8 @@ from zeroplay.actors.fleet import Fleet, Sandboxes
 from zeroplay.actors.group import ActorGroup
 from zeroplay.actors.ray_actors import SandboxActor
 from zeroplay.config import GENERATION_ONLY, Config, load_config
-from zeroplay.eval.benchmarks import heldout_problems, humaneval_problems
 from zeroplay.eval.humaneval import load_problems
+from zeroplay.eval.problems import heldout_problems, humaneval_problems
 from zeroplay.eval.run import eval_config, evaluate, resolve_model, summary_path
 from zeroplay.handoff import Completion
 from zeroplay.launch.cli import app

@@ -16,8 +16,8 @@ from zeroplay.curricula.store import Attempt, CurriculumStore, Solution
 from zeroplay.curricula.task import Provenance, Task, TaskDraft
 from zeroplay.errors import RunDirError
 from zeroplay.handoff import TestCase, Validation
-from zeroplay.launch.report import run_report, step_series, write_report
-from zeroplay.layout import RunLayout
+from zeroplay.launch.run_report import run_report, step_series, write_report
+from zeroplay.run_paths import RunPaths
 
 HOSTILE = "</script><script>window.pwned = 1</script><img src=x onerror=window.pwned=2>"
 
@@ -43,9 +43,9 @@ def _metrics_row(step: int) -> dict:
 
 
 @pytest.fixture
-def run(tmp_path) -> RunLayout:
+def run(tmp_path) -> RunPaths:
     """A run directory written by the real store and JSONL files, as a run writes them."""
-    run = RunLayout(tmp_path / "demo")
+    run = RunPaths(tmp_path / "demo")
     run.eval_dir.mkdir(parents=True)
     run.metrics_path.write_text("".join(json.dumps(_metrics_row(s)) + "\n" for s in (1, 2, 3))
                                 + '{"step": 4, "solve')  # a step being written right now
@@ -88,10 +88,10 @@ def test_model_written_text_never_becomes_markup(run):
 
 def test_an_empty_or_missing_run_is_a_clear_error(tmp_path):
     with pytest.raises(RunDirError, match="no run directory"):
-        run_report(RunLayout(tmp_path / "nope"))
+        run_report(RunPaths(tmp_path / "nope"))
     (tmp_path / "empty").mkdir()
     with pytest.raises(RunDirError, match="nothing to report"):
-        run_report(RunLayout(tmp_path / "empty"))
+        run_report(RunPaths(tmp_path / "empty"))
 
 
 def test_report_command_writes_the_page_into_the_run(run):

@@ -120,7 +120,7 @@ def test_a_short_warm_start_solves_heldout_seen_tasks_and_proposes_parseable_tas
     sampled proposals (T=1, as self-play samples them) parse, where none did before."""
     from zeroplay.actors.fleet import Fleet
     from zeroplay.curricula.admit import fresh_tasks, pool_validator, seed_curriculum
-    from zeroplay.eval.benchmarks import task_problem
+    from zeroplay.eval.problems import task_problem
     from zeroplay.eval.run import evaluate
     from zeroplay.selfplay.propose import propose
 

@@ -4,8 +4,8 @@ import pytest
 
 from zeroplay.config import Config
 from zeroplay.handoff import TestCase
-from zeroplay.sandbox.judge import judge, verdict_for
 from zeroplay.sandbox.pool import JobResult
+from zeroplay.sandbox.verdicts import judge, verdict_for
 
 CFG = Config().sandbox
 TESTS = [TestCase([["i", x]], ["i", 2 * x], public=x == 0) for x in range(4)]
@@ -90,7 +90,7 @@ def test_a_task_with_malformed_tests_is_invalid_without_running(expected):
 
 
 def test_differential_search_runs_nothing_it_cannot_judge():
-    from zeroplay.sandbox.judge import find_disagreement
+    from zeroplay.sandbox.verdicts import find_disagreement
 
     code = "def f(s):\n    return len(s)\n"
     for strategy in ("st.sets(st.lists(st.integers()))", "st.integers(", f"st.floats(0, {'9' * 401})"):
@@ -122,7 +122,7 @@ def test_real_candidates(pool, fast_sandbox_cfg, code, status, reward):
 
 @pytest.mark.docker
 def test_a_solution_wrong_only_on_long_inputs_is_not_rewarded(pool, fast_sandbox_cfg):
-    from zeroplay.sandbox.validate import validate_draft
+    from zeroplay.sandbox.drafts import validate_draft
 
     reference = "def f(xs):\n    return sum(xs)\n"
     strategy = "st.lists(st.integers(-50, 50), max_size=20)"
@@ -143,7 +143,7 @@ def test_floats_within_tolerance_pass(pool, fast_sandbox_cfg):
 
 @pytest.mark.docker
 def test_differential_search_finds_a_new_hidden_test(pool, fast_sandbox_cfg):
-    from zeroplay.sandbox.judge import find_disagreement
+    from zeroplay.sandbox.verdicts import find_disagreement
 
     reference = "def f(xs):\n    return sorted(xs)\n"
     sloppy = "def f(xs):\n    return xs if len(xs) > 6 else sorted(xs)\n"

@@ -6,10 +6,10 @@ from zeroplay.config import Config
 from zeroplay.curricula.synth import synthesize
 from zeroplay.sandbox.batch import Draft, validate_many
 from zeroplay.sandbox.codec import canonical, from_tagged
-from zeroplay.sandbox.judge import judge
+from zeroplay.sandbox.drafts import freeze
 from zeroplay.sandbox.pool import JobResult
 from zeroplay.sandbox.public import choose_public, is_minimal
-from zeroplay.sandbox.validate import freeze
+from zeroplay.sandbox.verdicts import judge
 
 CFG = Config().sandbox
 

@@ -4,8 +4,8 @@ import pytest
 
 from zeroplay.config import Config
 from zeroplay.handoff import REJECT_REASONS
+from zeroplay.sandbox.drafts import DraftRejected, freeze, prepare, validate_draft
 from zeroplay.sandbox.pool import JobResult
-from zeroplay.sandbox.validate import DraftRejected, freeze, prepare, validate_draft
 
 CFG = Config().sandbox
 INTS = "st.integers(-50, 50)"

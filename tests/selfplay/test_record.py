@@ -5,7 +5,7 @@ from zeroplay.curricula.admit import Vetted
 from zeroplay.curricula.store import CurriculumStore
 from zeroplay.handoff import Completion
 from zeroplay.selfplay.dynamic import SolverRounds
-from zeroplay.selfplay.learn import groups, to_samples
+from zeroplay.selfplay.groups import as_groups, to_samples
 from zeroplay.selfplay.propose import Proposal
 from zeroplay.selfplay.record import record_step
 from zeroplay.selfplay.score import Score
@@ -71,5 +71,5 @@ def test_a_dropped_group_is_recorded_as_attempts_but_not_as_samples(tmp_path):
 def test_groups_keep_each_prompts_completions_together():
     task = make_task(2)
     _, _, samples = _step(task)
-    assert [len(g) for g in groups(samples)] == [3, 1]
-    assert {s.group for s in groups(samples)[0]} == {"7:solver:0"}
+    assert [len(g) for g in as_groups(samples)] == [3, 1]
+    assert {s.group for s in as_groups(samples)[0]} == {"7:solver:0"}

@@ -12,7 +12,8 @@ from zeroplay.config import load_config
 from zeroplay.curricula.admit import pool_validator, seed_curriculum
 from zeroplay.curricula.store import CurriculumStore
 from zeroplay.handoff import Completion
-from zeroplay.selfplay import learn, selfplay_step
+from zeroplay.selfplay import selfplay_step
+from zeroplay.selfplay.groups import as_groups
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 CFG = load_config(None, ["rollout.max_new_tokens=48", "rollout.proposals_per_step=2",
@@ -47,7 +48,7 @@ def test_step_with_the_random_tiny_model_records_everything(store, fleet):
     solvers = [s for s in result.samples + result.dropped if s.role == "solver"]
     g = CFG.rollout.num_generations
     assert len(proposers) == 2 * g and len(solvers) >= 2 * g
-    for group in learn.groups(proposers):  # equal rewards give no gradient: not trained on
+    for group in as_groups(proposers):  # equal rewards give no gradient: not trained on
         equal = len({s.reward for s in group}) == 1
         assert (group[0] in result.dropped) == (equal and CFG.rollout.dynamic_sampling
                                                 and CFG.learner.beta == 0)

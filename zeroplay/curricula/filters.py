@@ -22,7 +22,7 @@ from collections.abc import Callable, Container
 from zeroplay.config import Config
 from zeroplay.curricula.programs import normalized_hash, shape_hash
 from zeroplay.curricula.task import TaskDraft
-from zeroplay.sandbox.validate import DraftRejected, check_source
+from zeroplay.sandbox.drafts import DraftRejected, check_source
 
 ContentHook = Callable[[TaskDraft], str | None]
 

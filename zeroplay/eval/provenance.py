@@ -1,7 +1,7 @@
 """Provenance: proof that every task and every training sample is synthetic.
 
     report = provenance_report(store)      # {"passed": True, "tasks": {...}, ...}
-    write_provenance(report, RunLayout(run_dir).provenance_path)
+    write_provenance(report, RunPaths(run_dir).provenance_path)
 
 Each task and sample records its origin: `seed-synth` (the synthesizer, with generator
 version and seed) or `policy` (with the policy version and parent task ids). Anything

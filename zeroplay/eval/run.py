@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zeroplay.config import Config
-from zeroplay.eval.benchmarks import PROMPT_FORMAT, EvalError, EvalProblem
 from zeroplay.eval.passk import mean_pass_at_k, pass_at_k
+from zeroplay.eval.problems import PROMPT_FORMAT, EvalError, EvalProblem
 from zeroplay.files import atomic_write_text
-from zeroplay.layout import RunLayout
+from zeroplay.run_paths import RunPaths
 
 if TYPE_CHECKING:
     from zeroplay.actors.fleet import Fleet
@@ -55,7 +55,7 @@ def resolve_model(model: str) -> ModelRef:
         return ModelRef("tiny", policy_version=0)
     path = Path(model).expanduser()
     if path.is_dir():
-        run = RunLayout(path)
+        run = RunPaths(path)
         if run.checkpoints_dir.is_dir() and not (path / "config.json").is_file():
             newest = latest_checkpoint(run.checkpoints_dir)
             if newest is None:

@@ -118,7 +118,7 @@ def run(
     with RunDisplay(run_dir.config.run.steps, err_console) as display:
         summary = SelfPlayLoop(run_dir, events=display.event).run()
     _print_summary(summary)
-    from zeroplay.launch.report import write_report
+    from zeroplay.launch.run_report import write_report
 
     try:
         console.print(f"report: {write_report(run_dir.path)} (zeroplay report RUN_DIR "
@@ -196,7 +196,7 @@ def report(
     a run (it reads what is committed) and after it."""
     import time
 
-    from zeroplay.launch.report import write_report
+    from zeroplay.launch.run_report import write_report
 
     start = time.monotonic()
     path = write_report(run_dir, out)
@@ -386,10 +386,10 @@ def actors_step(
     from zeroplay.actors.fleet import Fleet
     from zeroplay.curricula.store import CurriculumStore
     from zeroplay.errors import RunDirError
-    from zeroplay.layout import RunLayout
+    from zeroplay.run_paths import RunPaths
     from zeroplay.selfplay import selfplay_step
 
-    run = RunLayout(run_dir)
+    run = RunPaths(run_dir)
     path = run.curriculum_path
     if not path.is_file():
         raise RunDirError(f"{run_dir} has no {path.name}; seed one first with "

@@ -20,7 +20,7 @@ from zeroplay.launch.cli_common import (
     progress_display,
     sandbox_pool,
 )
-from zeroplay.layout import RunLayout
+from zeroplay.run_paths import RunPaths
 
 curriculum_app = make_typer("Inspect and build the curricula that self-play invents.")
 
@@ -32,7 +32,7 @@ def _open_run(run_dir: Path):
 
     if not run_dir.is_dir():
         raise RunDirError(f"no run directory at {run_dir}")
-    run = RunLayout(run_dir)
+    run = RunPaths(run_dir)
     if not run.curriculum_path.is_file():
         raise RunDirError(f"{run_dir} has no {run.curriculum_path.name}; make one with "
                           "`zeroplay curriculum seed --out DIR` or `zeroplay run`")
@@ -234,7 +234,7 @@ def curriculum_report(
     run_dir: RunDirArg, out: Annotated[Path, typer.Option(help="HTML file to write.")]
 ) -> None:
     """Write a static HTML report of the curriculum (no network assets)."""
-    from zeroplay.curricula.report import render_report
+    from zeroplay.curricula.curriculum_report import render_report
     from zeroplay.curricula.stats import curriculum_stats as compute
     from zeroplay.files import atomic_write_text
 
@@ -260,7 +260,7 @@ def curriculum_provenance(run_dir: RunDirArg) -> None:
     store, _ = _open_run(run_dir)
     with store:
         report = provenance_report(store)
-    path = RunLayout(run_dir).provenance_path
+    path = RunPaths(run_dir).provenance_path
     write_provenance(report, path)
     tasks, samples = report["tasks"], report["samples"]
     console.print(f"tasks {tasks['total']} by origin {tasks['by_origin']}; samples "

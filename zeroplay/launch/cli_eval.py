@@ -20,7 +20,7 @@ from zeroplay.launch.cli_common import (
     progress_display,
     sandbox_pool,
 )
-from zeroplay.layout import RunLayout
+from zeroplay.run_paths import RunPaths
 
 
 class _DefaultCommandGroup(TyperGroup):
@@ -74,7 +74,7 @@ def eval_model(
     import time
 
     from zeroplay.actors.fleet import Fleet
-    from zeroplay.eval.benchmarks import (
+    from zeroplay.eval.problems import (
         check_benchmark,
         check_limit,
         check_split,
@@ -140,7 +140,7 @@ def eval_model(
 
 def _default_out(source: str, benchmark: str) -> Path:
     path = Path(source)
-    run = RunLayout.of_checkpoint(path)
+    run = RunPaths.of_checkpoint(path)
     if run is not None and path.name.startswith("step-"):
         return run.eval_dir / f"{benchmark}-{path.name}.jsonl"
     return Path(f"eval-{benchmark}.jsonl")
@@ -158,8 +158,8 @@ def eval_fidelity(
 ) -> None:
     """How well Hypothesis-judged rewards separate correct code from mutants of it,
     compared with the benchmark's own tests."""
-    from zeroplay.eval.benchmarks import EvalError, check_limit
     from zeroplay.eval.fidelity import fidelity_config, run_fidelity, write_fidelity
+    from zeroplay.eval.problems import EvalError, check_limit
 
     if benchmark != "humaneval":
         raise EvalError(f"--benchmark {benchmark!r}: the fidelity report needs a benchmark with "

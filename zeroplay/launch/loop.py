@@ -334,7 +334,7 @@ class SelfPlayLoop:
         `run.eval_tasks` tasks (by id) of each held-out split; appended to the run's
         heldout curve and recorded for the dashboard. Measures only: nothing trains on it."""
         from zeroplay.curricula.task import HELDOUT_SPLITS
-        from zeroplay.eval.benchmarks import task_problem
+        from zeroplay.eval.problems import task_problem
         from zeroplay.eval.run import evaluate
         from zeroplay.jsonl import append_jsonl
 

@@ -3,7 +3,7 @@
     run = RunDir.create(cfg)          # runs/<name>/ with config.yaml, refuses to overwrite
     run = RunDir.open("runs/demo")    # an existing run, its resolved config loaded back
 
-A RunDir is the run's layout (zeroplay/layout.py: config.yaml, curriculum.sqlite,
+A RunDir is the run's layout (zeroplay/run_paths.py: config.yaml, curriculum.sqlite,
 metrics.jsonl, checkpoints/step-N/, provenance.json, eval/) with its resolved config.
 This module only knows the layout and the config; each stage writes its own files
 through these paths.
@@ -17,11 +17,11 @@ from pathlib import Path
 
 from zeroplay.config import Config, load_config
 from zeroplay.errors import ConfigError, RunDirError
-from zeroplay.layout import RunLayout
+from zeroplay.run_paths import RunPaths
 
 
 @dataclass(frozen=True)
-class RunDir(RunLayout):
+class RunDir(RunPaths):
     config: Config
 
     @classmethod
@@ -49,7 +49,7 @@ class RunDir(RunLayout):
     def open(cls, path: str | Path) -> RunDir:
         """An existing run directory, with the config it was started with."""
         path = Path(path)
-        layout = RunLayout(path)
+        layout = RunPaths(path)
         if not path.is_dir():
             raise RunDirError(f"no run directory at {path}")
         if not layout.config_path.is_file():

@@ -39,7 +39,6 @@ from zeroplay.actors.weights import publish_weights
 from zeroplay.config import Config
 from zeroplay.errors import ConfigError
 from zeroplay.handoff import LearnerStatus
-from zeroplay.layout import RunLayout
 from zeroplay.learner.checkpoint import (
     PREFIX,
     PublishCallback,
@@ -53,6 +52,7 @@ from zeroplay.learner.grpo import SampleFeed, build_grpo_trainer
 from zeroplay.learner.lora import ADAPTER_DIR, with_lora
 from zeroplay.learner.storage import CheckpointStorage
 from zeroplay.learner.warmstart import WarmStartReport
+from zeroplay.run_paths import RunPaths
 
 log = logging.getLogger(__name__)
 CHECKPOINT_TIMEOUT_S = 600.0
@@ -83,7 +83,7 @@ class LearnerActor:
         lora = self.cfg.learner.lora
         self.resuming = resume_step is not None
         if resume_step is not None and rank == 0:
-            local = RunLayout(self.run_dir).checkpoints_dir
+            local = RunPaths(self.run_dir).checkpoints_dir
             resume_from = str(self.storage.download(resume_step, local) if self.storage
                               else local / f"{PREFIX}{resume_step}")
             if lora is None:  # a checkpoint holds a plain transformers model
@@ -179,7 +179,7 @@ class LearnerActor:
         resume keeps the first, taken from storage when this node lacks it."""
         if self.cfg.learner.beta == 0:
             return None
-        reference = RunLayout(self.run_dir).reference_dir
+        reference = RunPaths(self.run_dir).reference_dir
         if self._resume_from is None:
             save_reference(self.model, reference)
             if self.storage is not None:
@@ -248,7 +248,7 @@ class LearnerActor:
         """On the trainer's thread between two optimizer steps (in a group, every rank's
         at the same point; rank 0 writes)."""
         return save_trainer_checkpoint(
-            self.trainer, RunLayout(self.run_dir).checkpoints_dir, step,
+            self.trainer, RunPaths(self.run_dir).checkpoints_dir, step,
             self.cfg.learner.keep_checkpoints,
             extra={"policy_version": self.version, "loop": loop_state,
                    "optimizer_step": self.trainer.state.global_step})

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from zeroplay.config import SandboxConfig
 from zeroplay.handoff import TestCase, Validation, Verdict
-from zeroplay.sandbox.judge import job_for, refusal, verdict_for
+from zeroplay.sandbox.drafts import DraftRejected, freeze, prepare, reference_jobs
 from zeroplay.sandbox.pool import Job, JobResult, SandboxPool
-from zeroplay.sandbox.validate import DraftRejected, freeze, prepare, reference_jobs
+from zeroplay.sandbox.verdicts import job_for, refusal, verdict_for
 
 Tick = Callable[[], None]
 

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 from zeroplay.config import SandboxConfig
 from zeroplay.handoff import TestCase, Verdict
-from zeroplay.sandbox.judge import judge
 from zeroplay.sandbox.pool import SandboxPool
+from zeroplay.sandbox.verdicts import judge
 
 HONEST = "def f(x):\n    return x + 1\n"
 WRONG = "def f(x):\n    return x + 2\n"

@@ -6,7 +6,7 @@ Stages, in order: `sample` (references and solver tasks from the curriculum), `p
 (proposer prompts, generation, parsing), `validate` (drafts in the sandbox), `solve`
 (solver generation and parsing), `judge` (solutions in the sandbox), `score` (rewards
 by `zeroplay.rewards`), `dynamic` (solver rounds until enough groups have unequal
-rewards: DAPO's dynamic sampling), `learn` (samples and GRPO groups for the learner),
+rewards: DAPO's dynamic sampling), `groups` (samples and GRPO groups for the learner),
 `record` (the step in the curriculum store, in one transaction). `step` runs them top
 to bottom.
 """

@@ -3,7 +3,7 @@
     verdicts = judge(sandboxes, solutions)   # one Verdict per solution, None if unparsed
 
 The sandbox only runs code and returns values; verdicts are decided on the host
-(`zeroplay.sandbox.judge`). Solutions that did not parse are not sent.
+(`zeroplay.sandbox.verdicts`). Solutions that did not parse are not sent.
 """
 
 from __future__ import annotations

@@ -25,8 +25,8 @@ from zeroplay.curricula.store import Attempt, CurriculumStore, Sample, Solution
 from zeroplay.curricula.task import Provenance
 from zeroplay.handoff import RolloutSample
 from zeroplay.rewards import learnability
-from zeroplay.selfplay import learn
 from zeroplay.selfplay.dynamic import SolverRounds, frac_zero_std
+from zeroplay.selfplay.groups import as_groups
 from zeroplay.selfplay.propose import Proposal
 from zeroplay.selfplay.score import solve_rates
 
@@ -52,7 +52,7 @@ def summarize(vetted: Vetted, proposals: list[Proposal], solver: SolverRounds,
         "solutions": dict(Counter(s.status.split(":")[0] for s in scores)),
         "solver_reward_mean": (sum(s.reward for s in scores) / len(scores)) if scores else 0.0,
         "frac_reward_zero_std": {
-            "proposer": frac_zero_std([[s.reward for s in g] for g in learn.groups(proposer)]),
+            "proposer": frac_zero_std([[s.reward for s in g] for g in as_groups(proposer)]),
             "solver": solver.frac_zero_std()},
         "dropped": dict(solver.dropped),
         "sampling_rounds": solver.rounds,

@@ -8,8 +8,11 @@
     result.seconds      # wall time per stage (solve and judge summed over the rounds)
 
 `rollouts` generates (a `zeroplay.actors.fleet.Rollouts`, on Ray or in process) and
-`sandboxes` validates and judges (`Sandboxes`). The solver attempts the sampled
-curriculum tasks plus the step's new valid tasks, whose solve rates score their
+`sandboxes` validates and judges (`Sandboxes`). Every input of the step is here: the
+store, the two actor groups, the config, the step number and its rng; the drafts
+validated are the proposals' and, with `curriculum.fresh_tasks_per_step`, fresh
+synthesizer drafts. The solver attempts the sampled curriculum tasks plus the step's new
+valid tasks, whose solve rates score their
 proposals; with `rollout.dynamic_sampling` it then solves refills until the step has
 enough informative groups or the round bound is hit (`selfplay.dynamic`). Proposer
 groups whose rewards are all equal (every proposal malformed, say) are dropped too when
@@ -30,15 +33,15 @@ from zeroplay.config import Config
 from zeroplay.curricula.store import CurriculumStore
 from zeroplay.curricula.task import Task
 from zeroplay.handoff import RolloutSample
-from zeroplay.selfplay import learn
 from zeroplay.selfplay.dynamic import SolverRounds, zero_std_cause
+from zeroplay.selfplay.groups import as_groups, to_samples
 from zeroplay.selfplay.judge import judge
 from zeroplay.selfplay.propose import propose
 from zeroplay.selfplay.record import record_step
 from zeroplay.selfplay.sample import more_solver_tasks, sample
 from zeroplay.selfplay.score import score_proposals, score_solutions
 from zeroplay.selfplay.solve import solve
-from zeroplay.selfplay.validate import validate
+from zeroplay.selfplay.validate import fresh_drafts, validate
 
 
 @dataclass
@@ -50,7 +53,7 @@ class StepResult:
     seconds: dict[str, float] = field(default_factory=dict)
 
     def groups(self) -> list[list[RolloutSample]]:
-        return learn.groups(self.samples)
+        return as_groups(self.samples)
 
 
 def selfplay_step(store: CurriculumStore, rollouts, sandboxes, cfg: Config, *, step: int,
@@ -63,7 +66,9 @@ def selfplay_step(store: CurriculumStore, rollouts, sandboxes, cfg: Config, *, s
     batch = sample(store, cfg, rng)
     proposals = propose(rollouts, batch.references if proposing else [], cfg, run_id)
     lap("propose")
-    vetted = validate(store, sandboxes, proposals, cfg, step, run_id)
+    fresh = fresh_drafts(store, cfg, step, run_id)  # curriculum.fresh_tasks_per_step, 0 by default
+    vetted = validate(store, sandboxes, [p.draft for p in proposals if p.draft] + fresh, cfg,
+                      step)
     lap("validate")
     known = {t.id for t in batch.solver_tasks}
     tasks = batch.solver_tasks + [t for t in vetted.tasks if t.valid and t.id not in known]
@@ -76,17 +81,17 @@ def selfplay_step(store: CurriculumStore, rollouts, sandboxes, cfg: Config, *, s
         solver.add(solutions, score_solutions(solutions, verdicts))
         tasks = more_solver_tasks(store, cfg, rng, solver.refill_size(), solver.task_ids())
     proposer_scores = score_proposals(proposals, vetted, solver.scores, cfg)
-    proposer = learn.to_samples("proposer", zip([p.completion for p in proposals],
+    proposer = to_samples("proposer", zip([p.completion for p in proposals],
                                                 proposer_scores, strict=True), step)
     drop = cfg.rollout.dynamic_sampling and cfg.learner.beta == 0
-    flat = {g[0].group for g in learn.groups(proposer)
+    flat = {g[0].group for g in as_groups(proposer)
             if drop and zero_std_cause([s.reward for s in g]) is not None}
-    solver_kept = learn.to_samples("solver", solver.pairs(kept=True), step)
+    solver_kept = to_samples("solver", solver.pairs(kept=True), step)
     result.summary = record_step(store, step, vetted, proposals, solver,
                                  solver_kept + proposer, run_id, untrained=flat)
     result.invented = [t for t in vetted.tasks if t.valid and t.provenance.origin == "policy"]
     result.samples = solver_kept + [s for s in proposer if s.group not in flat]
-    result.dropped = (learn.to_samples("solver", solver.pairs(kept=False), step)
+    result.dropped = (to_samples("solver", solver.pairs(kept=False), step)
                       + [s for s in proposer if s.group in flat])
     lap("record")
     return result

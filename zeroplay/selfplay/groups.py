@@ -1,7 +1,7 @@
-"""Stage 7, learn: the step's scored completions as GRPO groups for the learner.
+"""Stage 7, groups: the step's scored completions as samples and GRPO groups for the learner.
 
     samples = to_samples("solver", [(s.completion, score) ...], step=3)
-    groups(samples)   # lists of num_generations samples that share one prompt
+    as_groups(samples)   # lists of num_generations samples that share one prompt
 
 A group is every completion of one prompt (one role, one policy version), so its
 advantage baseline is that prompt's own. The learner takes groups whole.
@@ -23,7 +23,7 @@ def to_samples(role: Role, scored: Iterable[tuple[Completion, Score]], step: int
             for out, score in scored]
 
 
-def groups(samples: Iterable[RolloutSample]) -> list[list[RolloutSample]]:
+def as_groups(samples: Iterable[RolloutSample]) -> list[list[RolloutSample]]:
     """The samples as GRPO groups (all completions of one prompt), in order."""
     by_group: dict[str, list[RolloutSample]] = {}
     for sample in samples:

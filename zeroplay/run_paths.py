@@ -1,6 +1,6 @@
 """The layout of a run directory: the one place that names what a run writes.
 
-    run = RunLayout(Path("runs/demo"))
+    run = RunPaths(Path("runs/demo"))
     run.curriculum_path           # runs/demo/curriculum.sqlite
     run.checkpoints_dir           # runs/demo/checkpoints (step-N/ inside)
 
@@ -15,8 +15,8 @@
     <run>/eval/                   evaluation results of the run's checkpoints, and
                                   heldout-during-run.jsonl (run.eval_every)
 
-`RunDir` (launch/rundir.py) is a RunLayout together with the run's config; the stages
-below `launch` (curricula, learner, eval) take a RunLayout, since they never import
+`RunDir` (launch/rundir.py) is a RunPaths together with the run's config; the stages
+below `launch` (curricula, learner, eval) take a RunPaths, since they never import
 launch. Only names live here: nothing is created or checked.
 """
 
@@ -27,7 +27,7 @@ from pathlib import Path
 
 
 @dataclass(frozen=True)
-class RunLayout:
+class RunPaths:
     path: Path
 
     @property
@@ -69,12 +69,12 @@ class RunLayout:
         return self.eval_dir / "heldout-during-run.jsonl"
 
     @classmethod
-    def of_checkpoint(cls, checkpoint: Path) -> RunLayout | None:
+    def of_checkpoint(cls, checkpoint: Path) -> RunPaths | None:
         """The run a `<run>/checkpoints/<name>` directory belongs to, else None.
 
-        >>> RunLayout.of_checkpoint(Path("runs/demo/checkpoints/step-3")).path.as_posix()
+        >>> RunPaths.of_checkpoint(Path("runs/demo/checkpoints/step-3")).path.as_posix()
         'runs/demo'
-        >>> RunLayout.of_checkpoint(Path("models/coder")) is None
+        >>> RunPaths.of_checkpoint(Path("models/coder")) is None
         True
         """
         run = cls(checkpoint.parent.parent)

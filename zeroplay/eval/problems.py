@@ -30,7 +30,7 @@ from zeroplay.curricula.task import HELDOUT_SPLITS, Task
 from zeroplay.errors import ZeroplayError
 from zeroplay.eval.humaneval import Problem, check_candidate, load_problems, solution_program
 from zeroplay.handoff import TestCase
-from zeroplay.layout import RunLayout
+from zeroplay.run_paths import RunPaths
 from zeroplay.sandbox.batch import Draft
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ def heldout_problems(cfg: Config, validate: Validate, run_dir: Path | None = Non
 def _stored_heldout(run_dir: Path, split: str) -> list[Task]:
     from zeroplay.curricula.store import CurriculumStore
 
-    path = RunLayout(run_dir).curriculum_path
+    path = RunPaths(run_dir).curriculum_path
     if not path.is_file():
         raise EvalError(f"{run_dir} has no {path.name}; pass a run directory, or leave "
                         "out --run to regenerate the held-out split from the config's seed")

@@ -89,8 +89,8 @@ def find_disagreement(pool: SandboxPool, entry_point: str, reference: str, candi
     return the first input where the candidate disagrees with a deterministic reference
     answer, as a new hidden test for the task. None if they agree everywhere tried, or
     if the code is over the size caps or the strategy cannot be drawn from (nothing runs)."""
+    from zeroplay.sandbox.drafts import reference_jobs
     from zeroplay.sandbox.strategies import StrategyError, draw_inputs, parse_strategy
-    from zeroplay.sandbox.validate import reference_jobs
 
     if len(reference) > cfg.max_reference_chars or len(candidate) > cfg.max_solution_chars:
         return None

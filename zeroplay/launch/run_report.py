@@ -1,6 +1,6 @@
 """The run report: one self-contained HTML page of how a run trained and what it invented.
 
-    html = run_report(RunLayout(Path("runs/demo")))    # during or after the run
+    html = run_report(RunPaths(Path("runs/demo")))    # during or after the run
 
 Learning curves of every numeric per-step series in metrics.jsonl (rewards by role,
 solve rate, proposal validity, zero-std shares, learner loss/KL/entropy/clip ratio, stage
@@ -30,7 +30,7 @@ from zeroplay.curricula.store import CurriculumStore
 from zeroplay.errors import RunDirError
 from zeroplay.jsonl import read_jsonl
 from zeroplay.launch.step_rows import proposer_totals
-from zeroplay.layout import RunLayout
+from zeroplay.run_paths import RunPaths
 
 MAX_TASKS = 5000
 SPLIT_CHARTS = {"learner"}  # dicts whose entries have different units: a chart each
@@ -122,7 +122,7 @@ def line_chart(name: str, lines: dict[str, Points], width: int = 420, height: in
     return "".join(parts) + "</figure>"
 
 
-def heldout_series(run: RunLayout) -> dict[str, Points]:
+def heldout_series(run: RunPaths) -> dict[str, Points]:
     """Held-out greedy pass@1 by split, as `run.eval_every` measured it during the run."""
     if not run.heldout_curve_path.is_file():
         return {}
@@ -172,7 +172,7 @@ def task_rows(store: CurriculumStore, window: int | None) -> list[dict[str, Any]
     return rows
 
 
-def run_report(run: RunLayout, window: int | None = None) -> str:
+def run_report(run: RunPaths, window: int | None = None) -> str:
     """The page for a run directory (RunDirError if it has nothing to report yet)."""
     if not run.path.is_dir():
         raise RunDirError(f"no run directory at {run.path}")
@@ -234,7 +234,7 @@ def write_report(run_dir: Path, out: Path | None = None) -> Path:
     """Write the report (default `<run>/report.html`) atomically; returns its path."""
     from zeroplay.files import atomic_write_text
 
-    run = RunLayout(run_dir)
+    run = RunPaths(run_dir)
     window = None
     if run.config_path.is_file():
         from zeroplay.config import load_config
