@@ -21,30 +21,31 @@ both per operation and overall; nothing here trains or chooses what trains.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 from collections import defaultdict
 from pathlib import Path
 from statistics import fmean
 
+from common import cached_tasks, config_or_exit
+
+from zeroplay.sandbox.pool import SandboxPool
+
 
 def probe_tasks(cfg, pool, out: Path, n: int) -> list:
     """The heldout-seen-like probe tasks, validated once per `--out`."""
+    made_by = {"seed": cfg.run.seed, "curriculum": cfg.curriculum.model_dump(mode="json"),
+               "tasks": n}
+    return cached_tasks(out / "probe-tasks.json", made_by,
+                        lambda: {"probe": make_probe_tasks(cfg, pool, n)})["probe"]
+
+
+def make_probe_tasks(cfg, pool, n: int) -> list:
     from zeroplay.curricula.admit import pool_validator
     from zeroplay.curricula.programs import normalized_hash
     from zeroplay.curricula.synth import synthesize, synthesize_heldout_seen
     from zeroplay.curricula.task import Task
     from zeroplay.sandbox.batch import Draft
 
-    cached = out / "probe-tasks.json"
-    made_by = {"seed": cfg.run.seed, "curriculum": cfg.curriculum.model_dump(mode="json"),
-               "tasks": n}
-    try:  # a cache of other settings, or one cut short, is made again
-        data = json.loads(cached.read_text())
-        if data["made_by"] == made_by:
-            return [Task.from_json(t) for t in data["tasks"]]
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
     cur, seed = cfg.curriculum, cfg.run.seed
     train = synthesize(cur.seed_tasks, seed, cur.max_ops, "copy")
     held = synthesize_heldout_seen(cur.heldout_tasks, seed, cur.max_ops, "copy", train) + \
@@ -54,12 +55,8 @@ def probe_tasks(cfg, pool, out: Path, n: int) -> list:
                                      reserved={normalized_hash(d.reference) for d in held})
     checked = pool_validator(pool, cfg)(
         [Draft(d.entry_point, d.reference, d.strategy) for d in drafts], seed)
-    tasks = [t for t in (Task.from_validation(d, v)
-                         for d, v in zip(drafts, checked, strict=True)) if t.valid]
-    out.mkdir(parents=True, exist_ok=True)
-    cached.write_text(json.dumps({"made_by": made_by,
-                                  "tasks": [t.to_json() for t in tasks]}) + "\n")
-    return tasks
+    return [t for t in (Task.from_validation(d, v)
+                        for d, v in zip(drafts, checked, strict=True)) if t.valid]
 
 
 def variants(task, candidates: int, rng: random.Random):
@@ -139,20 +136,11 @@ def main() -> None:
     if args.candidates < 2 or args.tasks < 1:
         parser.error("--candidates must be at least 2 and --tasks at least 1")
 
-    from zeroplay.config import load_config
-    from zeroplay.errors import ZeroplayError
-    from zeroplay.sandbox.image import build_image
-    from zeroplay.sandbox.pool import SandboxPool
-
-    try:
-        cfg = load_config(args.config, args.set)
-    except ZeroplayError as exc:
-        parser.error(str(exc))
+    cfg = config_or_exit(parser, args)
     missing = [c for c in args.checkpoints if not (Path(c) / "config.json").is_file()]
     if missing:
         parser.error(f"not a model directory (no config.json): {', '.join(missing)}")
-    image = build_image(cfg.sandbox)
-    with SandboxPool(cfg.sandbox, image.tag) as pool:
+    with SandboxPool(cfg.sandbox) as pool:
         tasks = probe_tasks(cfg, pool, Path(args.out), args.tasks)
     for checkpoint in args.checkpoints:
         rates = copy_rate(checkpoint, tasks, args.candidates, cfg.run.seed)

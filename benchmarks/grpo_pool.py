@@ -30,24 +30,23 @@ It writes `grpo_pool-POOL.json` into `--out`, and the arms' stores into `--out`/
 from __future__ import annotations
 
 import argparse
-import json
 import random
 from pathlib import Path
 from statistics import fmean
 
-from learning import (
-    SAMPLED_K,
+from common import (
     config_or_exit,
-    final_eval,
     from_checkpoint,
     heldout_tasks,
     judge_split,
-    paired_bootstrap,
-    prepare,
     remove_store,
-    reward_halves,
-    run_arm,
+    seed_and_warm_start,
+    write_result,
 )
+from learning import SAMPLED_K, final_eval, reward_halves, run_arm
+
+from zeroplay.eval.stats import paired_bootstrap
+from zeroplay.sandbox.pool import SandboxPool
 
 PROBE_SAMPLES = 8
 POOL_MAX_PASSES = 6  # of PROBE_SAMPLES: tasks the warm start nearly always solves teach little
@@ -126,15 +125,11 @@ def main() -> None:
         parser.error("--pool must be at least 1")
 
     from zeroplay.actors.fleet import Fleet
-    from zeroplay.sandbox.image import build_image
-    from zeroplay.sandbox.pool import SandboxPool
 
     cfg = config_or_exit(parser, args)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    image = build_image(cfg.sandbox)
-    with SandboxPool(cfg.sandbox, image.tag) as sandboxes:
-        store_path, checkpoint = prepare(cfg, out, sandboxes)
+    with SandboxPool(cfg.sandbox) as sandboxes:
+        store_path, checkpoint = seed_and_warm_start(cfg, out, sandboxes)
         heldout = heldout_tasks(store_path, args.eval_tasks)
         with Fleet.in_process(from_checkpoint(cfg, checkpoint), sandboxes) as fleet:
             pool = pick_pool(fleet, sandboxes, cfg, store_path, args.pool)
@@ -180,12 +175,11 @@ def main() -> None:
               f"[{iv['low']:+.1%}, {iv['high']:+.1%}]")
     print(f"training reward, first -> second half: {trend(halves)}; "
           f"{fmean(r['optimizer_steps'] for r in runs):.0f} optimizer steps")
-    report = out / f"grpo_pool-{args.pool}.json"
-    report.write_text(json.dumps(
-        {"config": cfg.model_dump(mode="json"), "seconds": args.seconds, "seeds": args.seeds,
-         "pool": [t.id for t in pool], "table": table, "intervals": intervals,
-         "before": before, "runs": runs}, indent=1) + "\n")
-    print(f"\nwrote {report}")
+    report = write_result(f"grpo_pool-{args.pool}", out, {
+        "config": cfg.model_dump(mode="json"), "seconds": args.seconds, "seeds": args.seeds,
+        "pool": [t.id for t in pool], "table": table, "intervals": intervals,
+        "before": before, "runs": runs})
+    print(f"\nwrote {report} (and benchmarks/results/)")
 
 
 if __name__ == "__main__":

@@ -36,7 +36,6 @@ the arms are compared by wall-clock.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import shutil
 import time
@@ -47,12 +46,23 @@ from pathlib import Path
 from statistics import fmean
 from typing import Any
 
+from common import (
+    config_or_exit,
+    from_checkpoint,
+    heldout_tasks,
+    judge_split,
+    remove_store,
+    seed_and_warm_start,
+    write_result,
+)
+
+from zeroplay.eval.stats import paired_bootstrap
+from zeroplay.sandbox.pool import SandboxPool
+
 ARMS = ("sft", "grpo", "rft")
 CURVE_POINTS = (1 / 3, 2 / 3)  # of the budget; the end is always evaluated
 SAMPLED_K = 8
-EVAL_MAX_NEW_TOKENS = 128  # references are under 100 tokens; longer answers count as failed
 CHUNK_TASKS = 64  # fresh tasks the sft arm synthesizes and validates at a time
-BOOTSTRAP_RESAMPLES = 2000
 
 
 # --- the budget ------------------------------------------------------------------------
@@ -134,25 +144,6 @@ def budget_callback(arm: Arm):
 
 
 # --- evaluation --------------------------------------------------------------------------
-
-
-def judge_split(fleet, tasks: list, samples: int, greedy: bool) -> list[int]:
-    """Passing samples per task, in task order."""
-    import dataclasses
-
-    from zeroplay.eval.problems import task_problem
-    from zeroplay.eval.run import evaluate
-
-    actor = fleet.rollouts.group.members[0]
-    trained = actor.params
-    actor.params = dataclasses.replace(trained, max_new_tokens=min(trained.max_new_tokens,
-                                                                   EVAL_MAX_NEW_TOKENS))
-    try:
-        report = evaluate([task_problem(t) for t in tasks], fleet, samples,
-                          trained.max_prompt_tokens, batch_problems=64, greedy=greedy)
-    finally:
-        actor.params = trained
-    return [r.correct for r in report.results]
 
 
 def curve_point(arm: Arm, optimizer_steps: int) -> dict:
@@ -310,14 +301,6 @@ def train_grpo(arm: Arm, scratch: str) -> int:
     return trainer.state.global_step
 
 
-def remove_store(path: Path) -> Path:
-    """Delete an SQLite store with its WAL files (a stale WAL would be replayed into the
-    new file written at `path`); returns `path`."""
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
-    return path
-
-
 def run_arm(name: str, seed: int, cfg, checkpoint: Path, store_path: Path, pool,
             eval_tasks: dict[str, list], budget: float, sft_lr: float, work: Path) -> dict:
     import torch
@@ -360,85 +343,13 @@ def run_arm(name: str, seed: int, cfg, checkpoint: Path, store_path: Path, pool,
 # --- preparation -------------------------------------------------------------------------
 
 
-def prepare(cfg, out: Path, pool) -> tuple[Path, Path]:
-    """The seeded store and the warm-start checkpoint, made once per --out."""
-    from zeroplay.actors.policy import load_policy
-    from zeroplay.curricula.admit import fresh_tasks, pool_validator, seed_curriculum
-    from zeroplay.curricula.store import CurriculumStore
-    from zeroplay.learner.warmstart import warm_start
-
-    store_path, checkpoint = out / "curriculum.sqlite", out / "warm-start"
-    validate = pool_validator(pool, cfg)
-    cur, lc = cfg.curriculum, cfg.learner
-    made_by = {"seed": cfg.run.seed, "policy": cfg.policy.model_dump(mode="json"),
-               "curriculum": cur.model_dump(mode="json", exclude={"fresh_tasks_per_step"}),
-               "warm_start": {k: v for k, v in lc.model_dump().items()
-                              if k.startswith("warm_start")}}
-    recipe = out / "prepared.json"
-    if recipe.is_file() and json.loads(recipe.read_text()) != made_by:
-        raise SystemExit(f"{out} was prepared with another seed, policy, curriculum or warm "
-                         f"start ({recipe}); pass a new --out, or the same settings")
-    recipe.write_text(json.dumps(made_by, indent=1) + "\n")
-    if not store_path.is_file():
-        partial = store_path.with_suffix(".partial")
-        partial.unlink(missing_ok=True)
-        with CurriculumStore.open(partial, create=True, run_id="learning") as store:
-            seed_curriculum(store, validate, cfg, n=cur.seed_tasks, heldout=cur.heldout_tasks,
-                            seed=cfg.run.seed, run_id="learning")
-        partial.rename(store_path)
-    if not (checkpoint / "config.json").is_file():
-        print(f"warm start: {lc.warm_start_steps} SFT steps", flush=True)
-        with CurriculumStore.open(store_path, readonly=True) as store:
-            tasks = store.tasks(status="valid", split="train") + fresh_tasks(
-                store, validate, cfg, n=lc.warm_start_tasks, seed=cfg.run.seed,
-                run_id="learning")
-        model, tokenizer = load_policy(cfg.policy, seed=cfg.run.seed, rollout=cfg.rollout)
-        start = time.monotonic()
-        report = warm_start(model, tokenizer, tasks, cfg, str(out / "warm-start-trainer"),
-                            lc.warm_start_steps)
-        print(f"warm start: loss {report.first_loss:.2f} -> {report.last_loss:.2f} in "
-              f"{time.monotonic() - start:.0f} s", flush=True)
-        model.save_pretrained(checkpoint)
-        tokenizer.save_pretrained(checkpoint)
-        shutil.rmtree(out / "warm-start-trainer", ignore_errors=True)
-    return store_path, checkpoint
-
-
-def heldout_tasks(store_path: Path, n: int) -> dict[str, list]:
-    from zeroplay.curricula.store import CurriculumStore
-    from zeroplay.curricula.task import HELDOUT_SPLITS
-
-    with CurriculumStore.open(store_path, readonly=True) as store:
-        return {split: sorted(store.tasks(status="valid", split=split), key=lambda t: t.id)[:n]
-                for split in HELDOUT_SPLITS}
-
-
 # --- statistics --------------------------------------------------------------------------
 
 
 def pass_at(correct: list[int], n: int, k: int) -> float:
-    from zeroplay.eval.passk import mean_pass_at_k
+    from zeroplay.eval.stats import mean_pass_at_k
 
     return mean_pass_at_k([(n, c) for c in correct], k)
-
-
-def paired_bootstrap(arm: list[list[float]], base: list[list[float]], seed: int = 0,
-                     resamples: int = BOOTSTRAP_RESAMPLES) -> tuple[float, float, float]:
-    """Mean of arm - base over [seed][task] and its 95% interval, resampling seeds and
-    tasks with replacement together (seeds pair the arms; tasks are shared).
-
-    >>> paired_bootstrap([[1, 1, 0, 1]] * 3, [[0, 1, 0, 0]] * 3)[0]
-    0.5
-    """
-    import numpy as np
-
-    diff = np.asarray(arm, dtype=float) - np.asarray(base, dtype=float)
-    rng = np.random.default_rng(seed)
-    seeds, tasks = diff.shape
-    means = [diff[np.ix_(rng.integers(0, seeds, seeds), rng.integers(0, tasks, tasks))].mean()
-             for _ in range(resamples)]
-    low, high = np.percentile(means, [2.5, 97.5])
-    return float(diff.mean()), float(low), float(high)
 
 
 def by_ops(tasks: list, values: list[float], count: bool = False) -> dict[str, float]:
@@ -564,23 +475,6 @@ def plot(runs: list[dict], start: dict, splits: list[str], path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
-def config_or_exit(parser: argparse.ArgumentParser, args: argparse.Namespace):
-    """`--config` with every `--set` applied, or argparse's one-line error (exit 2)."""
-    from zeroplay.config import load_config
-    from zeroplay.errors import ZeroplayError
-
-    try:
-        return load_config(args.config, args.set)
-    except ZeroplayError as exc:
-        parser.error(str(exc))
-
-
-def from_checkpoint(cfg, checkpoint: Path):
-    """The config with its policy loaded from `checkpoint`."""
-    return cfg.model_copy(update={"policy": cfg.policy.model_copy(
-        update={"model": str(checkpoint)})})
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default="configs/local.yaml")
@@ -593,16 +487,11 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
 
-    from zeroplay.sandbox.image import build_image
-    from zeroplay.sandbox.pool import SandboxPool
-
     cfg = config_or_exit(parser, args)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    image = build_image(cfg.sandbox)
     runs: list[dict] = []
-    with SandboxPool(cfg.sandbox, image.tag) as pool:
-        store_path, checkpoint = prepare(cfg, out, pool)
+    with SandboxPool(cfg.sandbox) as pool:
+        store_path, checkpoint = seed_and_warm_start(cfg, out, pool)
         eval_tasks = heldout_tasks(store_path, args.eval_tasks)
         splits = list(eval_tasks)
         sizes = {split: by_ops(tasks, [1] * len(tasks), count=True)
@@ -629,9 +518,9 @@ def main() -> None:
     meta = {"config": cfg.model_dump(mode="json"), "seconds": args.seconds,
             "seeds": args.seeds, "sft_lr": args.sft_lr, "tasks_by_ops": sizes,
             "eval_tasks": {s: [t.id for t in ts] for s, ts in eval_tasks.items()}}
-    (out / "learning.json").write_text(json.dumps(
-        {**meta, **summary, "warm_start": start, "runs": runs}, indent=1) + "\n")
-    print(f"\nwrote {out / 'learning.json'} and {out / 'learning.png'}")
+    path = write_result("learning", out, {**meta, **summary, "warm_start": start,
+                                          "runs": runs})
+    print(f"\nwrote {path} (and benchmarks/results/) and {out / 'learning.png'}")
 
 
 if __name__ == "__main__":

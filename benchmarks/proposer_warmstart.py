@@ -4,7 +4,7 @@
         [--steps 2] [--proposals 8] [--validation-tasks 100] [--out runs/bench-learning]
         [--set KEY=VALUE ...]
 
-It uses the prepared store and solver warm start of benchmarks/learning.py (the same
+It uses a prepared store and solver warm start (`common.seed_and_warm_start`: the same
 `--out` and config reuse them; the config's own proposer phase is left out of it). Each
 variant continues from that checkpoint with a proposer phase: SFT on proposer rows (the
 proposer prompt with `k` example tasks, a training task of at least two operations as
@@ -26,14 +26,13 @@ store, as a run plays them, and reports per variant:
 - the solver's greedy pass@1 on a validation set built like heldout-seen from other
   seeds (never a held-out task), before and after the phase;
 - the phase's wall-clock seconds.
-It writes `proposer_warmstart.json` into `--out`. Held-out tasks are neither shown nor
-measured: the variant is chosen on this validation stream alone.
+It writes `proposer_warmstart.json` into `--out` and benchmarks/results/. Held-out tasks
+are neither shown nor measured: the variant is chosen on this validation stream alone.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import shutil
 import time
@@ -41,7 +40,16 @@ from collections import Counter
 from pathlib import Path
 from statistics import fmean
 
-from learning import config_or_exit, from_checkpoint, judge_split, prepare, remove_store
+from common import (
+    config_or_exit,
+    from_checkpoint,
+    judge_split,
+    remove_store,
+    seed_and_warm_start,
+    write_result,
+)
+
+from zeroplay.sandbox.pool import SandboxPool
 
 DEFAULT_VARIANTS = ["none:steps=0", "p250:steps=250,solver=1", "p500:steps=500,solver=1",
                     "p500-k1:steps=500,solver=1,k=1"]
@@ -64,15 +72,16 @@ def parse_variant(text: str) -> tuple[str, dict]:
     return name, values
 
 
-def warm_start_tasks(cfg, store_path: Path, pool) -> list:
-    """The tasks the warm start trained on: the seed curriculum and its fresh stream."""
-    from zeroplay.curricula.admit import fresh_tasks, pool_validator
+def trained_tasks(cfg, store_path: Path, pool) -> list:
+    """The tasks the warm start trained on (the seed curriculum and its fresh stream),
+    validated again as the run validates them."""
+    from zeroplay.curricula.admit import pool_validator, warm_start_tasks
     from zeroplay.curricula.store import CurriculumStore
 
+    fresh = cfg.model_copy(update={"sandbox": cfg.sandbox.model_copy(
+        update={"num_tests": cfg.learner.warm_start_tests})})
     with CurriculumStore.open(store_path, readonly=True) as store:
-        return store.tasks(status="valid", split="train") + fresh_tasks(
-            store, pool_validator(pool, cfg), cfg, n=cfg.learner.warm_start_tasks,
-            seed=cfg.run.seed, run_id="learning")
+        return warm_start_tasks(store, pool_validator(pool, fresh), cfg, run_id="learning")
 
 
 def validation_tasks(cfg, store_path: Path, pool, n: int) -> list:
@@ -181,19 +190,16 @@ def main() -> None:
     import torch
 
     from zeroplay.actors.fleet import Fleet
-    from zeroplay.sandbox.image import build_image
-    from zeroplay.sandbox.pool import SandboxPool
 
     args.set = ["learner.warm_start_proposer_steps=0", *args.set]  # the variants add one
     cfg = config_or_exit(parser, args)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     work = out / "proposer-warmstart"
-    work.mkdir(exist_ok=True)
+    work.mkdir(parents=True, exist_ok=True)
     results: dict[str, dict] = {}
-    with SandboxPool(cfg.sandbox, build_image(cfg.sandbox).tag) as pool:
-        store_path, checkpoint = prepare(cfg, out, pool)
-        tasks = warm_start_tasks(cfg, store_path, pool)
+    with SandboxPool(cfg.sandbox) as pool:
+        store_path, checkpoint = seed_and_warm_start(cfg, out, pool)
+        tasks = trained_tasks(cfg, store_path, pool)
         validation = validation_tasks(cfg, store_path, pool, args.validation_tasks)
         print(f"{len(tasks)} warm-start tasks, {len(validation)} validation tasks", flush=True)
         play = from_checkpoint(cfg, checkpoint).model_copy(update={
@@ -221,10 +227,10 @@ def main() -> None:
         print(f"{name:12}{r['steps']:>6}{r['k']:>3}{r['solver']:>7.1f}{r['seconds']:>8.0f}"
               f"{fmt(r['valid']):>8}{fmt(r['novel']):>8}{fmt(r['copied']):>8}"
               f"{fmt(r['learnable']):>8}{fmt(r['validation_pass@1']):>8}")
-    (out / "proposer_warmstart.json").write_text(json.dumps(
-        {"config": cfg.model_dump(mode="json"), "steps": args.steps,
-         "proposals": args.proposals, "variants": results}, indent=1) + "\n")
-    print(f"\nwrote {out / 'proposer_warmstart.json'}")
+    path = write_result("proposer_warmstart", out, {
+        "config": cfg.model_dump(mode="json"), "steps": args.steps,
+        "proposals": args.proposals, "variants": results})
+    print(f"\nwrote {path} (and benchmarks/results/)")
 
 
 if __name__ == "__main__":

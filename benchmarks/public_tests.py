@@ -24,7 +24,6 @@ from zeroplay.curricula.synth import synthesize
 from zeroplay.curricula.task import Task
 from zeroplay.sandbox.batch import Draft, validate_many
 from zeroplay.sandbox.codec import canonical
-from zeroplay.sandbox.image import build_image
 from zeroplay.sandbox.pool import SandboxPool
 from zeroplay.sandbox.public import is_minimal
 
@@ -37,8 +36,7 @@ def main() -> None:
     args = parser.parse_args()
     cfg = load_config(None, args.set)
     drafts = synthesize(args.n, args.seed, cfg.curriculum.max_ops)
-    image = build_image(cfg.sandbox)
-    with SandboxPool(cfg.sandbox, image.tag) as pool:
+    with SandboxPool(cfg.sandbox) as pool:  # builds the image if it is missing
         validations = validate_many(pool, [Draft(d.entry_point, d.reference, d.strategy)
                                            for d in drafts], cfg.sandbox, args.seed)
     tasks = [Task.from_validation(d, v) for d, v in zip(drafts, validations, strict=True)

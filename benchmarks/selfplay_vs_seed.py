@@ -6,7 +6,7 @@
         [--set KEY=VALUE ...]
 
 The seed-limited regime: the synthesizer supplies the seed curriculum and nothing else.
-Prepared once per `--out` (benchmarks/learning.py's `prepare`): a store seeded as `zeroplay
+Prepared once per `--out` (`common.seed_and_warm_start`): a store seeded as `zeroplay
 run` seeds one (both held-out splits first, then `curriculum.seed_tasks` training tasks
 that share no program with them), and one warm start on the seed tasks alone
 (`learner.warm_start_tasks` is 0 here: `--warm-start-steps` SFT steps, then a proposer
@@ -31,8 +31,9 @@ It prints greedy pass@1 by arm, split and number of operations; the paired boots
 intervals (seeds and tasks resampled together) of each self-play arm - (a) and of oracle
 - (a); the share of the gap closed, (b - a) / (c - a); and per self-play arm the
 curriculum's growth and the valid, novel and learnable shares. It writes
-`selfplay_vs_seed.json` (every number, per task and per step) and `selfplay_vs_seed.png`
-(the held-out curves and the self-play curves) into `--out`. Run it on an otherwise idle
+`selfplay_vs_seed.json` (every number, per task and per step; also to
+benchmarks/results/) and `selfplay_vs_seed.png` (the held-out curves and the self-play
+curves) into `--out`. Run it on an otherwise idle
 machine: the arms are compared by wall-clock.
 """
 
@@ -40,28 +41,24 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import random
 import shutil
 from pathlib import Path
 from statistics import fmean
 
-from learning import (
-    Arm,
-    Clock,
-    by_ops,
+from common import (
     config_or_exit,
-    conversation,
     from_checkpoint,
     heldout_tasks,
     judge_split,
-    paired_bootstrap,
-    prepare,
     remove_store,
-    sft_rows,
-    train_grpo,
-    train_sft,
+    seed_and_warm_start,
+    write_result,
 )
+from learning import Arm, Clock, by_ops, conversation, sft_rows, train_grpo, train_sft
+
+from zeroplay.eval.stats import paired_bootstrap
+from zeroplay.sandbox.pool import SandboxPool
 
 SEED_ARMS = ("seed-sft", "seed-grpo")
 SELFPLAY_ARMS = ("selfplay", "selfplay-sft")
@@ -282,15 +279,12 @@ def main() -> None:
                 "learner.warm_start_tasks=0", "curriculum.fresh_tasks_per_step=0", *args.set]
 
     from zeroplay.actors.fleet import Fleet
-    from zeroplay.sandbox.image import build_image
-    from zeroplay.sandbox.pool import SandboxPool
 
     cfg = config_or_exit(parser, args)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     runs: list[dict] = []
-    with SandboxPool(cfg.sandbox, build_image(cfg.sandbox).tag) as pool:
-        store_path, checkpoint = prepare(cfg, out, pool)
+    with SandboxPool(cfg.sandbox) as pool:
+        store_path, checkpoint = seed_and_warm_start(cfg, out, pool)
         eval_tasks = heldout_tasks(store_path, args.eval_tasks)
         splits = list(eval_tasks)
         with Fleet.in_process(from_checkpoint(cfg, checkpoint), pool) as fleet:
@@ -314,9 +308,9 @@ def main() -> None:
     meta = {"config": cfg.model_dump(mode="json"), "seconds": args.seconds,
             "seeds": args.seeds, "sft_lr": args.sft_lr,
             "eval_tasks": {s: [t.id for t in ts] for s, ts in eval_tasks.items()}}
-    (out / "selfplay_vs_seed.json").write_text(json.dumps(
-        {**meta, **summary, "warm_start": start, "runs": runs}, indent=1) + "\n")
-    print(f"\nwrote {out / 'selfplay_vs_seed.json'} and {out / 'selfplay_vs_seed.png'}")
+    path = write_result("selfplay_vs_seed", out, {**meta, **summary, "warm_start": start,
+                                                  "runs": runs})
+    print(f"\nwrote {path} (and benchmarks/results/) and {out / 'selfplay_vs_seed.png'}")
 
 
 if __name__ == "__main__":

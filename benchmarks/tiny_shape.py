@@ -21,21 +21,31 @@ trains. One seed per shape: a difference
 of a few points is within noise (the table prints a 95% interval per shape).
 
 It prints a table (steps, training seconds, parameters, last SFT loss, validation pass@1
-overall and by number of operations) and writes `shape.json` into `--out`. Run it on an
-otherwise idle machine: the shapes are compared by wall-clock.
+overall and by number of operations) and writes `tiny_shape.json` into `--out` and
+benchmarks/results/. Run it on an otherwise idle machine: the shapes are compared by
+wall-clock.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import shutil
 from pathlib import Path
 from statistics import fmean
 
+from common import (
+    EVAL_MAX_NEW_TOKENS,
+    cached_tasks,
+    claim_dir,
+    config_or_exit,
+    write_result,
+)
+
+from zeroplay.eval.stats import wilson
+from zeroplay.sandbox.pool import SandboxPool
+
 PROBE_STEPS = 20
-EVAL_MAX_NEW_TOKENS = 128  # references are under 100 tokens; longer answers count as failed
 DEFAULT_SHAPES = ("2x128", "4x128", "2x256", "4x256", "2x128x4096")
 
 
@@ -70,35 +80,35 @@ def prepare(cfg, out: Path, pool, val_tasks: int) -> tuple[list, dict[str, list]
     constants), and `seen`, built like heldout-seen (the seed curriculum's combinations
     with constants of a stream of its own), which asks for copying the statement's
     constants into the program."""
-    from zeroplay.curricula.admit import fresh_tasks, pool_validator, seed_curriculum
+    made_by = {"seed": cfg.run.seed, "curriculum": cfg.curriculum.model_dump(mode="json"),
+               "warm_start_tasks": cfg.learner.warm_start_tasks, "val_tasks": val_tasks,
+               "validation": ["fresh", "seen"]}
+    claim_dir(out, made_by)
+    tasks = cached_tasks(out / "tasks.json", made_by,
+                         lambda: make_tasks(cfg, out / "curriculum.sqlite", pool, val_tasks))
+    return tasks["train"], {"fresh": tasks["fresh"], "seen": tasks["seen"]}
+
+
+def make_tasks(cfg, store_path: Path, pool, val_tasks: int) -> dict[str, list]:
+    from zeroplay.curricula.admit import (
+        fresh_tasks,
+        pool_validator,
+        seed_curriculum,
+        warm_start_tasks,
+    )
     from zeroplay.curricula.programs import normalized_hash
     from zeroplay.curricula.store import CurriculumStore
     from zeroplay.curricula.synth import synthesize, synthesize_heldout_seen
     from zeroplay.curricula.task import Task
     from zeroplay.sandbox.batch import Draft
 
-    cached = out / "tasks.json"
-    made_by = {"seed": cfg.run.seed, "curriculum": cfg.curriculum.model_dump(mode="json"),
-               "warm_start_tasks": cfg.learner.warm_start_tasks, "val_tasks": val_tasks,
-               "validation": ["fresh", "seen"]}
-    if cached.is_file():
-        data = json.loads(cached.read_text())
-        if data["made_by"] != made_by:
-            raise SystemExit(f"{out} was prepared with other settings ({cached}); pass a "
-                             "new --out, or the same settings")
-        return ([Task.from_json(t) for t in data["train"]],
-                {name: [Task.from_json(t) for t in tasks]
-                 for name, tasks in data["validation"].items()})
     validate = pool_validator(pool, cfg)
     cur = cfg.curriculum
-    store_path = out / "curriculum.sqlite"
     store_path.unlink(missing_ok=True)
     with CurriculumStore.open(store_path, create=True, run_id="shape") as store:
         seed_curriculum(store, validate, cfg, n=cur.seed_tasks, heldout=cur.heldout_tasks,
                         seed=cfg.run.seed, run_id="shape")
-        seeded = store.tasks(status="valid", split="train")
-        train = seeded + fresh_tasks(store, validate, cfg, n=cfg.learner.warm_start_tasks,
-                                     seed=cfg.run.seed, run_id="shape")
+        train = warm_start_tasks(store, validate, cfg, run_id="shape")
         taken = {normalized_hash(t.reference) for t in store.tasks()} | {
             normalized_hash(t.reference) for t in train}
         fresh = [t for t in fresh_tasks(store, validate, cfg, n=val_tasks, seed=cfg.run.seed,
@@ -112,12 +122,7 @@ def prepare(cfg, out: Path, pool, val_tasks: int) -> tuple[list, dict[str, list]
                            cfg.run.seed)
         seen = [t for t in (Task.from_validation(d, v) for d, v in
                             zip(drafts, checked, strict=True)) if t.valid]
-    validation = {"fresh": fresh, "seen": seen}
-    cached.write_text(json.dumps({"made_by": made_by,
-                                  "train": [t.to_json() for t in train],
-                                  "validation": {name: [t.to_json() for t in tasks]
-                                                 for name, tasks in validation.items()}}) + "\n")
-    return train, validation
+    return {"train": train, "fresh": fresh, "seen": seen}
 
 
 def train_shape(cfg, shape: dict[str, int], train: list, seconds: float, out: Path,
@@ -166,20 +171,6 @@ def validation_pass(cfg, checkpoint: Path, pool, tasks: list) -> list[int]:
     return [r.correct for r in report.results]
 
 
-def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """95% Wilson score interval of a proportion.
-
-    >>> [round(x, 3) for x in wilson(0, 10)]
-    [0.0, 0.278]
-    """
-    if n == 0:
-        return 0.0, 1.0
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default="configs/local.yaml")
@@ -196,25 +187,15 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
 
-    from zeroplay.config import load_config
-    from zeroplay.errors import ZeroplayError
-    from zeroplay.sandbox.image import build_image
-    from zeroplay.sandbox.pool import SandboxPool
-
-    try:
-        cfg = load_config(args.config, args.set)
-    except ZeroplayError as exc:
-        parser.error(str(exc))  # one line, exit 2
+    cfg = config_or_exit(parser, args)
     if cfg.policy.model != "tiny":
         parser.error(f"policy.model={cfg.policy.model!r}: this benchmark shapes the tiny model")
     import datasets
 
     datasets.disable_progress_bars()
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    image = build_image(cfg.sandbox)
     rows = []
-    with SandboxPool(cfg.sandbox, image.tag) as pool:
+    with SandboxPool(cfg.sandbox) as pool:
         train, validation = prepare(cfg, out, pool, args.val_tasks)
         print(f"{len(train)} training tasks; validation: " + "; ".join(
             f"{name} {len(tasks)} (" + ", ".join(
@@ -245,11 +226,11 @@ def main() -> None:
                   + ", ".join(f"{n} {v['pass@1']:.1%}" for n, v in row["validation"].items()),
                   flush=True)
             rows.append(row)
-            (out / "shape.json").write_text(json.dumps(  # after every shape: keep what ran
-                {"config": cfg.model_dump(mode="json"), "seconds": args.seconds,
-                 "steps": args.steps,
-                 "validation": {n: [t.id for t in tasks] for n, tasks in validation.items()},
-                 "shapes": rows}, indent=1) + "\n")
+            path = write_result("tiny_shape", out, {  # after every shape: keep what ran
+                "config": cfg.model_dump(mode="json"), "seconds": args.seconds,
+                "steps": args.steps,
+                "validation": {n: [t.id for t in tasks] for n, tasks in validation.items()},
+                "shapes": rows})
     shutil.rmtree(out / "checkpoint", ignore_errors=True)
     print(f"\n{'shape':14}{'params':>9}{'steps':>7}{'s/step':>8}{'loss':>7}  "
           f"{'validation':10}{'pass@1':>8}{'95% interval':>17}   by ops")
@@ -261,7 +242,7 @@ def main() -> None:
                     f"{r['seconds'] / r['steps']:>8.2f}{r['last_loss']:>7.3f}" if i == 0
                     else " " * 45)
             print(f"{head}  {set_name:10}{v['pass@1']:>8.1%}   [{low:.1%}, {high:.1%}]   {by}")
-    print(f"\nwrote {out / 'shape.json'}")
+    print(f"\nwrote {path} (and benchmarks/results/)")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
     with store.transaction(step=step):
         record(store, vetted)                             # one short write
     by_split = seed_curriculum(store, validate, cfg, n=200, heldout=500, seed=0, run_id="demo")
+    tasks = warm_start_tasks(store, validate, cfg, run_id="demo")   # seed + fresh ones
 
 Vetting applies the generation-time filters, then validates the survivors in the
 sandbox as one batch. Recording writes valid tasks, rejected drafts with their reasons,
@@ -140,6 +141,18 @@ def fresh_tasks(store: CurriculumStore, validate: Validate, cfg: Config, *, n: i
                            seed) if drafts else []
     return [task for task in (Task.from_validation(d, v) for d, v in
                               zip(drafts, validations, strict=True)) if task.valid]
+
+
+def warm_start_tasks(store: CurriculumStore, validate: Validate, cfg: Config, *,
+                     run_id: str) -> list[Task]:
+    """What the warm start trains on: the store's training tasks (the seed curriculum),
+    then `learner.warm_start_tasks` fresh ones of their own stream (`fresh_tasks`).
+    `validate` should draw `learner.warm_start_tests` inputs, as the run's does."""
+    tasks = store.tasks(status="valid", split="train")
+    if cfg.learner.warm_start_tasks:
+        tasks += fresh_tasks(store, validate, cfg, n=cfg.learner.warm_start_tasks,
+                             seed=cfg.run.seed, run_id=run_id)
+    return tasks
 
 
 class _Seen:

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from zeroplay.config import Config
-from zeroplay.eval.passk import mean_pass_at_k, pass_at_k
 from zeroplay.eval.problems import PROMPT_FORMAT, EvalError, EvalProblem
+from zeroplay.eval.stats import mean_pass_at_k, pass_at_k
 from zeroplay.files import atomic_write_text
 from zeroplay.run_paths import RunPaths
 

@@ -204,19 +204,17 @@ class SelfPlayLoop:
                     + " tasks")
 
     def _warm_start(self, store, fleet, learner) -> None:
-        from zeroplay.curricula.admit import fresh_tasks
+        from zeroplay.curricula.admit import warm_start_tasks
         from zeroplay.learner.warmstart import WarmStartReport, record_warm_start
 
         lc = self.cfg.learner
         if lc.warm_start_steps <= 0 or self.cfg.policy.follows_format:
             return
-        tasks = store.tasks(status="valid", split="train")
         if lc.warm_start_tasks:
             self._phase(f"warm start: synthesizing and validating {lc.warm_start_tasks} fresh "
                         "tasks")
-            tasks += fresh_tasks(store, partial(fleet.sandboxes.validate,
+        tasks = warm_start_tasks(store, partial(fleet.sandboxes.validate,
                                                 num_tests=lc.warm_start_tests), self.cfg,
-                                 n=lc.warm_start_tasks, seed=self.cfg.run.seed,
                                  run_id=self.run_dir.path.name)
         if not tasks:
             self._phase("warm start skipped: no valid training task")

@@ -1,14 +1,8 @@
 """The verdict of benchmarks/selfplay_vs_seed.py: which seed arm is the baseline, the
 intervals against it, and the share of the oracle's gap that self-play closes."""
 
-import importlib
-import sys
-from pathlib import Path
-
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-bench = importlib.import_module("selfplay_vs_seed")
+import selfplay_vs_seed as bench
 
 
 class Task:

@@ -1,10 +1,6 @@
 """benchmarks/grpo_pool.py trains on tasks the warm start solves only sometimes."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-import grpo_pool  # noqa: E402
+import grpo_pool
 
 
 def test_the_pool_keeps_tasks_solved_sometimes_in_probe_order():

@@ -1,21 +1,13 @@
 """benchmarks/constant_copying.py: the statement variants and answer prefixes it probes."""
 
-import importlib.util
 import random
-import sys
-from pathlib import Path
 
+import constant_copying as copying
 import pytest
 
 from zeroplay.actors.prompts import render_solution
 from zeroplay.curricula.synth import OPS_BY_NAME, synthesize_one, task_seed
 from zeroplay.curricula.task import Provenance, Task
-
-PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "constant_copying.py"
-spec = importlib.util.spec_from_file_location("constant_copying_benchmark", PATH)
-copying = importlib.util.module_from_spec(spec)
-sys.modules[spec.name] = copying
-spec.loader.exec_module(copying)
 
 
 def _task(combo: tuple[str, ...], index: int = 0) -> Task:
