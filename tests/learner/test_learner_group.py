@@ -139,7 +139,7 @@ def test_a_dead_worker_is_a_learner_death_and_fails_its_peer(ray_local, tiny_cac
     """The loop talks to rank 0 only: a dead rank 1 must still be noticed (the loop then
     restarts the whole group), and rank 0's trainer must fail, not hang, in the
     collectives it shared with it."""
-    from zeroplay.launch.loop import LearnerDied, check_workers
+    from zeroplay.launch.learners import LearnerDied, check_workers
 
     groups = _groups(tiny_cache)
     _, _, _, learners, store = _train(ray_local, tiny_cache, tmp_path, 2, groups[:2])

@@ -9,7 +9,7 @@ import pytest
 
 from zeroplay.config import load_config
 from zeroplay.errors import ConfigError
-from zeroplay.launch.loop import SelfPlayLoop
+from zeroplay.launch.learners import Learners
 from zeroplay.launch.rundir import RunDir
 from zeroplay.learner.checkpoint import STATE_FILE
 from zeroplay.learner.storage import CheckpointStorage
@@ -68,21 +68,21 @@ def test_resume_finds_the_newest_checkpoint_in_storage(tmp_path):
     storage = CheckpointStorage.open(str(shared), "demo")
     for step in (3, 5):  # written by a learner on another node
         storage.upload(_checkpoint(tmp_path / "learner-node" / "checkpoints", step), keep=3)
-    step, state = SelfPlayLoop(run)._newest_checkpoint()
+    step, state = Learners(run).newest_checkpoint()
     assert (step, state["loop"]) == (5, {"step": 5})
     assert not run.checkpoints_dir.exists()  # the driver only read the state file
     shared.rename(tmp_path / "unmounted")
     with pytest.raises(ConfigError, match="no such directory"):
-        SelfPlayLoop(run)._newest_checkpoint()
+        Learners(run).newest_checkpoint()
 
 
 def test_a_resume_whose_checkpoints_are_elsewhere_fails_naming_where_it_looked(tmp_path):
     run = _run(tmp_path)
-    assert SelfPlayLoop(run)._newest_checkpoint() is None  # none written yet: start over
+    assert Learners(run).newest_checkpoint() is None  # none written yet: start over
     run.checkpoint_log_path.write_text(json.dumps(
         {"step": 10, "path": "/node-7/runs/demo/checkpoints/step-10", "storage": None}) + "\n")
     with pytest.raises(ConfigError) as error:
-        SelfPlayLoop(run)._newest_checkpoint()
+        Learners(run).newest_checkpoint()
     message = str(error.value)
     assert "step-10" in message and str(run.checkpoints_dir) in message
     assert "run.storage" in message and "\n" not in message
@@ -95,12 +95,12 @@ def test_the_kl_reference_goes_to_storage_and_comes_back(tmp_path):
     storage = CheckpointStorage.open(str(shared), "demo")
     elsewhere = tmp_path / "node-b" / "reference"
     assert not storage.download_reference(elsewhere)
-    assert not SelfPlayLoop(run)._reference_in_storage()
+    assert not Learners(run).reference_in_storage()
     saved = tmp_path / "node-a" / "reference"
     saved.mkdir(parents=True)
     (saved / "model.safetensors").write_bytes(b"w" * 100)
     (saved / "config.json").write_text("{}")
     storage.upload_reference(saved)
-    assert SelfPlayLoop(run)._reference_in_storage()  # the driver's resume check passes
+    assert Learners(run).reference_in_storage()  # the driver's resume check passes
     assert storage.download_reference(elsewhere)
     assert (elsewhere / "model.safetensors").read_bytes() == b"w" * 100

@@ -1,11 +1,13 @@
 """The metrics.jsonl row of a self-play step, and totals over a run's rows.
 
     row = step_row(step, result, learner_status, seconds, curriculum_tasks)
+    record_dashboard(row, stages)              # the zeroplay_* metrics of the step
     proposer_totals(rows)["valid_share"]       # over the steps that proposed
 
 One row per step: what the round did (proposals by outcome and reason, the policy's new,
 novel and learnable tasks, solve rate, rewards by role, dropped groups, stage seconds)
-and what the learner reported. Light on imports: the CLI and the report read rows too.
+and what the learner reported; `record_dashboard` sets the dashboard's metrics from it.
+Light on imports: the CLI and the report read rows too.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import statistics
 import time
 from typing import Any
 
+from zeroplay import metrics
 from zeroplay.handoff import LearnerStatus
 
 
@@ -90,3 +93,32 @@ def proposer_totals(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
+
+
+def record_dashboard(row: dict[str, Any], stages: dict[str, float]) -> None:
+    """A step's row as the Ray dashboard's `zeroplay_*` metrics (metric_names.METRICS)."""
+    metrics.record("step", row["step"])
+    metrics.record("curriculum_tasks", row["curriculum_tasks"])
+    metrics.record("solve_rate", row["solve_rate"])
+    metrics.record("samples_per_second", row["samples_per_s"])
+    for role, r in row["reward"].items():
+        metrics.record("reward_mean", r["mean"], role=role)
+        metrics.record("reward_std", r["std"], role=role)
+    for status in ("valid", "duplicate"):
+        metrics.record("proposals_total", row["proposals"].get(status, 0), status=status,
+                       reason="")
+    for status, key in (("format", "format_reasons"), ("rejected", "rejected")):
+        for reason, n in row[key].items():
+            metrics.record("proposals_total", n, status=status, reason=reason)
+    if row["proposing"]:
+        for share, key in (("valid", "proposal_validity"), ("novel", "proposal_novelty"),
+                           ("learnable", "policy_tasks_learnable")):
+            if row[key] is not None:
+                metrics.record("proposer_share", row[key], share=share)
+    for role, frac in row["frac_reward_zero_std"].items():
+        metrics.record("frac_reward_zero_std", frac, role=role)
+    for cause, n in row["dropped_groups"].items():
+        metrics.record("dropped_groups_total", n, cause=cause)
+    metrics.record("sampling_rounds", row["sampling_rounds"])
+    for stage, seconds in stages.items():
+        metrics.record("stage_seconds", seconds, stage=stage)
