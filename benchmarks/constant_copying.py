@@ -26,7 +26,7 @@ from collections import defaultdict
 from pathlib import Path
 from statistics import fmean
 
-from common import cached_tasks, config_or_exit
+from common import cached_tasks, config_or_exit, write_result
 
 from zeroplay.sandbox.pool import SandboxPool
 
@@ -142,8 +142,10 @@ def main() -> None:
         parser.error(f"not a model directory (no config.json): {', '.join(missing)}")
     with SandboxPool(cfg.sandbox) as pool:
         tasks = probe_tasks(cfg, pool, Path(args.out), args.tasks)
+    measured = {}
     for checkpoint in args.checkpoints:
         rates = copy_rate(checkpoint, tasks, args.candidates, cfg.run.seed)
+        measured[checkpoint] = rates
         probes = sum(n for n, _, _ in rates.values())
         if not probes:
             raise SystemExit(f"none of the {len(tasks)} probe tasks has a numeric constant "
@@ -155,6 +157,11 @@ def main() -> None:
         copied = sum(c for _, c, _ in rates.values())
         chance = sum(n * p for n, _, p in rates.values())
         print(f"{'all':14}{probes:>7}{copied / probes:>9.1%}{chance / probes:>9.1%}")
+    write_result("constant_copying", Path(args.out), {
+        "tasks": len(tasks), "candidates": args.candidates,
+        "by_checkpoint": {c: {op: {"probes": n, "copied": k, "chance": p}
+                              for op, (n, k, p) in rates.items()}
+                          for c, rates in measured.items()}})
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import write_result
+
 from zeroplay.actors.generation import HFGenerator
 from zeroplay.actors.policy import load_policy
 from zeroplay.actors.sampling import SamplingParams
@@ -94,6 +96,9 @@ def main() -> None:
         print("learner workers:  " + "  ".join(f"{n}: {r:.1f} samples/s"
                                                for n, r in rates.items())
               + f"  (ratio {rates[max(rates)] / rates[min(rates)]:.2f})")
+        write_result("learner_throughput", Path("runs/bench-learner"), {
+            "ms_per_grpo_step": per_step * 1000, "samples_per_s": batch / per_step,
+            "publish_ms": sorted(times)[2] * 1000, "workers_samples_per_s": rates})
         publish_paths(model, tok)
         publish_during_generate(cfg, cache_dir, model)
     finally:

@@ -16,7 +16,10 @@ tests keep):
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from statistics import mean
+
+from common import write_result
 
 from zeroplay.actors.prompts import solver_messages
 from zeroplay.config import load_config
@@ -54,6 +57,10 @@ def main() -> None:
             ("chars per example line", lambda ts: _line_chars(tasks, ts), "{:.0f}")]
     for label, measure, fmt in rows:
         print(f"{label:28}{fmt.format(measure(first)):>14}{fmt.format(measure(chosen)):>10}")
+    write_result("public_tests", Path("runs/bench-public"), {
+        "tasks": len(tasks), "drafts": len(drafts),
+        "rows": {label: {"first_draws": measure(first), "chosen": measure(chosen)}
+                 for label, measure, _ in rows}})
 
 
 def _minimal_cases(per_task: list[list]) -> float:

@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import write_result
+
 BIG_VOCAB = 151_936
 SAMPLES_PER_PROMPT = 4
 
@@ -162,9 +164,10 @@ def main() -> None:
             hf, vllm = by_backend["hf"]["batches"], by_backend["vllm"]["batches"]
             print(f"{'':22}vLLM/HF tokens/s: " + ", ".join(
                 f"{vllm[n]['tokens_per_s'] / hf[n]['tokens_per_s']:.2f}x at {n}" for n in hf))
-    out = scratch / "rollout_throughput.json"
-    out.write_text(json.dumps(results, indent=1) + "\n")
-    print(f"\nwrote {out}")
+    out = write_result("rollout_throughput", scratch, {
+        "threads": args.threads, "new_tokens": args.new_tokens,
+        "ld_preload": args.ld_preload, "results": results})
+    print(f"\nwrote {out} (and benchmarks/results/)")
 
 
 if __name__ == "__main__":

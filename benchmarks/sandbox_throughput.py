@@ -27,6 +27,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from common import write_result
+
 from zeroplay.config import Config
 from zeroplay.sandbox.batch import Draft, judge_many, validate_many
 from zeroplay.sandbox.image import SUPERVISOR, build_image
@@ -216,6 +218,11 @@ def main() -> None:
     ]
     agree = sum(x == y for x, y in zip(statuses, plain_statuses, strict=True))
     print(f"check: the pool and the unisolated runs agree on {agree}/{len(candidates)} verdicts")
+    write_result("sandbox_throughput", Path("runs/bench-sandbox"), {
+        "jobs": len(candidates), "pool_per_s": a, "unisolated_per_s": b,
+        "docker_run_per_s": c, "validation_drafts_per_s": d,
+        "latency_ms": {"p50": statistics.median(lat_ms), "p99": p99},
+        "container_mib": memory, "verdicts_agree": agree})
 
 if __name__ == "__main__":
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

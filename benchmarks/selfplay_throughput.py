@@ -28,6 +28,7 @@ import threading
 from pathlib import Path
 
 import psutil
+from common import write_result
 
 from zeroplay.config import load_config
 from zeroplay.launch.loop import SelfPlayLoop
@@ -180,6 +181,11 @@ def main() -> None:
     print(f"peak memory of the run: {sampler.peak / 2**30:.2f} GiB (processes "
           f"{procs / 2**30:.2f} GiB PSS, sandbox containers {containers / 2**30:.2f} GiB; "
           "target < 6 GiB)")
+    write_result("selfplay_throughput", root, {
+        "steps": args.steps, "ratio": fast / slow, "peak_gib": sampler.peak / 2**30,
+        "runs": {("overlapped" if overlap else "synchronous"): {
+            "samples": samples, "seconds": seconds, "stages": stages}
+            for overlap, (samples, seconds, stages, _) in results.items()}})
 
 
 if __name__ == "__main__":
