@@ -3,6 +3,7 @@
     rows = read_jsonl("tasks.jsonl", required={"id": str, "reference": str})
     write_jsonl("out.jsonl", rows)          # None or "-" writes stdout
     append_jsonl(run.metrics_path, row)     # one line, synced
+    cut_torn_tail(run.metrics_path)         # a crash's half line removed: bytes cut
 
 A file is written atomically (zeroplay/files.py), so a crash never leaves half of it.
 Lines are UTF-8; a row with a string UTF-8 cannot hold (a lone surrogate such as "\\ud800",
@@ -82,6 +83,32 @@ def append_jsonl(path: Path, row: dict) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def cut_torn_tail(path: Path) -> int:
+    """Remove a last line that a crash cut short (no newline at the end, or not a whole
+    JSON object), so that lines appended later start on a line of their own. Returns the
+    bytes removed (0: nothing torn, or no file). Lines before it are never touched."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        return 0
+    body = data[:-1] if data.endswith(b"\n") else data
+    start = body.rfind(b"\n") + 1
+    last = data[start:]
+    if not last.strip():
+        return 0
+    if data.endswith(b"\n"):
+        try:
+            if isinstance(json.loads(last), dict):
+                return 0
+        except ValueError:
+            pass
+    with open(path, "r+b") as handle:
+        handle.truncate(start)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return len(data) - start
 
 
 def _line(row: dict) -> str:

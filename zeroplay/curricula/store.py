@@ -20,6 +20,7 @@ a newer one is refused with a clear error.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -117,7 +118,29 @@ MIGRATIONS: dict[int, list[str | Callable[[sqlite3.Connection], None]]] = {
 
 
 class StoreError(ZeroplayError):
-    """A curriculum store that is missing, not a zeroplay store, or of another version."""
+    """A curriculum store that is missing, not a zeroplay store, of another version, or
+    damaged."""
+
+
+def integrity_problems(path: Path) -> list[str]:
+    """What SQLite's integrity check finds wrong with the store at `path` ([]: none); a
+    file that is not SQLite at all, or cannot be read, is one problem."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            found = [row[0] for row in conn.execute("PRAGMA integrity_check")]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        return [f"{exc}"]
+    return [] if found == ["ok"] else found
+
+
+def damaged(path: Path, problem: str) -> StoreError:
+    """The one-line error every command gives for a damaged store, with the way out."""
+    return StoreError(f"{path} is damaged ({problem}); `zeroplay curriculum check "
+                      f"{path.parent}` shows what is wrong and which snapshots are whole, and "
+                      f"`zeroplay run --resume {path.parent}` restores the newest whole one")
 
 
 @dataclass(frozen=True)
@@ -195,6 +218,21 @@ class CurriculumStore:
 
     def close(self) -> None:
         self.conn.close()
+
+    def snapshot(self, dest: Path) -> Path:
+        """A consistent copy of the store (SQLite's online backup, taken between two
+        transactions) written to `dest` through a temporary file renamed into place."""
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.tmp")
+        tmp.unlink(missing_ok=True)
+        target = sqlite3.connect(tmp)
+        try:
+            self.conn.backup(target)
+            target.execute("PRAGMA journal_mode = DELETE")  # one self-contained file
+        finally:
+            target.close()
+        os.replace(tmp, dest)
+        return dest
 
     def __enter__(self) -> CurriculumStore:
         return self

@@ -42,14 +42,26 @@ class SandboxEscape(ZeroplayError):
 
 
 class _ZeroplayGroup(TyperGroup):
-    """Turns a ZeroplayError from any command into one line on stderr and its exit code."""
+    """Turns a ZeroplayError from any command into one line on stderr and its exit code,
+    and so a curriculum store SQLite cannot read (damaged, cut short, not SQLite)."""
 
     def invoke(self, ctx: Any) -> Any:
+        import sqlite3
+
         try:
             return super().invoke(ctx)
         except ZeroplayError as exc:
             err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(exc.exit_code) from None
+        except sqlite3.DatabaseError as exc:
+            if type(exc) is not sqlite3.DatabaseError:  # locked, full, a constraint: not damage
+                raise
+            err_console.print(
+                f"[bold red]error:[/] a curriculum store is damaged ({exc}); `zeroplay "
+                "curriculum check RUN_DIR` shows what is wrong and which snapshots are whole, "
+                "and `zeroplay run --resume RUN_DIR` restores the newest whole one",
+                highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
 
 
 app = make_typer("zeroplay: self-play RL for code models on purely synthetic data.", _ZeroplayGroup)
@@ -96,11 +108,16 @@ def run(
     name: Annotated[str | None, typer.Option(help="Run name (runs/<name>).")] = None,
     steps: Annotated[int | None, typer.Option(min=1, help="Self-play steps.")] = None,
     resume: Annotated[Path | None, typer.Option(help="Continue this run directory.")] = None,
+    from_storage: Annotated[str | None, typer.Option(
+        "--from-storage", help="With --resume: where the run's storage is (run.storage); "
+        "a run directory that is not here is first restored from its newest snapshot "
+        "there.")] = None,
     address: Annotated[str | None, typer.Option(
         help="Ray cluster to join. Default: RAY_ADDRESS, else a local Ray runtime.")] = None,
 ) -> None:
     """Run self-play: propose, validate, solve, judge, learn, repeat. Ctrl-C stops
-    cleanly with a checkpoint; --resume RUN_DIR continues from it."""
+    cleanly with a checkpoint; --resume RUN_DIR continues from it (repairing what a crash
+    left), --resume RUN_DIR --from-storage URI on a machine that never saw the run."""
     import os
 
     from zeroplay.launch.loop import SelfPlayLoop
@@ -112,8 +129,12 @@ def run(
     overrides = list(set_ or [])
     if name is not None:
         overrides.append(f"run.name={name}")
+    if from_storage is not None and resume is None:
+        raise typer.BadParameter("--from-storage restores a run to resume: give --resume "
+                                 "RUN_DIR too", param_hint="--from-storage")
     with progress_display("preparing the run") as progress:
-        run_dir = prepare_run(config, overrides, resume=resume, steps=steps, progress=progress)
+        run_dir = prepare_run(config, overrides, resume=resume, steps=steps, progress=progress,
+                              from_storage=from_storage)
     err_console.print(f"run directory: {run_dir.path}", highlight=False)
     with RunDisplay(run_dir.config.run.steps, err_console) as display:
         summary = SelfPlayLoop(run_dir, events=display.event).run()

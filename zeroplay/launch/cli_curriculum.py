@@ -279,3 +279,23 @@ def curriculum_provenance(run_dir: RunDirArg) -> None:
             f"(evaluation data must never be trained on): {named}; remove them from the store")
     console.print("provenance check passed: every task and sample is synthetic, and no task "
                   f"matches a HumanEval problem ({copied['tasks_checked']} checked)")
+
+
+@curriculum_app.command("check")
+def curriculum_check(run_dir: RunDirArg) -> None:
+    """Run SQLite's integrity check on the run's curriculum store and on each of its
+    snapshots; exit 1 if the store is damaged (`zeroplay run --resume` restores it)."""
+    from zeroplay.curricula.store import integrity_problems
+    from zeroplay.launch.snapshots import whole_snapshots
+
+    store = RunPaths(run_dir).curriculum_path
+    if not store.is_file():
+        raise ZeroplayError(f"no curriculum store at {store}")
+    problems = integrity_problems(store)
+    console.print(f"{store}: " + ("whole" if not problems else
+                                  f"DAMAGED: {'; '.join(problems[:5])}"), highlight=False)
+    for step, found in whole_snapshots(RunPaths(run_dir)):
+        console.print(f"  snapshot step-{step}: " + ("whole" if not found else
+                                                     f"damaged: {found[0]}"), highlight=False)
+    if problems:
+        raise typer.Exit(1)

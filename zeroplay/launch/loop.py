@@ -36,6 +36,7 @@ from zeroplay.jsonl import append_jsonl
 from zeroplay.launch.heldout import heldout_pass_at_1
 from zeroplay.launch.learners import LearnerDied, LearnerFailed, Learners
 from zeroplay.launch.rundir import RunDir
+from zeroplay.launch.snapshots import take_snapshot
 from zeroplay.launch.step_rows import record_dashboard, step_row
 from zeroplay.learner.checkpoint import latest_checkpoint, missing_reference
 
@@ -142,7 +143,7 @@ class SelfPlayLoop:
             finally:
                 self._write_provenance(store)
             try:
-                summary.checkpoint = self._final_checkpoint(summary)
+                summary.checkpoint = self._final_checkpoint(summary, store)
                 if cfg.run.eval_every and summary.heldout_start and not summary.interrupted \
                         and summary.stopped is None:
                     summary.heldout_end = self._heldout_eval(store, fleet, summary.last_step,
@@ -249,6 +250,8 @@ class SelfPlayLoop:
                     learners.checkpoint(step)
                 except LearnerDied as exc:
                     learners.restart(str(exc))
+                else:
+                    take_snapshot(self.run_dir, store, step)
 
     def _heldout_eval(self, store, fleet, step: int, when: str) -> dict[str, float]:
         """Greedy pass@1 on the held-out subsets (`heldout_pass_at_1`), appended to the
@@ -269,7 +272,7 @@ class SelfPlayLoop:
         record_dashboard(row, stages)
         self.events("step", {"row": row})
 
-    def _final_checkpoint(self, summary: RunSummary) -> Path | None:
+    def _final_checkpoint(self, summary: RunSummary, store) -> Path | None:
         learners = self.learners
         if learners.rank0 is None or summary.last_step < summary.first_step:  # no step here
             return latest_checkpoint(self.run_dir.checkpoints_dir)
@@ -278,7 +281,10 @@ class SelfPlayLoop:
                 self._phase("training on the last round")
                 learners.drain()
             self._phase(f"writing checkpoint step-{summary.last_step}")
-            return learners.checkpoint(summary.last_step)
+            path = learners.checkpoint(summary.last_step)
+            self._write_provenance(store)  # the snapshot's copy is current
+            take_snapshot(self.run_dir, store, summary.last_step)
+            return path
         except LearnerFailed as exc:
             raise LearnerFailed(learners.failure(str(exc))) from None
 

@@ -11,7 +11,9 @@
 The learner writes each checkpoint into its own node's run directory, as without storage,
 then copies it to `<storage>/<run name>/checkpoints/step-N/`, `zeroplay_state.json` last:
 as on local disk, a step without that file is incomplete and never resumed from, so a
-crash in mid-copy leaves the previous checkpoint usable. Storage is a directory every node
+crash in mid-copy leaves the previous checkpoint usable. The driver's snapshots of the
+run's own files (`zeroplay.launch.snapshots`) go to `snapshots/step-N/` the same way,
+their `snapshot.json` last. Storage is a directory every node
 mounts or any `pyarrow.fs` URI (s3://, gs://, hdfs://, file://); object stores have no
 atomic rename, which is why completeness is marked by the last file rather than by one.
 With `learner.beta > 0` the KL reference (`<run>/reference`) goes there too, its
@@ -61,18 +63,20 @@ class CheckpointStorage:
         """A readable location (the URI and path), for messages."""
         return f"{self.uri} ({self.root}" + (f"/{PREFIX}{step})" if step is not None else ")")
 
-    def steps(self) -> list[int]:
-        """Steps of the complete checkpoints held, oldest first."""
+    def steps(self, area: str = "checkpoints", mark: str = STATE_FILE) -> list[int]:
+        """Steps of the complete checkpoints held (or of another `area` of step-N
+        directories whose `mark` file says they are whole), oldest first."""
         from pyarrow import fs
 
-        if self.fs.get_file_info(self.root).type != fs.FileType.Directory:
+        root = f"{self.run_root}/{area}"
+        if self.fs.get_file_info(root).type != fs.FileType.Directory:
             return []
         steps = []
-        for entry in self.fs.get_file_info(fs.FileSelector(self.root)):
+        for entry in self.fs.get_file_info(fs.FileSelector(root)):
             name = entry.base_name
             if (entry.type == fs.FileType.Directory and name.startswith(PREFIX)
                     and name[len(PREFIX):].isdigit()
-                    and self.exists(f"checkpoints/{name}/{STATE_FILE}")):
+                    and self.exists(f"{area}/{name}/{mark}")):
                 steps.append(int(name[len(PREFIX):]))
         return sorted(steps)
 
@@ -80,15 +84,18 @@ class CheckpointStorage:
         with self.fs.open_input_stream(f"{self._dir(step)}/{STATE_FILE}") as stream:
             return json.loads(stream.read().decode())
 
-    def upload(self, checkpoint: Path, keep: int) -> None:
-        """Copy a local `step-N` directory into storage, its state file last, then drop
-        all but the newest `keep` complete steps there (and incomplete older ones)."""
+    def upload(self, checkpoint: Path, keep: int, area: str = "checkpoints",
+               mark: str = STATE_FILE) -> None:
+        """Copy a local `step-N` directory into storage (into `area`), its `mark` file
+        last, then drop all but the newest `keep` complete steps there (and incomplete
+        older ones)."""
         from pyarrow import fs
 
         step = int(checkpoint.name[len(PREFIX):])
-        self._copy_up(checkpoint, self._dir(step), last=STATE_FILE)
-        complete = self.steps()
-        for entry in self.fs.get_file_info(fs.FileSelector(self.root)):
+        root = f"{self.run_root}/{area}"
+        self._copy_up(checkpoint, f"{root}/{PREFIX}{step}", last=mark)
+        complete = self.steps(area, mark)
+        for entry in self.fs.get_file_info(fs.FileSelector(root)):
             suffix = entry.base_name[len(PREFIX):]
             if (entry.base_name.startswith(PREFIX) and suffix.isdigit()
                     and int(suffix) not in complete[-keep:] and int(suffix) < step):
@@ -143,11 +150,13 @@ class CheckpointStorage:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
 
-    def download(self, step: int, checkpoints_dir: Path) -> Path:
-        """`checkpoints_dir/step-N`, copied from storage unless a complete copy is there."""
+    def download(self, step: int, checkpoints_dir: Path, area: str = "checkpoints",
+                 mark: str = STATE_FILE) -> Path:
+        """`checkpoints_dir/step-N`, copied from storage (from `area`) unless a complete
+        copy is there."""
         path = checkpoints_dir / f"{PREFIX}{step}"
-        if not (path / STATE_FILE).is_file():
-            self._copy_down(self._dir(step), path)
+        if not (path / mark).is_file():
+            self._copy_down(f"{self.run_root}/{area}/{PREFIX}{step}", path)
         return path
 
     def _dir(self, step: int) -> str:
