@@ -12,6 +12,7 @@
     <run>/checkpoints.jsonl       the checkpoints the learner reported writing
     <run>/reference/              the policy as RL began: the KL anchor (learner.beta > 0)
     <run>/provenance.json         data manifest
+    <run>/snapshots/step-N/       the store and the run's files as of checkpoint step-N
     <run>/eval/                   evaluation results of the run's checkpoints, and
                                   heldout-during-run.jsonl (run.eval_every)
 
@@ -45,6 +46,10 @@ class RunPaths:
     @property
     def checkpoints_dir(self) -> Path:
         return self.path / "checkpoints"
+
+    @property
+    def snapshots_dir(self) -> Path:
+        return self.path / "snapshots"
 
     @property
     def checkpoint_log_path(self) -> Path:

@@ -32,7 +32,7 @@ from zeroplay.learner.checkpoint import PREFIX
 from zeroplay.run_paths import RunPaths
 
 MARK = "snapshot.json"
-AREA = "snapshots"
+AREA = "snapshots"  # the area in run.storage
 
 
 def _copied_files(run: RunPaths) -> list[tuple[Path, str]]:
@@ -47,7 +47,7 @@ def take_snapshot(run: RunDir, store: CurriculumStore, step: int) -> Path:
     """<run>/snapshots/step-N (and its copy in run.storage); older ones beyond
     `learner.keep_checkpoints` are removed. Returns the snapshot's directory."""
     started = time.monotonic()
-    final = run.path / AREA / f"{PREFIX}{step}"
+    final = run.snapshots_dir / f"{PREFIX}{step}"
     tmp = final.with_name(f".{final.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
@@ -64,7 +64,7 @@ def take_snapshot(run: RunDir, store: CurriculumStore, step: int) -> Path:
     tmp.rename(final)
     keep = run.config.learner.keep_checkpoints
     for old in sorted(_local_steps(run))[:-keep]:
-        shutil.rmtree(run.path / AREA / f"{PREFIX}{old}", ignore_errors=True)
+        shutil.rmtree(run.snapshots_dir / f"{PREFIX}{old}", ignore_errors=True)
     if run.config.run.storage:
         from zeroplay.learner.storage import CheckpointStorage
 
@@ -74,7 +74,7 @@ def take_snapshot(run: RunDir, store: CurriculumStore, step: int) -> Path:
 
 
 def _local_steps(run: RunPaths) -> list[int]:
-    area = run.path / AREA
+    area = run.snapshots_dir
     if not area.is_dir():
         return []
     return sorted(int(p.name[len(PREFIX):]) for p in area.iterdir()
@@ -85,7 +85,7 @@ def _local_steps(run: RunPaths) -> list[int]:
 def whole_snapshots(run: RunPaths) -> list[tuple[int, list[str]]]:
     """Every complete local snapshot, newest first, with what the integrity check finds
     wrong with its store ([]: whole)."""
-    return [(step, integrity_problems(run.path / AREA / f"{PREFIX}{step}" / "curriculum.sqlite"))
+    return [(step, integrity_problems(run.snapshots_dir / f"{PREFIX}{step}" / "curriculum.sqlite"))
             for step in reversed(_local_steps(run))]
 
 
@@ -105,12 +105,12 @@ def repair_for_resume(run: RunDir) -> list[str]:
     whole = next((step for step, found in whole_snapshots(run) if not found), None)
     if whole is None:
         raise StoreError(f"{store} is damaged ({problems[0]}) and no whole snapshot of it is "
-                         f"left in {run.path / AREA}; it was kept as it is")
+                         f"left in {run.snapshots_dir}; it was kept as it is")
     kept = store.with_name(f"{store.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
     for suffix in ("", "-wal", "-shm"):
         if Path(f"{store}{suffix}").exists():
             Path(f"{store}{suffix}").rename(f"{kept}{suffix}")
-    shutil.copyfile(run.path / AREA / f"{PREFIX}{whole}" / "curriculum.sqlite", store)
+    shutil.copyfile(run.snapshots_dir / f"{PREFIX}{whole}" / "curriculum.sqlite", store)
     lost = _last_recorded_step(run) - whole
     _cut_rows_after(run.metrics_path, whole)
     notes.append(f"{store} was damaged ({problems[0]}): kept as {kept.name}, and the store "
@@ -143,7 +143,7 @@ def restore_from_storage(uri: str, path: Path) -> RunDir:
     if path.exists():
         raise StoreError(f"{path} exists already: resume it with `zeroplay run --resume "
                          f"{path}`, or restore into a new directory")
-    snapshot = storage.download(steps[-1], path / AREA, area=AREA, mark=MARK)
+    snapshot = storage.download(steps[-1], RunPaths(path).snapshots_dir, area=AREA, mark=MARK)
     shutil.copyfile(snapshot / "curriculum.sqlite", path / "curriculum.sqlite")
     run = RunPaths(path)
     for target, name in _copied_files(run):
