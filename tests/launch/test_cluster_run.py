@@ -32,8 +32,8 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 # second group is dropped; with beta > 0 the proposer's groups of equal rewards are
 # trained on, for their KL term).
 RUN = ["curriculum.seed_tasks=24", "curriculum.heldout_tasks=6", "learner.warm_start_steps=2",
-       "learner.warm_start_tasks=0", "run.eval_every=3", "rollout.proposer_after_solve_rate=0",
-       "rollout.max_new_tokens=48", "rollout.proposals_per_step=2",
+       "learner.warm_start_proposer_steps=2", "learner.warm_start_tasks=0", "run.eval_every=3",
+       "rollout.proposer_after_solve_rate=0", "rollout.max_new_tokens=48", "rollout.proposals_per_step=2",
        "rollout.solver_tasks_per_step=2", "learner.gradient_accumulation_steps=1",
        "learner.beta=0.04", "sandbox.recycle_after_jobs=20", "run.overlap=false",
        "learner.max_staleness=0", "curriculum.fresh_tasks_per_step=2"]

@@ -32,7 +32,8 @@ pytestmark = pytest.mark.docker
 EXE = str(Path(sys.executable).with_name("zeroplay"))
 # Small enough for 2 CPU cores: 16 samples per round, one optimizer step per round.
 FAST = ["--set", "curriculum.seed_tasks=24", "--set", "curriculum.heldout_tasks=6",
-        "--set", "learner.warm_start_steps=10", "--set", "rollout.max_new_tokens=48",
+        "--set", "learner.warm_start_steps=10", "--set", "learner.warm_start_proposer_steps=2",
+        "--set", "rollout.max_new_tokens=48",
         "--set", "rollout.proposals_per_step=2", "--set", "rollout.solver_tasks_per_step=2",
         "--set", "learner.gradient_accumulation_steps=2", "--set", "learner.checkpoint_every=2",
         "--set", "cluster.dashboard=false", "--set", "learner.warm_start_tasks=16",

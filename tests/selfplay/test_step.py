@@ -21,7 +21,7 @@ CFG = load_config(None, ["rollout.max_new_tokens=48", "rollout.proposals_per_ste
                          "learner.per_device_train_batch_size=4",
                          "learner.gradient_accumulation_steps=3",
                          "sandbox.job_timeout_s=3", "sandbox.cpu_seconds=2",
-                         "sandbox.pool_size=1"])
+                         "sandbox.pool_size=1", "curriculum.reference_k=2"])
 
 
 @pytest.fixture
