@@ -83,11 +83,11 @@ def test_resume_cuts_a_torn_line_and_restores_a_damaged_store(played):
     assert integrity_problems(played.curriculum_path)
     notes = repair_for_resume(played)
     assert "cut a torn last line" in notes[0]
-    assert "restored" in notes[1] and "1 step(s) of tasks after it were lost" in notes[1]
+    assert "restored" in notes[1] and "the tasks of 1 step(s) after it were lost" in notes[1]
     assert not integrity_problems(played.curriculum_path)
     with CurriculumStore.open(played.curriculum_path, readonly=True) as store:
         assert store.count() == 300 and store.steps()[-1][0] == 2
-    assert [r["step"] for r in read_jsonl(played.metrics_path)] == [1, 2]  # 3 runs again
+    assert [r["step"] for r in read_jsonl(played.metrics_path)] == [1, 2, 3]  # kept
     kept = [p for p in played.path.iterdir()
             if ".damaged-" in p.name and not p.name.endswith(("-wal", "-shm"))]
     assert len(kept) == 1 and integrity_problems(kept[0])  # never deleted

@@ -32,11 +32,12 @@ from pathlib import Path
 from typing import Any
 
 from zeroplay.errors import ConfigError, ZeroplayError
+from zeroplay.failpoints import crash_point
 from zeroplay.jsonl import append_jsonl
 from zeroplay.launch.heldout import heldout_pass_at_1
 from zeroplay.launch.learners import LearnerDied, LearnerFailed, Learners
 from zeroplay.launch.rundir import RunDir
-from zeroplay.launch.snapshots import take_snapshot
+from zeroplay.launch.snapshots import last_recorded_step, snapshot_steps, take_snapshot
 from zeroplay.launch.step_rows import record_dashboard, step_row
 from zeroplay.learner.checkpoint import latest_checkpoint, missing_reference
 
@@ -119,8 +120,11 @@ class SelfPlayLoop:
                 if resume_from is None:
                     self._warm_start(store, fleet)
                 learners.start_training()
-                done = max(store.steps()[-1][0],
+                done = max(store.steps()[-1][0], last_recorded_step(run),
                            resume_from[1]["loop"]["step"] if resume_from else 0)
+                if resume_from and resume_from[0] == done and \
+                        done not in snapshot_steps(run):  # a crash came between the two
+                    take_snapshot(run, store, done)
                 summary = RunSummary(run.path, done + 1, done)
                 if cfg.run.eval_every:
                     summary.heldout_start = self._heldout_eval(store, fleet, done, "start")
@@ -223,7 +227,8 @@ class SelfPlayLoop:
             rng = random.Random(cfg.run.seed * 7919 + step)
             proposing = proposer_on(cfg, solve_rate, store)
             result = selfplay_step(store, fleet.rollouts, fleet.sandboxes, cfg, step=step,
-                                   rng=rng, run_id=self.run_dir.path.name, proposing=proposing)
+                                   rng=rng, run_id=self.run_dir.path.name, proposing=proposing,
+                                   record=False)
             try:
                 status, result.seconds["learn_wait"] = learners.train_round(
                     result.groups(), log_index, result.invented)
@@ -236,11 +241,12 @@ class SelfPlayLoop:
                 evaluated = time.monotonic()
                 heldout = self._heldout_eval(store, fleet, step, "step")
                 result.seconds["heldout_eval"] = time.monotonic() - evaluated
-            row = step_row(step, result, status, time.monotonic() - start,
-                           store.count("status = 'valid' AND heldout = 0"))
-            row["proposing"] = proposing
+            # the step's tasks and its metrics row, in one commit
+            result.record(row=partial(self._row, store, step, result, status, start,
+                                      proposing, heldout))
+            row = result.summary["row"]
+            crash_point("metrics-write")
             if heldout is not None:
-                row["heldout_pass@1"] = heldout
                 solve_rate = heldout.get("heldout-seen", solve_rate)
             self._record(row, result.seconds)
             summary.last_step = step
@@ -252,6 +258,17 @@ class SelfPlayLoop:
                     learners.restart(str(exc))
                 else:
                     take_snapshot(self.run_dir, store, step)
+
+    @staticmethod
+    def _row(store, step: int, result, status, started: float, proposing: bool,
+             heldout: dict[str, float] | None, summary: dict[str, Any]) -> dict[str, Any]:
+        result.summary = summary
+        row = step_row(step, result, status, time.monotonic() - started,
+                       store.count("status = 'valid' AND heldout = 0"))
+        row["proposing"] = proposing
+        if heldout is not None:
+            row["heldout_pass@1"] = heldout
+        return row
 
     def _heldout_eval(self, store, fleet, step: int, when: str) -> dict[str, float]:
         """Greedy pass@1 on the held-out subsets (`heldout_pass_at_1`), appended to the

@@ -13,9 +13,13 @@ are kept, in the run directory and, with `run.storage`, in `<storage>/<name>/sna
 
 A resume first cuts the torn last line a crash leaves in the run's JSONL files, then
 checks the store with SQLite's integrity check; a damaged store is renamed (kept, never
-deleted), the newest whole snapshot takes its place, metrics rows of later steps are cut
-(those steps run again), and the notes say how many steps of tasks were lost. Not
-guaranteed: what the store gained after the newest whole snapshot.
+deleted), the newest whole snapshot takes its place, and the notes say how many steps of
+tasks were lost (their metrics rows stay: the newest checkpoint trained on them, and the
+run goes on after it). A step's metrics row is stored with the step (`record_step`): a
+row that a crash kept out of metrics.jsonl is appended from the store, and held-out
+curve rows of steps the store never committed are cut (they run again). Not guaranteed:
+the tasks the store gained after the newest whole snapshot, and the rows appended from
+the store reach metrics.jsonl but not TensorBoard or W&B.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ import time
 from pathlib import Path
 
 from zeroplay.curricula.store import CurriculumStore, StoreError, integrity_problems
-from zeroplay.jsonl import cut_torn_tail, read_jsonl, write_jsonl
+from zeroplay.failpoints import crash_point
+from zeroplay.jsonl import append_jsonl, cut_torn_tail, read_jsonl, write_jsonl
 from zeroplay.launch.rundir import RunDir
 from zeroplay.learner.checkpoint import PREFIX
 from zeroplay.run_paths import RunPaths
@@ -57,13 +62,14 @@ def take_snapshot(run: RunDir, store: CurriculumStore, step: int) -> Path:
             (tmp / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, tmp / name)
     tasks = store.count("status = 'valid' AND heldout = 0")
+    crash_point("snapshot-write")
     (tmp / MARK).write_text(json.dumps({
         "step": step, "training_tasks": tasks, "time": time.time(),
         "seconds": round(time.monotonic() - started, 3)}) + "\n")
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
     keep = run.config.learner.keep_checkpoints
-    for old in sorted(_local_steps(run))[:-keep]:
+    for old in sorted(snapshot_steps(run))[:-keep]:
         shutil.rmtree(run.snapshots_dir / f"{PREFIX}{old}", ignore_errors=True)
     if run.config.run.storage:
         from zeroplay.learner.storage import CheckpointStorage
@@ -73,7 +79,7 @@ def take_snapshot(run: RunDir, store: CurriculumStore, step: int) -> Path:
     return final
 
 
-def _local_steps(run: RunPaths) -> list[int]:
+def snapshot_steps(run: RunPaths) -> list[int]:
     area = run.snapshots_dir
     if not area.is_dir():
         return []
@@ -86,7 +92,7 @@ def whole_snapshots(run: RunPaths) -> list[tuple[int, list[str]]]:
     """Every complete local snapshot, newest first, with what the integrity check finds
     wrong with its store ([]: whole)."""
     return [(step, integrity_problems(run.snapshots_dir / f"{PREFIX}{step}" / "curriculum.sqlite"))
-            for step in reversed(_local_steps(run))]
+            for step in reversed(snapshot_steps(run))]
 
 
 def repair_for_resume(run: RunDir) -> list[str]:
@@ -101,7 +107,7 @@ def repair_for_resume(run: RunDir) -> list[str]:
         return notes
     problems = integrity_problems(store)
     if not problems:
-        return notes
+        return notes + _rows_from_store(run)
     whole = next((step for step, found in whole_snapshots(run) if not found), None)
     if whole is None:
         raise StoreError(f"{store} is damaged ({problems[0]}) and no whole snapshot of it is "
@@ -111,23 +117,43 @@ def repair_for_resume(run: RunDir) -> list[str]:
         if Path(f"{store}{suffix}").exists():
             Path(f"{store}{suffix}").rename(f"{kept}{suffix}")
     shutil.copyfile(run.snapshots_dir / f"{PREFIX}{whole}" / "curriculum.sqlite", store)
-    lost = _last_recorded_step(run) - whole
-    _cut_rows_after(run.metrics_path, whole)
+    lost = last_recorded_step(run) - whole
     notes.append(f"{store} was damaged ({problems[0]}): kept as {kept.name}, and the store "
-                 f"of snapshot step-{whole} restored; {max(lost, 0)} step(s) of tasks after "
-                 f"it were lost and run again")
+                 f"of snapshot step-{whole} restored; the tasks of {max(lost, 0)} step(s) "
+                 "after it were lost (their metrics rows and the newest checkpoint stay)")
+    return notes + _rows_from_store(run)
+
+
+def _rows_from_store(run: RunPaths) -> list[str]:
+    """The store commits a step with its metrics row before metrics.jsonl gets it: rows a
+    crash kept from metrics.jsonl are appended from the store; held-out curve rows of
+    steps the store never committed are cut (those steps run again)."""
+    with CurriculumStore.open(run.curriculum_path, readonly=True) as store:
+        steps = store.steps()
+    written = last_recorded_step(run)
+    last = max(steps[-1][0] if steps else 0, written)
+    notes = []
+    if run.heldout_curve_path.is_file():
+        rows = read_jsonl(run.heldout_curve_path)
+        kept = [r for r in rows if r.get("step", 0) <= last]
+        if len(kept) < len(rows):
+            write_jsonl(run.heldout_curve_path, kept)
+            notes.append(f"{run.heldout_curve_path}: cut {len(rows) - len(kept)} row(s) of "
+                         f"steps after step {last}, which run again")
+    missing = [data["row"] for step, _, data in steps if step > written and "row" in data]
+    for row in missing:
+        append_jsonl(run.metrics_path, row)
+    if missing:
+        notes.append(f"{run.metrics_path}: appended the row(s) of step(s) "
+                     f"{', '.join(str(r['step']) for r in missing)} from the store (a crash "
+                     "came between the two writes)")
     return notes
 
 
-def _last_recorded_step(run: RunPaths) -> int:
+def last_recorded_step(run: RunPaths) -> int:
+    """The newest step with a metrics row (0: none)."""
     rows = read_jsonl(run.metrics_path, tail_ok=True) if run.metrics_path.is_file() else []
     return max((row.get("step", 0) for row in rows), default=0)
-
-
-def _cut_rows_after(path: Path, step: int) -> None:
-    if path.is_file():
-        write_jsonl(path, [r for r in read_jsonl(path, tail_ok=True)
-                           if r.get("step", 0) <= step])
 
 
 def restore_from_storage(uri: str, path: Path) -> RunDir:

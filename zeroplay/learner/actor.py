@@ -38,6 +38,7 @@ from zeroplay import metrics
 from zeroplay.actors.weights import publish_weights
 from zeroplay.config import Config
 from zeroplay.errors import ConfigError
+from zeroplay.failpoints import crash_point
 from zeroplay.handoff import LearnerStatus
 from zeroplay.learner.checkpoint import (
     PREFIX,
@@ -310,6 +311,7 @@ class _LearnerMetrics(TrainerCallback):
         self.feed, self.dropped = feed, 0
 
     def on_step_end(self, args, state, control, **kwargs):
+        crash_point("learner-update")  # the update applied, not yet published
         metrics.record("learner_step_seconds", time.monotonic() - self.feed.taken_at)
         metrics.record("staleness", self.feed.last_staleness)
         metrics.record("dropped_stale_total", self.feed.dropped_stale - self.dropped)

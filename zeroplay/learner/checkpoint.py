@@ -25,6 +25,7 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from zeroplay.failpoints import crash_point
 from zeroplay.files import fsync_dir
 from zeroplay.learner.distributed import full_optimizer_state, full_state, is_sharded
 from zeroplay.learner.lora import save_model, served_state
@@ -90,6 +91,7 @@ def save_checkpoint(checkpoints_dir: Path, step: int, *, model, tokenizer, optim
         rng["cuda"] = torch.cuda.random.get_rng_state_all()
     torch.save(rng, tmp / "rng_state.pth")
     trainer_state.save_to_json(str(tmp / "trainer_state.json"))
+    crash_point("checkpoint-write")
     (tmp / STATE_FILE).write_text(json.dumps({"step": step, **extra}))  # written last
     _fsync_tree(tmp)
     if final.exists():

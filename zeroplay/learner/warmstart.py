@@ -39,6 +39,7 @@ from zeroplay.actors.prompts import (
 from zeroplay.config import Config
 from zeroplay.curricula.store import CurriculumStore, Sample
 from zeroplay.curricula.task import Task
+from zeroplay.failpoints import crash_point
 from zeroplay.learner.grpo import compute_args
 
 # The proposer phase's answers have at least this many operations. One-operation programs
@@ -103,6 +104,7 @@ def warm_start(model, tokenizer, tasks: list[Task], cfg: Config, output_dir: str
                          lc.warm_start_learning_rate, heldout)
     seconds = _runtime(history)
     losses = [h["loss"] for h in history if "loss" in h]
+    crash_point("warm-start")
     phase, proposer_loss = [], None
     if lc.warm_start_proposer_steps:
         phase = proposer_phase_rows(tasks, seed, cfg.curriculum.reference_k, fits)

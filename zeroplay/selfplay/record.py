@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 from zeroplay.curricula.admit import Vetted, record
 from zeroplay.curricula.store import Attempt, CurriculumStore, Sample, Solution
 from zeroplay.curricula.task import Provenance
+from zeroplay.failpoints import crash_point
 from zeroplay.handoff import RolloutSample
 from zeroplay.rewards import learnability
 from zeroplay.selfplay.dynamic import SolverRounds, frac_zero_std
@@ -61,10 +62,14 @@ def summarize(vetted: Vetted, proposals: list[Proposal], solver: SolverRounds,
 
 def record_step(store: CurriculumStore, step: int, vetted: Vetted, proposals: list[Proposal],
                 solver: SolverRounds, samples: list[RolloutSample], run_id: str,
-                untrained: Collection[str] = ()) -> dict[str, Any]:
+                untrained: Collection[str] = (),
+                row: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> dict[str, Any]:
     """Write the step (`samples`: the learner's solver ones, then one per proposal, the
     proposer groups named in `untrained` among them, which dynamic sampling dropped);
-    returns its summary as stored."""
+    returns its summary as stored. `row(summary)`, called inside the step's transaction
+    (store counts then include the step), makes the step's metrics row, stored with the
+    summary under "row": a crash between this commit and the row's append to
+    metrics.jsonl loses no row (a resume appends it from here)."""
     summary = summarize(vetted, proposals, solver, samples)
     summary["dropped"]["proposer"] = len(set(untrained))
     parents = iter([p.parents for p in proposals])
@@ -86,4 +91,7 @@ def record_step(store: CurriculumStore, step: int, vetted: Vetted, proposals: li
                 continue
             store.add_sample(Sample(f"{sample.group}:{i}", step, sample.role, sample.task_id,
                                     Provenance.policy(run_id, sample.policy_version, origin)))
+        if row is not None:
+            summary["row"] = row(summary)
+        crash_point("store-write")
     return store.steps()[-1][2]
