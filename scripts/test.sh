@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything (scripts/setup.sh) and run the whole test suite: lint, then pytest
-# against the real Docker engine and sandbox image. Extra arguments go to pytest.
+# against the real Docker engine and sandbox image, printing the 25 slowest tests. Extra
+# arguments go to pytest.
 #
 #   bash scripts/test.sh                 # what CI runs
 #   bash scripts/test.sh tests/test_config.py -x
@@ -28,7 +29,7 @@ export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 HF_DATASETS_OFFLINE=1
 "$VENV/bin/ruff" check .
 
 set +e
-"$VENV/bin/python" -m pytest "$@"
+"$VENV/bin/python" -m pytest --durations=25 "$@"
 rc=$?
 set -e
 if [ "$rc" -eq 5 ]; then
