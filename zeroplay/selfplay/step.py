@@ -71,7 +71,7 @@ class StepResult:
 
         def timed_row(summary: dict[str, Any]) -> dict[str, Any]:  # the row shows the stage
             self.seconds["record"] = time.monotonic() - started
-            return row(summary) if row else {}
+            return row(summary)
 
         self.summary = pending(row=timed_row if row else None)
         self.seconds["record"] = time.monotonic() - started
