@@ -68,7 +68,7 @@ def _counts(run: Path) -> dict[str, object]:
             "metrics_steps": _metrics_steps(run),
             "store_steps": [r[0] for r in db.execute("SELECT step FROM steps ORDER BY step")],
             "synthesizer_tasks": one("SELECT COUNT(*) FROM tasks WHERE status = 'valid' AND "
-                                     "json_extract(provenance, '$.origin') = 'synthesizer'"),
+                                     "origin = 'seed-synth'"),
             "attempts_per_step": [r[0] for r in db.execute(
                 "SELECT COUNT(*) FROM attempts GROUP BY step ORDER BY step")],
         }

@@ -47,8 +47,9 @@ class CheckpointStorage:
         be resolved or does not exist."""
         from pyarrow import fs
 
+        local = "://" not in uri  # a plain path: relative ones are to the working directory
         try:
-            filesystem, base = fs.FileSystem.from_uri(uri)
+            filesystem, base = fs.FileSystem.from_uri(str(Path(uri).absolute()) if local else uri)
             info = filesystem.get_file_info(base)
         except Exception as exc:  # pyarrow's errors differ per filesystem
             raise ConfigError(f"run.storage={uri!r}: cannot open it ({type(exc).__name__}: "
