@@ -275,3 +275,17 @@ def test_unreachable_storage_stops_a_run_before_it_writes_anything(tmp_path):
     assert result.exit_code == 2, result.output
     assert "error: run.storage=" in result.output and "no such directory" in result.output
     assert not (tmp_path / "runs").exists()
+
+
+def test_curriculum_ops_lists_the_catalogue_as_a_table_and_as_json_lines():
+    from zeroplay.curricula.synth import OPS
+
+    rows = [json.loads(line) for line in
+            runner.invoke(app, ["curriculum", "ops", "--json"]).output.splitlines()]
+    assert [r["name"] for r in rows] == [op.name for op in OPS]
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["map_add"]["family"] == "lists" and by_name["map_add"]["api"] == "builtin"
+    assert by_name["max_or"]["edge"] == "empty" and by_name["pair_div"]["edge"] == "zero"
+    assert all(r["family"] and r["api"] and r["input"] and r["output"] for r in rows)
+    table = runner.invoke(app, ["curriculum", "ops"], env={"COLUMNS": "200"})
+    assert table.exit_code == 0 and f"{len(OPS)} operations" in table.output

@@ -47,6 +47,11 @@ INPUTS: dict[str, tuple[str, str, Callable[[random.Random], str]]] = {
 }
 
 
+# The family an operation belongs to unless it names one: what it works on.
+FAMILY_OF_INPUT = {"list[int]": "lists", "int": "arithmetic", "str": "strings",
+                   "list[str]": "words", "dict[str, int]": "dicts", "tuple[int, int]": "pairs"}
+
+
 @dataclass(frozen=True)
 class Op:
     name: str
@@ -57,6 +62,13 @@ class Op:
     const: tuple[int, int] | None = None  # range of {c}, if the op has one
     k_ok: bool = False  # {c} may be the second argument k instead of a constant
     k_min: int = -3  # smallest k drawn when {c} is k (1 where k = 0 would divide by zero)
+    edge: str = ""  # the edge its statement rules on: empty, ties, negative, zero, missing
+    family: str = ""  # default: FAMILY_OF_INPUT[src]
+    api: str = "builtin"  # or the standard-library module the reference imports
+
+    def __post_init__(self):
+        if not self.family:
+            object.__setattr__(self, "family", FAMILY_OF_INPUT[self.src])
 
 
 OPS: list[Op] = [
@@ -77,17 +89,17 @@ OPS: list[Op] = [
     Op("reverse", "list[int]", "list[int]", "v[::-1]", "reverse the order of the elements"),
     Op("take", "list[int]", "list[int]", "v[:{c}]", "keep the first {c} elements", (1, 6), True),
     Op("drop", "list[int]", "list[int]", "v[{c}:]", "drop the first {c} elements", (1, 4)),
-    Op("dedup", "list[int]", "list[int]", "list(dict.fromkeys(v))", "remove repeated elements, keeping the first occurrence of each"),
+    Op("dedup", "list[int]", "list[int]", "list(dict.fromkeys(v))", "remove repeated elements, keeping the first occurrence of each", edge="ties"),
     Op("prefix_sums", "list[int]", "list[int]", "[sum(v[:i + 1]) for i in range(len(v))]", "replace the list by its running totals"),
     Op("diffs", "list[int]", "list[int]", "[b - a for a, b in zip(v, v[1:])]", "replace the list by the differences between neighbouring elements"),
     # list[int] -> int / bool
     Op("sum", "list[int]", "int", "sum(v)", "take the sum of the elements"),
     Op("count", "list[int]", "int", "len(v)", "count the elements"),
-    Op("max_or", "list[int]", "int", "max(v) if v else {c}", "take the largest element ({c} if there is none)", (-1, 0)),
-    Op("min_or", "list[int]", "int", "min(v) if v else {c}", "take the smallest element ({c} if there is none)", (0, 1)),
+    Op("max_or", "list[int]", "int", "max(v) if v else {c}", "take the largest element ({c} if there is none)", (-1, 0), edge="empty"),
+    Op("min_or", "list[int]", "int", "min(v) if v else {c}", "take the smallest element ({c} if there is none)", (0, 1), edge="empty"),
     Op("count_gt", "list[int]", "int", "sum(1 for x in v if x > {c})", "count the elements greater than {c}", (-3, 3), True),
     Op("alt_sum", "list[int]", "int", "sum(x if i % 2 == 0 else -x for i, x in enumerate(v))", "take the alternating sum (add elements at even positions, subtract those at odd positions)"),
-    Op("argmax", "list[int]", "int", "v.index(max(v)) if v else -1", "find the position of the first largest element (-1 for an empty list)"),
+    Op("argmax", "list[int]", "int", "v.index(max(v)) if v else -1", "find the position of the first largest element (-1 for an empty list)", edge="ties"),
     Op("is_sorted", "list[int]", "bool", "all(a <= b for a, b in zip(v, v[1:]))", "check whether the elements are in ascending order"),
     Op("any_neg", "list[int]", "bool", "any(x < 0 for x in v)", "check whether any element is negative"),
     # int -> int / list / str / bool
@@ -97,20 +109,20 @@ OPS: list[Op] = [
     Op("abs", "int", "int", "abs(v)", "take the absolute value"),
     Op("mod", "int", "int", "v % {c}", "take the remainder modulo {c}", (2, 9), True, k_min=1),
     Op("floordiv", "int", "int", "v // {c}", "divide by {c}, rounding down", (2, 6)),
-    Op("digit_sum", "int", "int", "sum(int(ch) for ch in str(abs(v)))", "take the sum of the decimal digits of its absolute value"),
+    Op("digit_sum", "int", "int", "sum(int(ch) for ch in str(abs(v)))", "take the sum of the decimal digits of its absolute value", edge="negative"),
     Op("collatz", "int", "int", "v // 2 if v % 2 == 0 else 3 * v + 1", "halve it if it is even, otherwise replace it by 3 times it plus 1"),
     Op("max_c", "int", "int", "max(v, {c})", "take the larger of it and {c}", (-5, 3), True),
     Op("range", "int", "list[int]", "list(range(min(abs(v), 15)))", "make the list of numbers from 0 up to but excluding its absolute value (at most 15 numbers)"),
-    Op("digits", "int", "list[int]", "[int(ch) for ch in str(abs(v))]", "make the list of the decimal digits of its absolute value"),
+    Op("digits", "int", "list[int]", "[int(ch) for ch in str(abs(v))]", "make the list of the decimal digits of its absolute value", edge="negative"),
     Op("to_str", "int", "str", "str(v)", "write it in decimal as a string"),
-    Op("to_bin", "int", "str", "format(abs(v), 'b')", "write its absolute value in binary as a string"),
+    Op("to_bin", "int", "str", "format(abs(v), 'b')", "write its absolute value in binary as a string", edge="negative"),
     Op("is_even", "int", "bool", "v % 2 == 0", "check whether it is even"),
     # str -> str / int / list / bool
     Op("upper", "str", "str", "v.upper()", "convert it to upper case"),
     Op("reverse_s", "str", "str", "v[::-1]", "reverse it"),
     Op("sort_chars", "str", "str", "''.join(sorted(v))", "sort its characters"),
     Op("no_vowels", "str", "str", "''.join(ch for ch in v if ch not in 'aeiou')", "remove the vowels a, e, i, o, u"),
-    Op("dedup_chars", "str", "str", "''.join(dict.fromkeys(v))", "remove repeated characters, keeping the first occurrence of each"),
+    Op("dedup_chars", "str", "str", "''.join(dict.fromkeys(v))", "remove repeated characters, keeping the first occurrence of each", edge="ties"),
     Op("replace", "str", "str", "v.replace('a', 'xy')", "replace every 'a' by 'xy'"),
     Op("head_s", "str", "str", "v[:{c}]", "keep its first {c} characters", (2, 6), True),
     Op("shift", "str", "str", "''.join(chr((ord(ch) - 97 + {c}) % 26 + 97) if 'a' <= ch <= 'z' else ch for ch in v)", "shift every lower-case letter {c} places forward in the alphabet, wrapping around", (1, 25)),
@@ -118,7 +130,7 @@ OPS: list[Op] = [
     Op("count_a", "str", "int", "v.count('a')", "count the letters 'a'"),
     Op("vowels", "str", "int", "sum(ch in 'aeiou' for ch in v)", "count its vowels"),
     Op("distinct", "str", "int", "len(dict.fromkeys(v))", "count its distinct characters"),
-    Op("find_e", "str", "int", "v.find('e')", "find the position of the first 'e' (-1 if there is none)"),
+    Op("find_e", "str", "int", "v.find('e')", "find the position of the first 'e' (-1 if there is none)", edge="missing"),
     Op("split_space", "str", "list[str]", "v.split(' ')", "split it at every space"),
     Op("chars", "str", "list[str]", "list(v)", "make the list of its characters"),
     Op("palindrome", "str", "bool", "v == v[::-1]", "check whether it reads the same backwards"),
@@ -141,7 +153,7 @@ OPS: list[Op] = [
     Op("pair_sum", "tuple[int, int]", "int", "v[0] + v[1]", "add its two numbers"),
     Op("pair_prod", "tuple[int, int]", "int", "v[0] * v[1]", "multiply its two numbers"),
     Op("pair_dist", "tuple[int, int]", "int", "abs(v[0] - v[1])", "take the distance between its two numbers"),
-    Op("pair_div", "tuple[int, int]", "int", "v[0] // v[1] if v[1] else 0", "divide the first number by the second, rounding down (0 when the second is 0)"),
+    Op("pair_div", "tuple[int, int]", "int", "v[0] // v[1] if v[1] else 0", "divide the first number by the second, rounding down (0 when the second is 0)", edge="zero"),
     Op("pair_max", "tuple[int, int]", "int", "max(v)", "take the larger of its two numbers"),
 ]
 # Facts about the value flowing through a pipeline, so that the synthesizer does not

@@ -90,6 +90,34 @@ def curriculum_list(
     console.print(table)
 
 
+@curriculum_app.command("ops")
+def curriculum_ops(
+    json_out: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table.")
+                        ] = False,
+) -> None:
+    """List the synthesizer's operations: name, family, API, input and output type, and
+    the edge case its statement rules on."""
+    import json
+
+    from rich.table import Table
+
+    from zeroplay.curricula.synth import OPS
+
+    rows = [{"name": op.name, "family": op.family, "api": op.api, "input": op.src,
+             "output": op.dst, "edge": op.edge} for op in OPS]
+    if json_out:
+        for row in rows:
+            typer.echo(json.dumps(row))
+        return
+    families, apis = Counter(r["family"] for r in rows), Counter(r["api"] for r in rows)
+    table = Table(title=f"{len(rows)} operations, {len(families)} families, {len(apis)} APIs")
+    for column in rows[0]:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(Text(v) for v in row.values()))
+    console.print(table)
+
+
 @curriculum_app.command("show")
 def curriculum_show(
     run_dir: RunDirArg,
