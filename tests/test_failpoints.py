@@ -8,6 +8,7 @@ import time
 import psutil
 import pytest
 
+from zeroplay.errors import ConfigError
 from zeroplay.failpoints import ENV, crash_point
 
 SCRIPT = """
@@ -47,5 +48,5 @@ def test_other_points_pass_and_a_bad_value_is_an_error(monkeypatch):
     assert passed.returncode == 0 and passed.stdout.split()[1:] == [
         "passed", "1", "passed", "2", "passed", "3"]
     monkeypatch.setenv(ENV, "nowhere:1")
-    with pytest.raises(ValueError, match="expected <point>:<n>"):
+    with pytest.raises(ConfigError, match="expected <point>:<n>"):
         crash_point("generation")

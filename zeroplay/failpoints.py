@@ -22,6 +22,8 @@ import os
 import signal
 from collections import Counter
 
+from zeroplay.errors import ConfigError
+
 ENV = "ZEROPLAY_CRASH_AT"
 POINTS = ("warm-start", "generation", "validation", "learner-update", "store-write",
           "metrics-write", "checkpoint-write", "snapshot-write")
@@ -34,8 +36,8 @@ def _target() -> tuple[str, int] | None:
         return None
     point, _, n = value.partition(":")
     if point not in POINTS or not n.isdigit():
-        raise ValueError(f"{ENV}={value!r}: expected <point>:<n> with a point among "
-                         f"{', '.join(POINTS)}")
+        raise ConfigError(f"{ENV}={value!r}: expected <point>:<n> with a point among "
+                          f"{', '.join(POINTS)}; unset it outside the crash tests")
     return point, int(n)
 
 
