@@ -19,6 +19,8 @@ import pytest
 from zeroplay.curricula.store import integrity_problems
 from zeroplay.failpoints import ENV
 
+from .test_snapshots import _damage
+
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 EXE = str(Path(sys.executable).with_name("zeroplay"))
@@ -72,13 +74,6 @@ def _counts(run: Path) -> dict[str, object]:
             "attempts_per_step": [r[0] for r in db.execute(
                 "SELECT COUNT(*) FROM attempts GROUP BY step ORDER BY step")],
         }
-
-
-def _damage(path: Path) -> None:
-    data = bytearray(path.read_bytes())
-    middle = len(data) // 2
-    data[middle:middle + 8192] = b"\xde\xad" * 4096
-    path.write_bytes(bytes(data))
 
 
 def test_kill_9_at_every_point_of_a_step_then_resume(tmp_path, sandbox_image):
