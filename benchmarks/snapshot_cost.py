@@ -38,11 +38,15 @@ def build_store(run: RunDir, n: int) -> None:
              for i in range(TESTS_PER_TASK)]
     with CurriculumStore.open(run.curriculum_path, create=True, run_id="bench") as store, \
             store.transaction(step=1):
-        for i in range(n):
+        added = 0
+        for i in range(n * 10):  # draws repeat tasks: draw until n distinct ones are in
+            if added == n:
+                break
             draft, _ = synthesize_one(task_seed(0, i, "snapshot"), 3)
             task = Task.from_validation(draft, Validation(True, tests=tests), step=1)
             if store.add_task(task):
                 store.add_attempt(Attempt(f"1:{task.id}", task.id, "h", 1.0, "pass", 0, 1))
+                added += 1
 
 
 def main() -> None:
