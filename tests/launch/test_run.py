@@ -3,9 +3,9 @@
 A run of 3 steps leaves the resolved config, a curriculum with the seed tasks and the
 policy's attempts and samples, metrics for each step, checkpoints and a provenance file
 whose check passes; `--resume` continues to step 5 from the checkpoint; Ctrl-C stops
-cleanly with a checkpoint. (That parsed proposals become policy tasks is shown round by
-round in tests/actors/test_selfplay.py: a barely warm-started tiny model rarely writes
-a whole proposal.)
+cleanly with a checkpoint. (That parsed proposals become policy tasks is shown in
+tests/selfplay/test_step.py with scripted proposals: a barely warm-started tiny model rarely
+writes a whole proposal. Crashes at every point of a step: tests/launch/test_crashes.py.)
 """
 
 from __future__ import annotations
