@@ -65,10 +65,13 @@ def variants(task, candidates: int, rng: random.Random):
     from dataclasses import replace
 
     from zeroplay.actors.prompts import render_solution
-    from zeroplay.curricula.synth import OPS_BY_NAME
+    from zeroplay.curricula.catalogue import OPS_BY_NAME
+    from zeroplay.curricula.task import ops_of
 
-    lines = task.reference.splitlines()[2:-1]  # one per operation
-    for name, line in zip(task.tags, lines, strict=True):
+    body = task.reference.splitlines()
+    start = next(i for i, line in enumerate(body) if line.startswith("def ")) + 2
+    lines = body[start:-1]  # one per operation
+    for name, line in zip(ops_of(task.tags), lines, strict=True):
         op = OPS_BY_NAME[name]
         if op.const is None:
             continue

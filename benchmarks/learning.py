@@ -56,6 +56,7 @@ from common import (
     write_result,
 )
 
+from zeroplay.curricula.task import ops_of
 from zeroplay.eval.stats import paired_bootstrap
 from zeroplay.sandbox.pool import SandboxPool
 
@@ -356,7 +357,7 @@ def by_ops(tasks: list, values: list[float], count: bool = False) -> dict[str, f
     """Mean value (or, with `count`, the number of tasks) by number of operations."""
     groups: dict[str, list[float]] = {}
     for task, value in zip(tasks, values, strict=True):
-        groups.setdefault(f"{len(task.tags)} ops", []).append(value)
+        groups.setdefault(f"{len(ops_of(task.tags))} ops", []).append(value)
     return {g: len(v) if count else fmean(v) for g, v in sorted(groups.items())}
 
 

@@ -42,6 +42,7 @@ from common import (
     write_result,
 )
 
+from zeroplay.curricula.task import ops_of
 from zeroplay.eval.stats import wilson
 from zeroplay.sandbox.pool import SandboxPool
 
@@ -199,8 +200,8 @@ def main() -> None:
         train, validation = prepare(cfg, out, pool, args.val_tasks)
         print(f"{len(train)} training tasks; validation: " + "; ".join(
             f"{name} {len(tasks)} (" + ", ".join(
-                f"{sum(len(t.tags) == n for t in tasks)} of {n} ops"
-                for n in sorted({len(t.tags) for t in tasks})) + ")"
+                f"{sum(len(ops_of(t.tags)) == n for t in tasks)} of {n} ops"
+                for n in sorted({len(ops_of(t.tags)) for t in tasks})) + ")"
             for name, tasks in validation.items()), flush=True)
         for shape in args.shapes:
             tiny = with_shape(cfg, shape).policy.tiny
@@ -219,8 +220,8 @@ def main() -> None:
                 row["validation"][set_name] = {
                     "pass@1": fmean(got), "interval": [low, high],
                     "by ops": {f"{n} ops": fmean(c for c, t in zip(got, tasks, strict=True)
-                                                 if len(t.tags) == n)
-                               for n in sorted({len(t.tags) for t in tasks})},
+                                                 if len(ops_of(t.tags)) == n)
+                               for n in sorted({len(ops_of(t.tags)) for t in tasks})},
                     "correct": got}
             print(f"  {row['steps']} steps in {row['seconds']:.0f} s, validation pass@1 "
                   + ", ".join(f"{n} {v['pass@1']:.1%}" for n, v in row["validation"].items()),

@@ -56,6 +56,9 @@ METRICS: dict[str, Metric] = {
     "zeroplay_heldout_pass_at_1": Metric(
         "gauge", "Greedy pass@1 on a fixed subset of a held-out split (run.eval_every).",
         ("split",)),
+    "zeroplay_heldout_pass_at_1_by": Metric(
+        "gauge", "Greedy pass@1 on the held-out subsets by family, API or edge kind of the "
+        "tasks (group: family:<name>, api:<module>, edge:<kind>).", ("group",)),
     # sandbox
     "zeroplay_sandbox_jobs_total": Metric(
         "counter", "Sandbox jobs by kind (validate|judge) and status.", ("kind", "status")),

@@ -16,6 +16,15 @@ def test_good_proposal():
     assert d.entry_point == "f" and d.signature == "def f(xs: list[int]) -> int"
     assert d.strategy == "st.lists(st.integers(-9, 9))" and d.statement == "Sum the even numbers."
     assert d.kind == "list[int]->int" and d.provenance == PROV
+    assert d.tags == ("api:builtin",)
+
+
+def test_a_proposal_is_tagged_with_the_modules_its_reference_imports():
+    code = ("import heapq\nfrom collections import Counter\nimport os.path\n\n"
+            "def f(xs: list[int]) -> list[int]:\n    return heapq.nlargest(2, xs)\n")
+    draft = parse_proposal(render_proposal("Top two.", code, "st.lists(st.integers())"),
+                           PROV).draft
+    assert draft.tags == ("api:collections", "api:heapq", "api:os")
 
 
 @pytest.mark.parametrize(

@@ -7,13 +7,13 @@ import pytest
 
 from zeroplay.actors.prompts import render_solution
 from zeroplay.curricula.synth import OPS_BY_NAME, synthesize_one, task_seed
-from zeroplay.curricula.task import Provenance, Task
+from zeroplay.curricula.task import Provenance, Task, ops_of
 
 
 def _task(combo: tuple[str, ...], index: int = 0) -> Task:
     for i in range(index, index + 200):  # a draft with a numeric constant, not k
         draft, _ = synthesize_one(task_seed(0, i, "test"), 3, combo=combo)
-        if "k: int" not in draft.signature and draft.tags == combo:
+        if "k: int" not in draft.signature and ops_of(draft.tags) == combo:
             return Task(f"t{i}", draft.statement, "f", draft.signature, draft.reference,
                         draft.strategy, (), Provenance.seed_synth("", "", 0), tags=combo)
     raise AssertionError(f"no draft of {combo} with a constant")

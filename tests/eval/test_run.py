@@ -12,6 +12,7 @@ from zeroplay.actors.fleet import Fleet, Sandboxes
 from zeroplay.actors.group import ActorGroup
 from zeroplay.actors.ray_actors import SandboxActor
 from zeroplay.config import GENERATION_ONLY, Config, load_config
+from zeroplay.curricula.synth import corpus_tags_of
 from zeroplay.eval.humaneval import load_problems
 from zeroplay.eval.problems import heldout_problems, humaneval_problems
 from zeroplay.eval.run import eval_config, evaluate, resolve_model, summary_path
@@ -135,6 +136,16 @@ def test_heldout_split_regenerated_and_from_a_run_are_judged(pool, seeded_run):
                               [f"<function>\n{p.task.reference}</function>"] for p in problems}
     report = evaluate(problems, fleet, samples=1, max_prompt_tokens=768)
     assert [r.correct for r in report.results] == [1, 1, 1]
+    fleet.rollouts.answers[problems[0].messages[-1]["content"]] = ["no answer"]
+    report = evaluate(problems, fleet, samples=1, max_prompt_tokens=768)
+    tags = {p.id: corpus_tags_of(p.task.tags) for p in problems}
+    by = report.by_corpus_tags(tags)
+    for name, group in by["family"].items():
+        members = [p for p in problems if f"family:{name}" in tags[p.id]]
+        assert group["n"] == len(members) and group["low"] <= group["pass@1"] <= group["high"]
+        assert group["pass@1"] == sum(p is not problems[0] for p in members) / len(members)
+    assert set(by["api"]) == {t.split(":")[1] for ts in tags.values() for t in ts
+                              if t.startswith("api:")}
 
 
 @pytest.mark.parametrize(("args", "message"), [

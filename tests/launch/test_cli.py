@@ -278,7 +278,7 @@ def test_unreachable_storage_stops_a_run_before_it_writes_anything(tmp_path):
 
 
 def test_curriculum_ops_lists_the_catalogue_as_a_table_and_as_json_lines():
-    from zeroplay.curricula.synth import OPS
+    from zeroplay.curricula.catalogue import OPS
 
     rows = [json.loads(line) for line in
             runner.invoke(app, ["curriculum", "ops", "--json"]).output.splitlines()]
@@ -286,6 +286,8 @@ def test_curriculum_ops_lists_the_catalogue_as_a_table_and_as_json_lines():
     by_name = {r["name"]: r for r in rows}
     assert by_name["map_add"]["family"] == "lists" and by_name["map_add"]["api"] == "builtin"
     assert by_name["max_or"]["edge"] == "empty" and by_name["pair_div"]["edge"] == "zero"
+    assert by_name["largest_n"]["api"] == "heapq" and by_name["largest_n"]["family"] == "heaps"
+    assert len(rows) >= 120 and len({r["api"] for r in rows} - {"builtin"}) >= 8
     assert all(r["family"] and r["api"] and r["input"] and r["output"] for r in rows)
     table = runner.invoke(app, ["curriculum", "ops"], env={"COLUMNS": "200"})
     assert table.exit_code == 0 and f"{len(OPS)} operations" in table.output

@@ -288,6 +288,7 @@ def test_a_lora_run_trains_only_adapters_and_checkpoints_the_merged_model(tmp_pa
     evaluated = _zeroplay("eval", str(checkpoint), "--benchmark", "synthetic-heldout", "--run",
                           str(run), "--split", "heldout-seen", "--temperature", "0")
     assert evaluated.returncode == 0, evaluated.stdout + evaluated.stderr
+    assert "pass@1 by family" in evaluated.stdout and "pass@1 by api" in evaluated.stdout
     resumed = _zeroplay("run", "--resume", str(run), "--steps", "4")  # base + the adapter
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     state4 = read_state(run / "checkpoints" / "step-4")

@@ -114,3 +114,17 @@ def test_reward_counts_hidden_tests_only(synth_tasks, pool):
     verdict = judge(pool, wrong_on_public, "f", v.tests, pool.cfg)
     assert verdict.status == "fail" and verdict.reward == 1.0
     assert verdict.passed == len(v.tests) - len(public)
+
+
+def test_an_edge_task_shows_an_input_of_its_edge_first():
+    """Ranked last by the usual rule (it is minimal), the empty list is still shown when
+    the statement rules on the empty input."""
+    cases = [([["l", [["i", i], ["i", i + 1], ["i", 3]]]], ["i", i + 1]) for i in range(6)]
+    cases.append(([["l", []]], ["i", -1]))
+    assert 6 not in choose_public(cases, 3)
+    assert 6 in choose_public(cases, 3, edge="empty")
+    assert len(choose_public(cases, 3, edge="empty")) == 3
+    ties = [([["s", "abc"]], ["s", "abc"]), ([["s", "abca"]], ["s", "abc"]),
+            ([["s", "xyz"]], ["s", "xyz"]), ([["s", "q"]], ["s", "q"])]
+    assert 1 in choose_public(ties, 1, edge="ties")
+    assert choose_public(cases, 3, edge="negative") == choose_public(cases, 3)  # none drawn

@@ -82,8 +82,18 @@ def _parse_proposal(text: str, provenance: Provenance, max_chars: int) -> Parsed
         signature += f" -> {ast.unparse(fn.returns)}"
     draft = TaskDraft(statement=parts["statement"].strip(), entry_point=fn.name,
                       signature=signature, reference=code, strategy=parts["inputs"].strip(),
-                      provenance=provenance, kind=_kind(fn))
+                      provenance=provenance, kind=_kind(fn), tags=_api_tags(tree))
     return ParsedProposal(draft)
+
+
+def _api_tags(tree: ast.Module) -> tuple[str, ...]:
+    """`api:<module>` of each top-level module the reference imports, sorted ("api:builtin"
+    when it imports none), as the synthesizer tags its tasks."""
+    names = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+             for alias in node.names}
+    names |= {node.module.split(".")[0] for node in ast.walk(tree)
+              if isinstance(node, ast.ImportFrom) and node.module and not node.level}
+    return tuple(f"api:{name}" for name in sorted(names or {"builtin"}))
 
 
 def parse_solution(text: str, entry_point: str, max_chars: int = MAX_CHARS) -> ParsedSolution:

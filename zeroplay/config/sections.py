@@ -239,6 +239,46 @@ class SandboxConfig(Section):
         return self
 
 
+MIXES_DIR = Path(__file__).resolve().parents[2] / "configs" / "mixes"
+
+
+def load_named_mix(name: str) -> dict:
+    """A mix from configs/mixes/<name>.yaml, or from a YAML file's path."""
+    import yaml
+
+    path = Path(name) if name.endswith((".yaml", ".yml")) else MIXES_DIR / f"{name}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in MIXES_DIR.glob("*.yaml"))
+        raise ValueError(f"no mix named {name!r}; named mixes: {', '.join(known) or 'none'} "
+                         "(or give a path to a YAML file)")
+    data = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} must hold a mapping (families, apis, edge_share)")
+    return {"name": path.stem, **data}
+
+
+class MixConfig(Section):
+    """Weights per family and API (a name not given weighs 1; 0 excludes) and the share
+    of tasks that carry an edge case (unset: as often as the catalogue has them)."""
+
+    name: str = Field("uniform", description="What the mix is called in reports.")
+    families: dict[str, float] = Field(default_factory=dict, description="Weight per family.")
+    apis: dict[str, float] = Field(
+        default_factory=dict, description="Weight per API: builtin or a standard-library module.")
+    edge_share: float | None = Field(
+        None, ge=0, le=1, description="Share of tasks that start with an edge-case operation.")
+
+    @model_validator(mode="after")
+    def _known_names(self) -> MixConfig:
+        self.to_mix()  # raises ValueError naming the unknown family or API and the known ones
+        return self
+
+    def to_mix(self):
+        from zeroplay.curricula.mix import Mix
+
+        return Mix(families=self.families, apis=self.apis, edge_share=self.edge_share)
+
+
 class CurriculumConfig(Section):
     seed_tasks: int = Field(200, ge=0, description="Tasks the seed synthesizer writes at start.")
     heldout_tasks: int = Field(
@@ -272,6 +312,18 @@ class CurriculumConfig(Section):
         default_factory=list,
         description="Regexes; a proposal whose text matches one is rejected and counted.",
     )
+    mix: MixConfig = Field(
+        default_factory=lambda: MixConfig(),
+        description="What the training streams are made of (seed curriculum, the warm "
+        "start's tasks, fresh tasks per step): weights per family and API and a share of "
+        "edge cases, or the name of a mix under configs/mixes/. Held-out splits never "
+        "follow it. `zeroplay curriculum ops` lists the families and APIs.",
+    )
+
+    @field_validator("mix", mode="before")
+    @classmethod
+    def _named_mix(cls, value: Any) -> Any:
+        return load_named_mix(value) if isinstance(value, str) else value
 
 
 class TinyModelConfig(Section):

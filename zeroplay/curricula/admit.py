@@ -13,6 +13,7 @@ and the filter counts; it needs an open transaction so that it lands with its st
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from zeroplay.curricula.filters import DraftFilter
 from zeroplay.curricula.programs import normalized_hash, shape_hash
 from zeroplay.curricula.store import CurriculumStore
 from zeroplay.curricula.synth import synthesize, synthesize_heldout_seen
-from zeroplay.curricula.task import HELDOUT_SPLITS, SPLITS, Task, TaskDraft
+from zeroplay.curricula.task import HELDOUT_SPLITS, SPLITS, Task, TaskDraft, edge_of
 from zeroplay.handoff import Validation
 from zeroplay.sandbox.batch import Draft, validate_many
 from zeroplay.sandbox.pool import SandboxPool
@@ -31,6 +32,8 @@ from zeroplay.sandbox.pool import SandboxPool
 # Counted, but not recorded: copies of what the store holds are not new drafts.
 NOT_RECORDED = ("duplicate", "near_duplicate", "trained_copy", "heldout_shape")
 
+
+log = logging.getLogger(__name__)
 
 @dataclass
 class Vetted:
@@ -87,7 +90,8 @@ def vet(store: CurriculumStore, validate: Validate, drafts: list[TaskDraft], cfg
         ids.add(draft.id)
         norms.add(normalized_hash(draft.reference))
         survivors.append(draft)
-    drafts_for_sandbox = [Draft(d.entry_point, d.reference, d.strategy) for d in survivors]
+    drafts_for_sandbox = [Draft(d.entry_point, d.reference, d.strategy, edge_of(d.tags))
+                          for d in survivors]
     validations = validate(drafts_for_sandbox, seed) if drafts_for_sandbox else []
     out.validated = len(survivors)
     out.tasks += [Task.from_validation(d, v, step=step, split=split)
@@ -115,13 +119,23 @@ def seed_curriculum(store: CurriculumStore, validate: Validate, cfg: Config, *, 
                     heldout: int, seed: int, run_id: str) -> dict[str, Vetted]:
     """Synthesize, validate (`pool_validator(pool, cfg)`, or a SandboxActor's validate)
     and record, as step 0, `heldout` tasks of each held-out split first, then `n`
-    training tasks that share no normalized program with them. By split name."""
+    training tasks of the config's mix that share no normalized program with them. By
+    split name. The held-out splits are the uniform mix's whatever the config's mix is
+    (heldout-seen re-uses the combinations of the uniform seed curriculum), so runs with
+    different mixes are evaluated on the same tasks."""
     cur = cfg.curriculum
-    train = synthesize(n, seed, cur.max_ops, run_id)
-    drafts = {"heldout-unseen": synthesize(heldout, seed, cur.max_ops, run_id,
-                                           split="heldout-unseen"),
-              "heldout-seen": synthesize_heldout_seen(heldout, seed, cur.max_ops, run_id, train),
-              "train": train}
+    uniform_train = synthesize(n, seed, cur.max_ops, run_id)
+    heldout_drafts = {
+        "heldout-unseen": synthesize(heldout, seed, cur.max_ops, run_id, split="heldout-unseen"),
+        "heldout-seen": synthesize_heldout_seen(heldout, seed, cur.max_ops, run_id, uniform_train)}
+    mix = cur.mix.to_mix()
+    if mix.skipped_inputs():
+        log.warning("no operation of the mix %r starts from %s: the synthesizer skips those "
+                    "input types", cur.mix.name, ", ".join(mix.skipped_inputs()))
+    train = uniform_train if mix.uniform else synthesize(
+        n, seed, cur.max_ops, run_id, mix=mix,
+        reserved={normalized_hash(d.reference) for d in heldout_drafts["heldout-seen"]})
+    drafts = {**heldout_drafts, "train": train}
     vetted = {split: vet(store, validate, batch, cfg, seed=seed, split=split)
               for split, batch in drafts.items()}
     with store.transaction(step=0, summary={"seeded": vetted["train"].valid,
@@ -136,8 +150,10 @@ def fresh_tasks(store: CurriculumStore, validate: Validate, cfg: Config, *, n: i
     """Up to `n` new training tasks from a synthesizer stream of their own, validated in
     the sandbox and not recorded: never a held-out program, nor one the store has."""
     taken = {h for h in (normalized_hash(t.reference) for t in store.tasks()) if h is not None}
-    drafts = synthesize(n, seed, cfg.curriculum.max_ops, run_id, stream=stream, reserved=taken)
-    validations = validate([Draft(d.entry_point, d.reference, d.strategy) for d in drafts],
+    drafts = synthesize(n, seed, cfg.curriculum.max_ops, run_id, stream=stream, reserved=taken,
+                        mix=cfg.curriculum.mix.to_mix())
+    validations = validate([Draft(d.entry_point, d.reference, d.strategy, edge_of(d.tags))
+                            for d in drafts],
                            seed) if drafts else []
     return [task for task in (Task.from_validation(d, v) for d, v in
                               zip(drafts, validations, strict=True)) if task.valid]

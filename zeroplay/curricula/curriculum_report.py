@@ -8,6 +8,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from zeroplay.curricula.stats import composition_rows
+
 STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:60rem;color:#222}
 h1{font-size:1.5rem}h2{font-size:1.1rem;margin-top:2rem}
@@ -87,6 +89,9 @@ def render_report(stats: dict[str, Any], title: str) -> str:
         "<h2>Top kinds and operations</h2>",
         table(stats["top_kinds"], ("kind", "valid tasks")),
         table(stats["top_operations"], ("operation", "valid tasks")),
+        "<h2>Composition of the training tasks</h2>",
+        table(composition_rows(stats["composition"], (stats.get("mix") or {}).get("targets")),
+              ("kind", "name", "share of training tasks", "mix target")),
     ]
     return ("<!doctype html><html lang=en><head><meta charset=utf-8>"
             f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>"

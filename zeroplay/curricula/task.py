@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
@@ -34,6 +35,18 @@ def task_id(entry_point: str, reference: str, strategy: str) -> str:
     digest = hashlib.sha256("\x00".join((entry_point, reference, strategy)).encode())
     return digest.hexdigest()[:16]
 
+
+
+def ops_of(tags: Sequence[str]) -> tuple[str, ...]:
+    """The operation names among a synthesizer task's tags (the others, `family:`, `api:`
+    and `edge:`, hold a colon)."""
+    return tuple(tag for tag in tags if ":" not in tag)
+
+
+def edge_of(tags: Sequence[str]) -> str:
+    """The edge kind of a task's first edge-case operation ("" if none): the one its
+    public examples try to show."""
+    return next((tag[5:] for tag in tags if tag.startswith("edge:")), "")
 
 @dataclass(frozen=True)
 class Provenance:

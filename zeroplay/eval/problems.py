@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zeroplay.config import Config
-from zeroplay.curricula.task import HELDOUT_SPLITS, Task
+from zeroplay.curricula.task import HELDOUT_SPLITS, Task, edge_of
 from zeroplay.errors import ZeroplayError
 from zeroplay.eval.humaneval import Problem, check_candidate, load_problems, solution_program
 from zeroplay.handoff import TestCase
@@ -142,7 +142,8 @@ def _regenerated_heldout(cfg: Config, validate: Validate, seed: int,
         drafts = synthesize_heldout_seen(cur.heldout_tasks, seed, cur.max_ops, "eval", train)
     if limit is not None:
         drafts = drafts[:2 * limit]  # room for drafts that validation rejects
-    validations = validate([Draft(d.entry_point, d.reference, d.strategy) for d in drafts],
+    validations = validate([Draft(d.entry_point, d.reference, d.strategy, edge_of(d.tags))
+                            for d in drafts],
                            seed)
     tasks = [Task.from_validation(d, v, split=split)
              for d, v in zip(drafts, validations, strict=True)]

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from zeroplay.config import Config
 from zeroplay.eval.problems import PROMPT_FORMAT, EvalError, EvalProblem
-from zeroplay.eval.stats import mean_pass_at_k, pass_at_k
+from zeroplay.eval.stats import mean_pass_at_k, pass_at_k, wilson
 from zeroplay.files import atomic_write_text
 from zeroplay.run_paths import RunPaths
 
@@ -95,6 +95,9 @@ def eval_config(cfg: Config, model: ModelRef, *, temperature: float,
         "rollout": cfg.rollout.model_copy(update=rollout)})
 
 
+CORPUS_TAG_KINDS = ("family", "api", "edge")  # synthesizer tags an eval breaks down by
+
+
 @dataclass
 class ProblemResult:
     id: str
@@ -125,6 +128,25 @@ class EvalReport:
         out = {"problems": len(self.results), "samples": k, "pass@1": self.pass_at(1),
                f"pass@{k}": self.pass_at(k), "seconds": round(self.seconds, 2),
                "seconds_per_problem": round(self.seconds / max(1, len(self.results)), 3)}
+        return out
+
+    def by_corpus_tags(self, tags_of: dict[str, Sequence[str]]) -> dict[str, dict[str, dict]]:
+        """pass@1 by family, API and edge kind (`tags_of`: problem id -> its task's tags):
+        {"family": {name: {"pass@1", "n", "low", "high"}}, "api": ..., "edge": ...}. A
+        problem counts in every group its tags name. The interval is the 95% Wilson interval
+        over problems (with several samples a problem counts its pass@1 as a fraction of a
+        success, which makes the interval approximate)."""
+        groups: dict[str, list[ProblemResult]] = {}
+        for r in self.results:
+            for tag in dict.fromkeys(tags_of.get(r.id, ())):
+                if tag.split(":")[0] in CORPUS_TAG_KINDS:
+                    groups.setdefault(tag, []).append(r)
+        out: dict[str, dict[str, dict]] = {kind: {} for kind in CORPUS_TAG_KINDS}
+        for tag, rs in sorted(groups.items()):
+            kind, _, name = tag.partition(":")
+            value = mean_pass_at_k([(r.n, r.correct) for r in rs], 1)
+            low, high = wilson(round(value * len(rs)), len(rs))
+            out[kind][name] = {"pass@1": value, "n": len(rs), "low": low, "high": high}
         return out
 
     def pass_at_1_by(self, group_of: dict[str, str]) -> dict[str, float]:

@@ -25,6 +25,12 @@ from zeroplay.run_paths import RunPaths
 curriculum_app = make_typer("Inspect and build the curricula that self-play invents.")
 
 
+def _run_config(run_dir: Path) -> Config:
+    """The run's config (the defaults for a directory without one)."""
+    path = RunPaths(run_dir).config_path
+    return load_config(path) if path.is_file() else Config()
+
+
 def _open_run(run_dir: Path):
     """The run's curriculum store (read-only) and its learnability window."""
     from zeroplay.curricula.store import CurriculumStore
@@ -36,9 +42,7 @@ def _open_run(run_dir: Path):
     if not run.curriculum_path.is_file():
         raise RunDirError(f"{run_dir} has no {run.curriculum_path.name}; make one with "
                           "`zeroplay curriculum seed --out DIR` or `zeroplay run`")
-    window = Config().curriculum.learnability_window
-    if run.config_path.is_file():
-        window = load_config(run.config_path).curriculum.learnability_window
+    window = _run_config(run_dir).curriculum.learnability_window
     return CurriculumStore.open(run.curriculum_path, readonly=True), window
 
 
@@ -101,7 +105,7 @@ def curriculum_ops(
 
     from rich.table import Table
 
-    from zeroplay.curricula.synth import OPS
+    from zeroplay.curricula.catalogue import OPS
 
     rows = [{"name": op.name, "family": op.family, "api": op.api, "input": op.src,
              "output": op.dst, "edge": op.edge} for op in OPS]
@@ -172,11 +176,13 @@ def curriculum_stats(
 
     from rich.table import Table
 
+    from zeroplay.curricula.stats import composition_rows
     from zeroplay.curricula.stats import curriculum_stats as compute
 
     store, window = _open_run(run_dir)
+    cur = _run_config(run_dir).curriculum
     with store:
-        stats = compute(store, window)
+        stats = compute(store, window, cur.mix.to_mix(), cur.max_ops)
     if json_out:
         typer.echo(json.dumps(stats, indent=2))
         return
@@ -201,6 +207,12 @@ def curriculum_stats(
     for g in stats["growth"][-10:]:
         console.print(f"step {g['step']}: +{g['new_valid']} valid of {g['new']} new, "
                       f"{g['valid_total']} valid in total", highlight=False)
+    table = Table(title=f"composition of the training tasks (mix {cur.mix.name})")
+    for column in ("kind", "name", "share", "mix target"):
+        table.add_column(column)
+    for row in composition_rows(stats["composition"], stats["mix"]["targets"]):
+        table.add_row(*map(Text, row))
+    console.print(table)
 
 
 @curriculum_app.command("export")
@@ -231,6 +243,7 @@ def curriculum_seed(
 ) -> None:
     """Build a curriculum from the seed synthesizer alone, validated in the sandbox."""
     from zeroplay.curricula.admit import pool_validator, seed_curriculum
+    from zeroplay.curricula.stats import composition
     from zeroplay.curricula.store import CurriculumStore
     from zeroplay.launch.rundir import RunDir
 
@@ -255,6 +268,10 @@ def curriculum_seed(
     rejected = sum((v.rejected for v in seeded.values()), Counter())
     if rejected:
         console.print("rejected: " + ", ".join(f"{r} {c}" for r, c in rejected.most_common()))
+    families = composition(t for t in seeded["train"].tasks if t.valid)["family"]
+    console.print(f"training tasks by family (mix {cfg.curriculum.mix.name}; a task counts in "
+                  "each family it uses): " + ", ".join(
+                      f"{name} {share:.0%}" for name, share in families.items()), highlight=False)
 
 
 @curriculum_app.command("report")
@@ -267,8 +284,9 @@ def curriculum_report(
     from zeroplay.files import atomic_write_text
 
     store, window = _open_run(run_dir)
+    cur = _run_config(run_dir).curriculum
     with store:
-        html = render_report(compute(store, window), str(run_dir))
+        html = render_report(compute(store, window, cur.mix.to_mix(), cur.max_ops), str(run_dir))
     atomic_write_text(out, html)
     console.print(f"wrote {out}")
 

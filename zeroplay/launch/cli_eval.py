@@ -11,6 +11,9 @@ from rich.text import Text
 from typer.core import TyperGroup
 
 from zeroplay.config import load_config
+from zeroplay.curricula.synth import corpus_tags_of
+from zeroplay.curricula.task import ops_of
+from zeroplay.eval.run import CORPUS_TAG_KINDS
 from zeroplay.launch.cli_common import (
     ConfigOpt,
     SetOpt,
@@ -117,7 +120,10 @@ def eval_model(
     if benchmark != "humaneval":
         meta["split"] = split
         meta["pass@1_by_ops"] = report.pass_at_1_by(
-            {p.id: f"{len(p.task.tags)} ops" for p in problems if p.task is not None})
+            {p.id: f"{len(ops_of(p.task.tags))} ops" for p in problems if p.task is not None})
+        by = report.by_corpus_tags(
+            {p.id: corpus_tags_of(p.task.tags) for p in problems if p.task is not None})
+        meta.update({f"pass@1_by_{kind}": groups for kind, groups in by.items()})
     summary = write_results(report, out, meta)
     table = Table(title=f"{benchmark}: {ref.source}")
     for column in ("problem", "correct", "pass@1", f"pass@{samples}", "statuses"):
@@ -136,6 +142,12 @@ def eval_model(
         console.print("pass@1 by number of operations: " + ", ".join(
             f"{group} {rate:.3f}" for group, rate in meta["pass@1_by_ops"].items()),
             highlight=False)
+    for kind in CORPUS_TAG_KINDS:
+        groups = meta.get(f"pass@1_by_{kind}")
+        if groups:
+            console.print(f"pass@1 by {kind} (problems, 95% interval): " + ", ".join(
+                f"{name} {g['pass@1']:.2f} ({g['n']}, {g['low']:.2f}-{g['high']:.2f})"
+                for name, g in groups.items()), highlight=False)
 
 
 def _default_out(source: str, benchmark: str) -> Path:

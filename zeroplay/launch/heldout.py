@@ -1,10 +1,11 @@
 """Greedy pass@1 on fixed held-out subsets while a run trains: it measures, never trains.
 
-    scores = heldout_pass_at_1(store, fleet, cfg)   # {"heldout-seen": 0.56, ...}
+    scores, by_tag = heldout_pass_at_1(store, fleet, cfg)   # {"heldout-seen": 0.56, ...}
 
 The first `run.eval_tasks` tasks (by id, so the same ones every time) of each held-out
 split, decoded greedily by the rollout actors' current weights and judged in the sandbox
-as `zeroplay eval` judges them; each score is also set on the dashboard. Nothing chooses
+as `zeroplay eval` judges them; each score, and pass@1 by family, API and edge kind,
+is also set on the dashboard. Nothing chooses
 what trains from these numbers, except the proposer's start (`rollout.proposer_after_solve_rate`).
 """
 
@@ -14,12 +15,16 @@ from zeroplay import metrics
 from zeroplay.config import Config
 
 
-def heldout_pass_at_1(store, fleet, cfg: Config) -> dict[str, float]:
+def heldout_pass_at_1(store, fleet, cfg: Config) -> tuple[dict[str, float], dict[str, dict]]:
+    """Scores by split, and by family, API and edge kind over both subsets together
+    ({"family:strings": {"pass@1": 0.4, "n": 12}, ...}; small groups are noisy)."""
+    from zeroplay.curricula.synth import corpus_tags_of
     from zeroplay.curricula.task import HELDOUT_SPLITS
     from zeroplay.eval.problems import task_problem
-    from zeroplay.eval.run import evaluate
+    from zeroplay.eval.run import EvalReport, evaluate
 
     scores: dict[str, float] = {}
+    results, tags_of = [], {}
     for split in HELDOUT_SPLITS:
         tasks = sorted(store.tasks(status="valid", split=split),
                        key=lambda t: t.id)[:cfg.run.eval_tasks]
@@ -28,4 +33,11 @@ def heldout_pass_at_1(store, fleet, cfg: Config) -> dict[str, float]:
                               cfg.rollout.max_prompt_tokens, batch_problems=64, greedy=True)
             scores[split] = report.pass_at(1)
             metrics.record("heldout_pass_at_1", scores[split], split=split)
-    return scores
+            results += report.results
+            tags_of.update({t.id: corpus_tags_of(t.tags) for t in tasks})
+    by_tag = {f"{kind}:{name}": {"pass@1": g["pass@1"], "n": g["n"]}
+              for kind, groups in EvalReport(results, 1, 0.0).by_corpus_tags(tags_of).items()
+              for name, g in groups.items()}
+    for group, g in by_tag.items():
+        metrics.record("heldout_pass_at_1_by", g["pass@1"], group=group)
+    return scores, by_tag

@@ -127,7 +127,7 @@ class SelfPlayLoop:
                     take_snapshot(run, store, done)
                 summary = RunSummary(run.path, done + 1, done)
                 if cfg.run.eval_every:
-                    summary.heldout_start = self._heldout_eval(store, fleet, done, "start")
+                    summary.heldout_start, _ = self._heldout_eval(store, fleet, done, "start")
                 self._steps(store, fleet, summary)
             except KeyboardInterrupt:
                 summary.interrupted = True
@@ -150,8 +150,8 @@ class SelfPlayLoop:
                 summary.checkpoint = self._final_checkpoint(summary, store)
                 if cfg.run.eval_every and summary.heldout_start and not summary.interrupted \
                         and summary.stopped is None:
-                    summary.heldout_end = self._heldout_eval(store, fleet, summary.last_step,
-                                                             "end")
+                    summary.heldout_end, _ = self._heldout_eval(store, fleet, summary.last_step,
+                                                                "end")
             except Exception as exc:
                 if summary.stopped is None or stop_reason(exc) is None:
                     raise
@@ -236,14 +236,14 @@ class SelfPlayLoop:
                 learners.restart(str(exc))
                 status, log_index = learners.status(0), 0
             log_index = status.log_index
-            heldout = None
+            heldout = heldout_by = None
             if cfg.run.eval_every and step % cfg.run.eval_every == 0 and step < cfg.run.steps:
                 evaluated = time.monotonic()
-                heldout = self._heldout_eval(store, fleet, step, "step")
+                heldout, heldout_by = self._heldout_eval(store, fleet, step, "step")
                 result.seconds["heldout_eval"] = time.monotonic() - evaluated
             # the step's tasks and its metrics row, in one commit
             result.record(row=partial(self._row, store, step, result, status, start,
-                                      proposing, heldout))
+                                      proposing, heldout, heldout_by))
             row = result.summary["row"]
             crash_point("metrics-write")
             if heldout is not None:
@@ -261,27 +261,32 @@ class SelfPlayLoop:
 
     @staticmethod
     def _row(store, step: int, result, status, started: float, proposing: bool,
-             heldout: dict[str, float] | None, summary: dict[str, Any]) -> dict[str, Any]:
+             heldout: dict[str, float] | None, heldout_by: dict[str, dict] | None,
+             summary: dict[str, Any]) -> dict[str, Any]:
         result.summary = summary
         row = step_row(step, result, status, time.monotonic() - started,
                        store.count("status = 'valid' AND heldout = 0"))
         row["proposing"] = proposing
         if heldout is not None:
             row["heldout_pass@1"] = heldout
+        if heldout_by:
+            row["heldout_pass@1_by"] = {group: g["pass@1"] for group, g in heldout_by.items()}
         return row
 
-    def _heldout_eval(self, store, fleet, step: int, when: str) -> dict[str, float]:
-        """Greedy pass@1 on the held-out subsets (`heldout_pass_at_1`), appended to the
-        run's heldout curve; measures only."""
+    def _heldout_eval(self, store, fleet, step: int, when: str
+                      ) -> tuple[dict[str, float], dict[str, dict]]:
+        """Greedy pass@1 on the held-out subsets (`heldout_pass_at_1`), by split and by
+        family, API and edge kind, appended to the run's heldout curve; measures only."""
         self._phase(f"evaluating greedy pass@1 on the held-out splits ({when})")
-        scores = heldout_pass_at_1(store, fleet, self.cfg)
+        scores, by_tag = heldout_pass_at_1(store, fleet, self.cfg)
         self.run_dir.eval_dir.mkdir(exist_ok=True)
         append_jsonl(self.run_dir.heldout_curve_path, {"step": step, "when": when,
-                                                       "time": time.time(), **scores})
+                                                       "time": time.time(), **scores,
+                                                       "by": by_tag})
         if when != "step":  # a step's scores go with its row
             self.trackers.log(step, {"heldout_pass@1": scores})
         self.events("heldout", {"step": step, "when": when, "scores": scores})
-        return scores
+        return scores, by_tag
 
     def _record(self, row: dict[str, Any], stages: dict[str, float]) -> None:
         append_jsonl(self.run_dir.metrics_path, row)

@@ -26,7 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from zeroplay.actors.prompts import public_examples
+from zeroplay.curricula.mix import Mix
+from zeroplay.curricula.stats import composition, composition_rows, mix_targets
 from zeroplay.curricula.store import CurriculumStore
+from zeroplay.curricula.task import ops_of
 from zeroplay.errors import RunDirError
 from zeroplay.jsonl import read_jsonl
 from zeroplay.launch.step_rows import proposer_totals
@@ -161,7 +164,7 @@ def task_rows(store: CurriculumStore, window: int | None) -> list[dict[str, Any]
         rows.append({
             "id": task.id, "step": task.step, "origin": task.provenance.origin,
             "status": task.status if task.valid else f"rejected: {task.reason}",
-            "kind": task.kind, "ops": " ".join(task.tags), "attempts": stats.attempts,
+            "kind": task.kind, "ops": " ".join(ops_of(task.tags)), "attempts": stats.attempts,
             "solve_rate": None if stats.solve_rate is None else round(stats.solve_rate, 3),
             "statement": task.statement, "reference": task.reference,
             "strategy": task.strategy, "detail": task.detail,
@@ -172,7 +175,34 @@ def task_rows(store: CurriculumStore, window: int | None) -> list[dict[str, Any]
     return rows
 
 
-def run_report(run: RunPaths, window: int | None = None) -> str:
+def heldout_by_group(run: RunPaths) -> list[tuple]:
+    """(group, first, last) rows of held-out pass@1 by family, API and edge kind, from the
+    first and the last evaluation during the run ("pass@1 (tasks)" each)."""
+    if not run.heldout_curve_path.is_file():
+        return []
+    rows = [r for r in read_jsonl(run.heldout_curve_path, tail_ok=True)
+            if isinstance(r.get("by"), dict) and r["by"]]
+    if not rows:
+        return []
+    first, last = rows[0]["by"], rows[-1]["by"]
+
+    def cell(g: Any) -> str:
+        ok = isinstance(g, dict) and _number(g.get("pass@1")) and _number(g.get("n"))
+        return f"{g['pass@1']:.0%} ({g['n']})" if ok else "-"
+    return [(group, cell(first.get(group)), cell(last.get(group)))
+            for group in sorted(set(first) | set(last))]
+
+
+def _table(rows: list[tuple], header: tuple[str, ...]) -> str:
+    if not rows:
+        return "<p class=empty>nothing recorded yet</p>"
+    return ("<table><tr>" + "".join(f"<th>{escape(h)}</th>" for h in header) + "</tr>"
+            + "".join("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in row) + "</tr>"
+                      for row in rows) + "</table>")
+
+
+def run_report(run: RunPaths, window: int | None = None, mix: Mix | None = None,
+               max_ops: int = 3) -> str:
     """The page for a run directory (RunDirError if it has nothing to report yet)."""
     if not run.path.is_dir():
         raise RunDirError(f"no run directory at {run.path}")
@@ -183,9 +213,12 @@ def run_report(run: RunPaths, window: int | None = None) -> str:
                else [])
     growth: dict[str, Points] = {}
     tasks: list[dict[str, Any]] = []
+    shares: dict[str, dict[str, float]] = {}
     if run.curriculum_path.is_file():
         with CurriculumStore.open(run.curriculum_path, readonly=True) as store:
             growth, tasks = growth_by_origin(store), task_rows(store, window)
+            shares = composition(store.tasks(status="valid", split="train"))
+    targets = mix_targets(mix, max_ops) if mix is not None else None
     charts = step_series(metrics)
     charts = {name: charts[name] for name in sorted(
         charts, key=lambda n: FIRST.index(n) if n in FIRST else len(FIRST))}
@@ -209,8 +242,13 @@ def run_report(run: RunPaths, window: int | None = None) -> str:
         "<h2>Held-out greedy pass@1</h2>",
         line_chart("held-out pass@1 (run.eval_every)", heldout_series(run))
         or "<p class=empty>no held-out evaluation yet (run.eval_every)</p>",
+        "<h2>Held-out greedy pass@1 by family, API and edge case</h2>",
+        _table(heldout_by_group(run), ("group", "first evaluation", "last evaluation")),
         "<h2>Curriculum growth by origin</h2>",
         line_chart("valid training tasks", growth) or "<p class=empty>no tasks yet</p>",
+        "<h2>Composition of the training tasks</h2>",
+        _table(composition_rows(shares, targets),
+               ("kind", "name", "share of training tasks", "mix target")),
         "<h2>Learning curves</h2>",
         "<div class=charts>" + "".join(line_chart(n, lines) for n, lines in charts.items())
         + "</div>" if charts else "<p class=empty>no step recorded yet</p>",
@@ -235,12 +273,13 @@ def write_report(run_dir: Path, out: Path | None = None) -> Path:
     from zeroplay.files import atomic_write_text
 
     run = RunPaths(run_dir)
-    window = None
+    window, mix, max_ops = None, None, 3
     if run.config_path.is_file():
         from zeroplay.config import load_config
 
-        window = load_config(run.config_path).curriculum.learnability_window
-    html = run_report(run, window)
+        cur = load_config(run.config_path).curriculum
+        window, mix, max_ops = cur.learnability_window, cur.mix.to_mix(), cur.max_ops
+    html = run_report(run, window, mix, max_ops)
     out = out or run.path / "report.html"
     atomic_write_text(out, html)
     return out

@@ -38,7 +38,7 @@ from zeroplay.actors.prompts import (
 )
 from zeroplay.config import Config
 from zeroplay.curricula.store import CurriculumStore, Sample
-from zeroplay.curricula.task import Task
+from zeroplay.curricula.task import Task, ops_of
 from zeroplay.failpoints import crash_point
 from zeroplay.learner.grpo import compute_args
 
@@ -128,7 +128,7 @@ def proposer_phase_rows(tasks: list[Task], seed: int, references_k: int,
                         ) -> list[dict[str, Any]]:
     """Every task of at least `min_ops` operations (or of none recorded) as a proposer
     row, with `solver_share` as many solver rows of any of the tasks, shuffled."""
-    composed = [t for t in tasks if len(t.tags) >= min_ops or not t.tags]
+    composed = [t for t in tasks if len(ops_of(t.tags)) >= min_ops or not t.tags]
     proposer = [r for r in warmstart_examples(composed, seed, references_k, 1.0, fits)
                 if r["role"] == "proposer"]
     solver = [_solver_row(t) for t in tasks]

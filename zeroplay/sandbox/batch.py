@@ -27,6 +27,7 @@ class Draft:
     entry_point: str
     reference: str
     strategy: str
+    edge: str = ""  # the edge case its statement rules on, which a public example shows
 
 
 def validate_many(pool: SandboxPool, drafts: Sequence[Draft], cfg: SandboxConfig,
@@ -53,7 +54,7 @@ def validate_many(pool: SandboxPool, drafts: Sequence[Draft], cfg: SandboxConfig
         owner = owners[index]
         runs.setdefault(owner, []).append(result)
         if len(runs[owner]) == 2:
-            outcomes[owner] = freeze(inputs[owner], *runs[owner], cfg)
+            outcomes[owner] = freeze(inputs[owner], *runs[owner], cfg, drafts[owner].edge)
             if tick:
                 tick()
     assert all(v is not None for v in outcomes)

@@ -126,8 +126,9 @@ def _arity_range(fn: ast.FunctionDef) -> tuple[int, int]:
 
 
 def freeze(inputs: list[list], first: JobResult, second: JobResult,
-           cfg: SandboxConfig) -> Validation:
-    """Judge the two reference runs and freeze their agreed outputs into test cases."""
+           cfg: SandboxConfig, edge: str = "") -> Validation:
+    """Judge the two reference runs and freeze their agreed outputs into test cases (the
+    public ones show an input of the `edge` case where one was drawn)."""
     for run in (first, second):
         failure = triage(run)
         if failure is not None:
@@ -162,7 +163,7 @@ def freeze(inputs: list[list], first: JobResult, second: JobResult,
         return Validation.reject("too_few_inputs", f"only {len(kept)} inputs without an error")
     if len({canonical(expected) for _, expected in kept}) == 1:
         return Validation.reject("trivial", "the reference returns the same value for every input")
-    public = choose_public(kept, cfg.num_public_tests)  # hidden ones stay in draw order
+    public = choose_public(kept, cfg.num_public_tests, edge)  # hidden ones stay in draw order
     tests = [TestCase(args, expected, public=i in public)
              for i, (args, expected) in enumerate(kept)]
     return Validation(True, tests=tests)

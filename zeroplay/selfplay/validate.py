@@ -34,7 +34,8 @@ def fresh_drafts(store: CurriculumStore, cfg: Config, step: int, run_id: str = "
         return []
     taken = {normalized_hash(t.reference) for t in store.tasks()}
     return synthesize(cfg.curriculum.fresh_tasks_per_step, cfg.run.seed,
-                      cfg.curriculum.max_ops, run_id, stream=f"step-{step}", reserved=taken)
+                      cfg.curriculum.max_ops, run_id, stream=f"step-{step}", reserved=taken,
+                      mix=cfg.curriculum.mix.to_mix())
 
 
 def validate(store: CurriculumStore, sandboxes: Validates, drafts: list[TaskDraft],
