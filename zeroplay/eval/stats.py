@@ -79,3 +79,27 @@ def paired_bootstrap(arm: Sequence[Sequence[float]], base: Sequence[Sequence[flo
              for _ in range(resamples)]
     low, high = np.percentile(means, [2.5, 97.5])
     return float(diff.mean()), float(low), float(high)
+
+
+def bootstrap_per_seed(diffs: Sequence[Sequence[float]], seed: int = 0,
+                       resamples: int = BOOTSTRAP_RESAMPLES) -> tuple[float, float, float]:
+    """Mean of paired differences given per seed, over tasks that may differ in number and
+    identity from seed to seed (a family's tasks, say), and its 95% interval: seeds
+    resampled with replacement, then each chosen seed's tasks. Every task weighs the same.
+
+    >>> bootstrap_per_seed([[1, 0, 1], [1], [0, 1]])[0]
+    0.6666666666666666
+    """
+    import numpy as np
+
+    groups = [np.asarray(d, dtype=float) for d in diffs if len(d)]
+    if not groups:
+        return 0.0, 0.0, 0.0
+    rng = np.random.default_rng(seed)
+    means = []
+    for _ in range(resamples):
+        picked = [groups[i] for i in rng.integers(0, len(groups), len(groups))]
+        total = sum(g[rng.integers(0, len(g), len(g))].sum() for g in picked)
+        means.append(total / sum(len(g) for g in picked))
+    low, high = np.percentile(means, [2.5, 97.5])
+    return float(np.concatenate(groups).mean()), float(low), float(high)
