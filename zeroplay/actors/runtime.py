@@ -4,8 +4,9 @@
     ...
     if started: ray.shutdown()
 
-Joins `cluster.address` (or RAY_ADDRESS) when given, otherwise starts a local runtime
-with as many logical CPUs as the actors ask for. Then it checks that every actor the
+Joins `cluster.address` (or RAY_ADDRESS) when given, otherwise starts a local runtime of
+its own (never the cluster a `ray start` left on this machine) with as many logical CPUs
+as the actors ask for. Then it checks that every actor the
 config asks for can be placed: a local runtime that is too small is a ConfigError (nothing
 will be added to it); a joined cluster only warns, since nodes may still join.
 """
@@ -40,7 +41,9 @@ def init_ray(cfg: Config, *, with_learner: bool = False) -> bool:
     else:
         demand = sum(s.num_cpus for _, s in role_specs(cfg, with_learner=with_learner))
         num_cpus = cfg.cluster.local_num_cpus or max(os.cpu_count() or 1, math.ceil(demand))
-        ray.init(num_cpus=num_cpus, namespace=cfg.cluster.namespace,
+        # "local": a runtime of its own even when `ray start` runs a cluster on this machine
+        # (Ray would join that one and refuse num_cpus).
+        ray.init(address="local", num_cpus=num_cpus, namespace=cfg.cluster.namespace,
                  include_dashboard=cfg.cluster.dashboard, dashboard_host="127.0.0.1",
                  runtime_env=QUIET_WORKERS)
     try:
