@@ -140,3 +140,18 @@ def test_seed_with_a_mix_keeps_the_heldout_tasks_of_the_uniform_mix(tmp_path, sa
     assert share(train["mixed"]) >= 2 * share(train["uniform"])
     heldout_ids = {t.id for s in ("heldout-seen", "heldout-unseen") for t in stores["mixed"][s]}
     assert not heldout_ids & {t.id for t in train["mixed"]}
+
+
+def test_composition_counts_each_task_once_per_family_and_shows_the_targets():
+    from zeroplay.curricula.stats import composition, composition_rows, mix_targets
+
+    drafts = synthesize(400, 6, 3)
+    shares = composition(drafts)
+    for family, share in shares["family"].items():
+        assert share == sum(f"family:{family}" in d.tags for d in drafts) / len(drafts)
+    assert shares["edge"]["any"] == sum(any(t.startswith("edge:") for t in d.tags)
+                                        for d in drafts) / len(drafts)
+    targets = mix_targets(Mix(edge_share=1.0), 3)
+    assert targets["edge"]["any"] == 1.0
+    rows = composition_rows(shares, targets)
+    assert ("edge", "any", f"{shares['edge']['any']:.1%}", "100.0%") in rows

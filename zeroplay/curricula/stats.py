@@ -72,15 +72,18 @@ def curriculum_stats(store: CurriculumStore, window: int | None = None,
 
 def composition(tasks) -> dict[str, dict[str, float]]:
     """The share of `tasks` that carry each family, API and edge kind (a task of several
-    operations counts in each of theirs): {"family": {"strings": 0.21, ...}, ...}."""
+    operations counts in each of theirs; edge "any": an edge of any kind):
+    {"family": {"strings": 0.21, ...}, ...}."""
     counts: dict[str, Counter] = {kind: Counter() for kind in CORPUS_KINDS}
     n = 0
     for task in tasks:
         n += 1
-        for tag in corpus_tags_of(task.tags):
+        tags = corpus_tags_of(task.tags)
+        for tag in tags:
             kind, _, name = tag.partition(":")
             if kind in counts:
                 counts[kind][name] += 1
+        counts["edge"]["any"] += any(tag.startswith("edge:") for tag in tags)
     return {kind: {name: c / n for name, c in sorted(counted.items())}
             for kind, counted in counts.items()} if n else {kind: {} for kind in CORPUS_KINDS}
 
