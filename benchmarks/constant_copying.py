@@ -65,7 +65,7 @@ def variants(task, candidates: int, rng: random.Random):
     from dataclasses import replace
 
     from zeroplay.actors.prompts import render_solution
-    from zeroplay.curricula.catalogue import OPS_BY_NAME
+    from zeroplay.corpus.catalogue import OPS_BY_NAME
     from zeroplay.curricula.task import ops_of
 
     body = task.reference.splitlines()

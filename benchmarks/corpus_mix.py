@@ -39,7 +39,7 @@ from common import (
     write_result,
 )
 
-from zeroplay.curricula.catalogue import FAMILIES, OPS
+from zeroplay.corpus.catalogue import FAMILIES, OPS
 from zeroplay.curricula.synth import corpus_tags_of
 from zeroplay.eval.stats import bootstrap_per_seed
 from zeroplay.sandbox.pool import SandboxPool

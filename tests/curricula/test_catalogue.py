@@ -7,7 +7,7 @@ import re
 import pytest
 
 from zeroplay.config import Config
-from zeroplay.curricula.catalogue import APIS, EDGES, FAMILIES, OPS, OPS_BY_NAME, imports_of
+from zeroplay.corpus.catalogue import APIS, EDGES, FAMILIES, OPS, OPS_BY_NAME, imports_of
 from zeroplay.curricula.synth import synthesize_one, task_seed
 from zeroplay.curricula.task import edge_of, ops_of
 from zeroplay.sandbox.batch import Draft, validate_many

@@ -7,8 +7,8 @@ import pytest
 from typer.testing import CliRunner
 
 from zeroplay.config import load_config
-from zeroplay.curricula.catalogue import INPUTS, OPS_FROM
-from zeroplay.curricula.mix import UNIFORM, Mix
+from zeroplay.corpus.catalogue import INPUTS, OPS_FROM
+from zeroplay.corpus.mix import UNIFORM, Mix
 from zeroplay.curricula.store import CurriculumStore
 from zeroplay.curricula.synth import synthesize, synthesize_one, task_seed
 from zeroplay.curricula.task import ops_of

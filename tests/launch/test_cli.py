@@ -278,7 +278,7 @@ def test_unreachable_storage_stops_a_run_before_it_writes_anything(tmp_path):
 
 
 def test_curriculum_ops_lists_the_catalogue_as_a_table_and_as_json_lines():
-    from zeroplay.curricula.catalogue import OPS
+    from zeroplay.corpus.catalogue import OPS
 
     rows = [json.loads(line) for line in
             runner.invoke(app, ["curriculum", "ops", "--json"]).output.splitlines()]

@@ -274,7 +274,7 @@ class MixConfig(Section):
         return self
 
     def to_mix(self):
-        from zeroplay.curricula.mix import Mix
+        from zeroplay.corpus.mix import Mix
 
         return Mix(families=self.families, apis=self.apis, edge_share=self.edge_share)
 

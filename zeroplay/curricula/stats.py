@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from zeroplay.curricula.mix import Mix
+from zeroplay.corpus.mix import Mix
 from zeroplay.curricula.store import CurriculumStore
 from zeroplay.curricula.synth import corpus_tags_of, synthesize
 from zeroplay.curricula.task import ops_of

@@ -33,7 +33,7 @@ import hashlib
 import random
 from collections.abc import Collection, Sequence
 
-from zeroplay.curricula.catalogue import (
+from zeroplay.corpus.catalogue import (
     AVOID,
     INPUTS,
     KEEPS,
@@ -44,7 +44,7 @@ from zeroplay.curricula.catalogue import (
     Op,
     imports_of,
 )
-from zeroplay.curricula.mix import UNIFORM, Mix
+from zeroplay.corpus.mix import UNIFORM, Mix
 from zeroplay.curricula.programs import normalized_hash
 from zeroplay.curricula.task import Provenance, TaskDraft, ops_of
 

@@ -105,7 +105,7 @@ def curriculum_ops(
 
     from rich.table import Table
 
-    from zeroplay.curricula.catalogue import OPS
+    from zeroplay.corpus.catalogue import OPS
 
     rows = [{"name": op.name, "family": op.family, "api": op.api, "input": op.src,
              "output": op.dst, "edge": op.edge} for op in OPS]

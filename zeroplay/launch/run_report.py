@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from zeroplay.actors.prompts import public_examples
-from zeroplay.curricula.mix import Mix
+from zeroplay.corpus.mix import Mix
 from zeroplay.curricula.stats import composition, composition_rows, mix_targets
 from zeroplay.curricula.store import CurriculumStore
 from zeroplay.curricula.task import ops_of

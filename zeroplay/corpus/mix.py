@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from zeroplay.curricula.catalogue import APIS, FAMILIES, INPUTS, OPS_FROM, Op
+from zeroplay.corpus.catalogue import APIS, FAMILIES, INPUTS, OPS_FROM, Op
 
 
 @dataclass(frozen=True)
