@@ -7,8 +7,10 @@
 
 `Rollouts` shards prompts evenly over `rollout.num_actors` RolloutActors (named
 `rollout-<i>`, `cluster.rollout` resources) and renumbers each completion's
-`prompt_index` to the caller's prompt list. `Sandboxes` shards drafts and candidates over
-one SandboxActor per node that offers `cluster.sandbox`'s resources. Results always come
+`prompt_index` to the caller's prompt list; `take_record()` says how many prompts each
+answered since it was last asked, and which are out of service (failed, not back: their
+prompts went to the others). `Sandboxes` shards drafts and candidates over one
+SandboxActor per node that offers `cluster.sandbox`'s resources. Results always come
 back in input order. On Ray a WeightStore (named `weights-<id>`) holds the newest
 published weights for actors that restart. `close` removes what the fleet started, and
 shuts Ray down only if it started it.
@@ -49,6 +51,13 @@ class Rollouts:
 
     def digests(self) -> list[str]:
         return self.group.call("weights_digest")
+
+    def take_record(self) -> dict[str, Any]:
+        """{"prompts": {actor: prompts it answered since the last call}, "away": [actors
+        out of service now]}, every actor listed in "prompts"."""
+        answered = self.group.answered.pop("generate", {})
+        return {"prompts": {name: answered.get(name, 0) for name in self.group.names},
+                "away": self.group.away_names}
 
 
 class Sandboxes:
