@@ -111,7 +111,8 @@ class RolloutSample:
 
 @dataclass(frozen=True)
 class LearnerStatus:
-    """The learner's progress; `logs` are TRL log entries since the caller's index."""
+    """The learner's progress; `logs` are TRL log entries and `published` the records
+    of its weight publishes (zeroplay.actors.weights) since the caller's indices."""
 
     step: int  # optimizer steps taken
     version: int  # newest published policy version
@@ -121,3 +122,5 @@ class LearnerStatus:
     error: str | None  # why the trainer stopped, if it did
     logs: list[dict[str, Any]] = field(default_factory=list)
     log_index: int = 0
+    published: list[dict[str, Any]] = field(default_factory=list)
+    published_index: int = 0

@@ -1,18 +1,21 @@
-"""Actor groups: batches sharded over every member, results in input order, members on
-every node that offers a custom resource."""
+"""Actor groups: batches sharded over every member in service, results in input order, a
+member that dies set aside until it is back, members on every node that offers a custom
+resource."""
 
 import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
-from zeroplay.actors.fleet import Fleet
+from zeroplay.actors.fleet import Fleet, Rollouts
 from zeroplay.actors.group import ActorGroup, shard_bounds
 from zeroplay.actors.prompts import prompt_text, solver_messages
 from zeroplay.config import load_config
+from zeroplay.handoff import Completion
 
 from ..curricula.conftest import make_task
 
@@ -43,6 +46,59 @@ def test_in_process_group_of_one_calls_the_instance():
     assert group.flat_map("double", [], 1) == [] and member.seen == [[1, 2, 3]]
     with pytest.raises(TypeError, match="no ObjectRefs"):
         group.refs("double", [1], 0)
+
+
+class Parrot:
+    """Generation without a model: one fixed completion per prompt and sample."""
+
+    def generate(self, prompts, n, role, greedy=False):
+        return [Completion(i, [1], [2], [-0.5], "x", "stop", 0)
+                for i in range(len(prompts)) for _ in range(n)]
+
+
+def test_rollouts_record_the_prompts_each_actor_answered_since_last_asked():
+    rollouts = Rollouts(ActorGroup.local(Parrot(), name="rollout-0"))
+    assert len(rollouts.generate([[], [], []], 2, "solver")) == 6
+    rollouts.generate([[]], 2, "proposer")
+    assert rollouts.take_record() == {"prompts": {"rollout-0": 4}, "away": []}
+    assert rollouts.take_record() == {"prompts": {"rollout-0": 0}, "away": []}
+
+
+class Echo:
+    def echo(self, items, dies_in=None):
+        """The items back; the actor named `dies_in` crashes instead."""
+        import ray
+
+        if ray.get_runtime_context().get_actor_name() == dies_in:
+            os._exit(1)
+        return list(items)
+
+
+@pytest.mark.slow
+def test_a_member_that_dies_hands_its_shard_to_the_others_until_it_is_back(ray_local):
+    from zeroplay.actors.group import ActorsGone
+    from zeroplay.config import ResourceSpec
+
+    free = ResourceSpec(num_cpus=0)
+    gone = ActorGroup.start(Echo, free, ["gone-0", "gone-1"], restarts=0)
+    assert gone.flat_map("echo", [1, 2, 3, 4], "gone-1") == [1, 2, 3, 4]  # in input order
+    assert gone.away_names == ["gone-1"] and gone.answered["echo"] == {"gone-0": 4}
+    assert gone.call("echo", [0]) == [[0]]  # only the member in service answers
+    with pytest.raises(ActorsGone, match="every actor of gone-0, gone-1 failed"):
+        gone.map("echo", [1], "gone-0")
+    gone.kill()
+
+    back = ActorGroup.start(Echo, free, ["back-0", "back-1"], restarts=1)
+    assert back.flat_map("echo", [1, 2, 3], "back-0") == [1, 2, 3]
+    assert back.away_names == ["back-0"]
+    deadline = time.monotonic() + 120
+    while back.away_names:  # Ray restarts it; its probe answers; it is in service again
+        assert time.monotonic() < deadline, "the restarted member never came back"
+        time.sleep(0.5)
+    back.answered.clear()
+    assert back.flat_map("echo", [1, 2, 3, 4]) == [1, 2, 3, 4]
+    assert back.answered["echo"] == {"back-0": 2, "back-1": 2}
+    back.kill()
 
 
 class BadModel:

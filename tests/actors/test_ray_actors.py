@@ -156,7 +156,9 @@ def test_a_collective_publish_reforms_its_group_around_a_restarted_actor(ray_loc
         return changed.state_dict()
 
     first = state(1)
-    publisher.publish(start + 1, first)
+    record = publisher.publish(start + 1, first)
+    assert record == {"version": start + 1, "via": "collective", "digest": state_digest(first),
+                      "received": dict.fromkeys(names, state_digest(first))}
     assert ray_local.get([a.weight_sync_epoch.remote() for a in actors]) == [0, 0]
     assert ray_local.get([a.weights_digest.remote() for a in actors]) == \
         [state_digest(first)] * 2
@@ -174,7 +176,8 @@ def test_a_collective_publish_reforms_its_group_around_a_restarted_actor(ray_loc
     assert ray_local.get(actors[1].version.remote()) == start + 1  # the WeightStore's newest
     assert ray_local.get(actors[1].weights_digest.remote()) == state_digest(first)
     second = state(2)
-    publisher.publish(start + 2, second)
+    assert publisher.publish(start + 2, second)["received"] == \
+        dict.fromkeys(names, state_digest(second))
     assert ray_local.get([a.weight_sync_epoch.remote() for a in actors]) == [1, 1]
     assert ray_local.get([a.version.remote() for a in actors]) == [start + 2] * 2
     assert ray_local.get([a.weights_digest.remote() for a in actors]) == \

@@ -79,6 +79,11 @@ def test_learner_trains_on_rollouts_and_publishes_to_the_actors(ray_local, tiny_
             break
         time.sleep(0.05)
     assert status.dropped_stale == 1 and status.step == 2
+    # A record per publish, from the caller's index on; the object store takes no digests.
+    later = ray_local.get(learner.status.remote(0, 1))
+    assert later.published == [{"version": 2, "via": "object_store", "digest": None,
+                                "received": {"rollout-learner": None}}]
+    assert later.published_index == 2
     path = ray_local.get(learner.checkpoint.remote(7, {"step": 7}))
     assert checkpoint_steps(tmp_path / "checkpoints") == [7]
     assert read_state(Path(path)) == {"step": 7, "policy_version": 2, "loop": {"step": 7},

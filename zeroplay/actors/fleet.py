@@ -7,11 +7,14 @@
 
 `Rollouts` shards prompts evenly over `rollout.num_actors` RolloutActors (named
 `rollout-<i>`, `cluster.rollout` resources) and renumbers each completion's
-`prompt_index` to the caller's prompt list. `Sandboxes` shards drafts and candidates over
-one SandboxActor per node that offers `cluster.sandbox`'s resources. Results always come
+`prompt_index` to the caller's prompt list; `take_record()` says how many prompts each
+answered since it was last asked, and which are out of service (failed, not back: their
+prompts went to the others). `Sandboxes` shards drafts and candidates over one
+SandboxActor per node that offers `cluster.sandbox`'s resources. Results always come
 back in input order. On Ray a WeightStore (named `weights-<id>`) holds the newest
-published weights for actors that restart. `close` removes what the fleet started, and
-shuts Ray down only if it started it.
+published weights for actors that restart; it lives on the driver's node, so that losing
+any rollout node leaves it. `close` removes what the fleet started, and shuts Ray down
+only if it started it.
 """
 
 from __future__ import annotations
@@ -49,6 +52,13 @@ class Rollouts:
 
     def digests(self) -> list[str]:
         return self.group.call("weights_digest")
+
+    def take_record(self) -> dict[str, Any]:
+        """{"prompts": {actor: prompts it answered since the last call}, "away": [actors
+        out of service now]}, every actor listed in "prompts"."""
+        answered = self.group.answered.pop("generate", {})
+        return {"prompts": {name: answered.get(name, 0) for name in self.group.names},
+                "away": self.group.away_names}
 
 
 class Sandboxes:
@@ -93,6 +103,7 @@ class Fleet:
         """Start the groups on Ray (`with_learner`: leave room for the caller's learner;
         `restarts`: None keeps the default; `prefix` keeps names apart, e.g. "eval-")."""
         import ray
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         from zeroplay.actors.group import MAX_RESTARTS
         from zeroplay.actors.ray_actors import RolloutActor, SandboxActor
@@ -104,7 +115,9 @@ class Fleet:
         cfg_json = cfg.model_dump(mode="json")
         tag = uuid.uuid4().hex[:8]
         weights_name = f"{prefix}weights-{tag}"
-        weights = ray.remote(WeightStore).options(num_cpus=0, name=weights_name).remote()
+        here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+        weights = ray.remote(WeightStore).options(num_cpus=0, name=weights_name,
+                                                  scheduling_strategy=here).remote()
         names = [f"{prefix}rollout-{i}" + (f"-{tag}" if prefix else "")
                  for i in range(cfg.rollout.num_actors)]
         fleet = cls(Rollouts(ActorGroup.start(RolloutActor, cfg.cluster.rollout, names,

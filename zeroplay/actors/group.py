@@ -7,11 +7,16 @@
     sandboxes = ActorGroup.per_node(SandboxActor, cfg.cluster.sandbox, "sandbox", cfg_json)
     local = ActorGroup.local(SandboxActor(cfg_json))       # the same calls, in this process
 
-`map` splits a batch into contiguous, near-equal shards, one per member, calls them all
-at once and returns each shard's results with the shard's offset, in input order. A
-member that died and was restarted by Ray (`max_restarts`) gets its call once more when
-it is back; one whose constructor failed, or that is out of restarts, is not retried,
-and the error propagates (a constructor's ZeroplayError as one line naming the actor).
+`map` splits a batch into contiguous, near-equal shards, one per member in service,
+calls them all at once and returns each shard's results with the shard's offset, in
+input order. A member whose call fails (it died: a crash, a lost node) is set aside and
+its shard goes to the others; Ray restarts it where resources allow (`max_restarts`),
+and it takes work again once it answers. With no other member in service the group
+waits for one to come back, at most RESTART_TIMEOUT_S (not at all for a group started
+with `restarts=0`), then raises ActorsGone. A member
+whose constructor failed is not waited for: the error propagates (a constructor's
+ZeroplayError as one line naming the actor). `answered` counts the items each member
+answered, per method; `away_names` says who is set aside now.
 `refs` gives the ObjectRefs for callers that wait themselves.
 An in-process group of one runs the same methods directly, without Ray.
 Not guaranteed: members joining a cluster after `per_node` ran are not used.
@@ -20,6 +25,8 @@ Not guaranteed: members joining a cluster after `per_node` ran are not used.
 from __future__ import annotations
 
 import logging
+import time
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -85,11 +92,19 @@ def nodes_offering(spec: ResourceSpec) -> list[dict]:
             all(node.get("Resources", {}).get(k, 0) + 1e-9 >= v for k, v in need.items() if v)]
 
 
-class ActorGroup:
-    """Members of one role; `map` shards a batch over them, `call` reaches each."""
+class ActorsGone(ZeroplayError):
+    """Every member of a group failed and none came back in time."""
 
-    def __init__(self, members: Sequence[Any], names: Sequence[str], *, local: bool = False):
+
+class ActorGroup:
+    """Members of one role; `map` shards a batch over those in service, `call` reaches each."""
+
+    def __init__(self, members: Sequence[Any], names: Sequence[str], *, local: bool = False,
+                 restarts: int = MAX_RESTARTS):
         self.members, self.names, self.is_local = list(members), list(names), local
+        self.restarts = restarts  # 0: a member that fails never comes back
+        self.away: dict[int, Any] = {}  # member index -> its readiness probe (an ObjectRef)
+        self.answered: defaultdict[str, Counter[str]] = defaultdict(Counter)
 
     @classmethod
     def start(cls, actor_cls: type, spec: ResourceSpec, names: Sequence[str], *args: Any,
@@ -99,7 +114,7 @@ class ActorGroup:
         remote_cls = remote_class(actor_cls)
         members = [remote_cls.options(**actor_options(spec, name, restarts=restarts)
                                       ).remote(*args) for name in names]
-        return cls(members, names)
+        return cls(members, names, restarts=restarts)
 
     @classmethod
     def per_node(cls, actor_cls: type, spec: ResourceSpec, prefix: str, *args: Any,
@@ -123,7 +138,7 @@ class ActorGroup:
                 **actor_options(spec, name, restarts=restarts), scheduling_strategy=strategy
             ).remote(*args))
             names.append(name)
-        return cls(members, names)
+        return cls(members, names, restarts=restarts)
 
     @classmethod
     def local(cls, instance: Any, name: str = "local") -> ActorGroup:
@@ -139,47 +154,112 @@ class ActorGroup:
             raise TypeError("an in-process group has no ObjectRefs; use call()")
         return [getattr(m, method).remote(*args, **kwargs) for m in self.members]
 
+    @property
+    def away_names(self) -> list[str]:
+        """Members set aside now (failed, not back yet)."""
+        if not self.is_local:
+            self._check_away()
+        return [self.names[i] for i in sorted(self.away)]
+
     def call(self, method: str, *args: Any, **kwargs: Any) -> list:
-        """`method(*args)` on every member, results in member order."""
+        """`method(*args)` on every member in service, results in member order; a member
+        that fails is set aside (and waited for, if no other one answered)."""
         if self.is_local:
             return [getattr(m, method)(*args, **kwargs) for m in self.members]
-        refs = self.refs(method, *args, **kwargs)
-        return [self._get(i, ref, method, args, kwargs) for i, ref in enumerate(refs)]
+        import ray
+        from ray.exceptions import ActorUnavailableError, RayActorError
+
+        while True:
+            refs = [(i, getattr(self.members[i], method).remote(*args, **kwargs))
+                    for i in self._in_service()]
+            results = []
+            for i, ref in refs:
+                try:
+                    results.append(ray.get(ref))
+                except (RayActorError, ActorUnavailableError) as exc:
+                    self._set_aside(i, method, exc)
+            if results:
+                return results
 
     def map(self, method: str, items: Sequence[Any], *args: Any, **kwargs: Any
             ) -> list[tuple[int, list]]:
-        """`method(shard, *args)` with `items` split evenly over the members: each shard's
-        offset in `items` and its results, in input order."""
-        bounds = shard_bounds(len(items), len(self.members))
+        """`method(shard, *args)` with `items` split evenly over the members in service:
+        each shard's offset in `items` and its results, in input order. The shard of a
+        member that fails is split again over the others."""
         if not items:
             return []
         if self.is_local:
             member = self.members[0]
+            self.answered[method][self.names[0]] += len(items)
             return [(0, getattr(member, method)(list(items), *args, **kwargs))]
-        refs = [getattr(self.members[i], method).remote(list(items[a:b]), *args, **kwargs)
-                for i, (a, b) in enumerate(bounds)]
-        return [(a, self._get(i, ref, method, (list(items[a:b]), *args), kwargs))
-                for i, ((a, b), ref) in enumerate(zip(bounds, refs, strict=True))]
+        import ray
+        from ray.exceptions import ActorUnavailableError, RayActorError
+
+        live = self._in_service()
+        shards = [(i, a, b, getattr(self.members[i], method).remote(list(items[a:b]), *args,
+                                                                   **kwargs))
+                  for i, (a, b) in zip(live, shard_bounds(len(items), len(live)), strict=False)]
+        out = []
+        for i, a, b, ref in shards:
+            try:
+                results = ray.get(ref)
+            except (RayActorError, ActorUnavailableError) as exc:
+                self._set_aside(i, method, exc)
+                out += [(a + offset, outs)
+                        for offset, outs in self.map(method, items[a:b], *args, **kwargs)]
+            else:
+                self.answered[method][self.names[i]] += b - a
+                out.append((a, results))
+        return out
 
     def flat_map(self, method: str, items: Sequence[Any], *args: Any, **kwargs: Any) -> list:
         """`map`, its shards' results concatenated (one result per item, in order)."""
         return [out for _, outs in self.map(method, items, *args, **kwargs) for out in outs]
 
-    def _get(self, i: int, ref: Any, method: str, args: tuple, kwargs: dict) -> Any:
-        import ray
-        from ray.exceptions import ActorUnavailableError, RayActorError
+    def _set_aside(self, i: int, method: str, exc: Exception) -> None:
+        """Take member i out of service until it answers again; a constructor that failed
+        raises instead (retrying cannot help)."""
+        if getattr(exc, "actor_init_failed", False):
+            raise start_failure(self.names[i], exc) or exc from None
+        self.away[i] = self.members[i].__ray_ready__.remote()
+        others = len(self.members) - len(self.away)
+        log.warning("actor %s failed during %s (%s); %s", self.names[i], method,
+                    type(exc).__name__, f"its work goes to the {others} other(s) until it is "
+                    "back" if others else "waiting for it to come back")
 
-        try:
-            return ray.get(ref)
-        except (RayActorError, ActorUnavailableError) as exc:
-            if getattr(exc, "actor_init_failed", False):  # retrying cannot help
-                raise start_failure(self.names[i], exc) or exc from None
-            member = self.members[i]
-            log.warning("actor %s failed during %s; retrying once it is back", self.names[i],
-                        method)
-            if not _wait_until_back(member):
-                raise exc from None
-            return ray.get(getattr(member, method).remote(*args, **kwargs))
+    def _check_away(self) -> None:
+        """Members set aside whose probe answered are back in service; a probe that failed
+        (still restarting, or gone) is sent again. Never waits."""
+        import ray
+
+        for i, probe in list(self.away.items()):
+            if not ray.wait([probe], timeout=0)[0]:
+                continue
+            try:
+                ray.get(probe)
+            except Exception:
+                self.away[i] = self.members[i].__ray_ready__.remote()
+            else:
+                del self.away[i]
+                log.warning("actor %s is back in service", self.names[i])
+
+    def _in_service(self, timeout: float = RESTART_TIMEOUT_S) -> list[int]:
+        """Indices of the members in service; with none, wait for one to come back."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self._check_away()
+            live = [i for i in range(len(self.members)) if i not in self.away]
+            if live:
+                return live
+            if not self.restarts:
+                raise ActorsGone(f"every actor of {', '.join(self.names)} failed (they are "
+                                 "not restarted)")
+            if time.monotonic() > deadline:
+                raise ActorsGone(
+                    f"every actor of {', '.join(self.names)} failed and none came back in "
+                    f"{timeout:g} s (Ray restarts an actor only where its resources are "
+                    "free: see `ray status`)")
+            time.sleep(0.5)
 
     def kill(self) -> None:
         """Remove every member (Ray groups); in-process members are left to the caller."""
@@ -220,22 +300,3 @@ def make_actor(actor_cls: type, spec: ResourceSpec, name: str, *,
     """`ray.remote(actor_cls).options(...)` for a role of one actor (e.g. the learner)."""
 
     return remote_class(actor_cls).options(**actor_options(spec, name, restarts=restarts))
-
-
-def _wait_until_back(member: Any, timeout: float = RESTART_TIMEOUT_S) -> bool:
-    """True once a restarting actor answers again; False if it is gone for good."""
-    import time
-
-    import ray
-    from ray.exceptions import ActorUnavailableError, GetTimeoutError, RayActorError
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            ray.get(member.__ray_ready__.remote(), timeout=max(1.0, deadline - time.monotonic()))
-            return True
-        except ActorUnavailableError:  # still restarting
-            time.sleep(0.5)
-        except (RayActorError, GetTimeoutError):  # out of restarts, or never came back
-            return False
-    return False

@@ -28,7 +28,7 @@ from pathlib import Path
 import ray
 
 from zeroplay import metrics
-from zeroplay.actors.weights import WEIGHTS_GROUP
+from zeroplay.actors.weights import WEIGHTS_GROUP, state_digest
 from zeroplay.config import GENERATION_ONLY, Config
 from zeroplay.handoff import Completion, Validation, Verdict
 
@@ -110,11 +110,13 @@ class RolloutActor:
         return self._sync.epoch if self._sync is not None else None
 
     @ray.method(concurrency_group=WEIGHTS_GROUP)
-    def receive_weights(self, version: int, layout: list) -> int:
+    def receive_weights(self, version: int, layout: list) -> str:
         """Receive `version` from the learner's broadcast and stage it, as update_weights
-        does; the learner sends once every member has been asked."""
+        does; the learner sends once every member has been asked. Returns the digest of
+        what arrived, for the learner's record of the publish."""
         state = self._sync.receive(layout)
-        return self._stage(version, state)
+        self._stage(version, state)
+        return state_digest(state)
 
     def _go_live(self) -> None:
         """Load the staged weights, if any; only called from the default group, i.e.

@@ -4,9 +4,10 @@
     ...
     if started: ray.shutdown()
 
-Joins `cluster.address` (or RAY_ADDRESS) when given, otherwise starts a local runtime of
-its own (never the cluster a `ray start` left on this machine) with as many logical CPUs
-as the actors ask for. Then it checks that every actor the
+Joins `cluster.address` (or RAY_ADDRESS) when given, sending this machine's Ray auth
+token when it has one (`use_local_token`), otherwise starts a local runtime of its own
+(never the cluster a `ray start` left on this machine) with as many logical CPUs as the
+actors ask for. Then it checks that every actor the
 config asks for can be placed: a local runtime that is too small is a ConfigError (nothing
 will be added to it); a joined cluster only warns, since nodes may still join.
 """
@@ -37,6 +38,7 @@ def init_ray(cfg: Config, *, with_learner: bool = False) -> bool:
         return False
     address = cfg.cluster.address or os.environ.get("RAY_ADDRESS")
     if address:
+        use_local_token()
         ray.init(address=address, namespace=cfg.cluster.namespace, runtime_env=QUIET_WORKERS)
     else:
         demand = sum(s.num_cpus for _, s in role_specs(cfg, with_learner=with_learner))
@@ -53,6 +55,22 @@ def init_ray(cfg: Config, *, with_learner: bool = False) -> bool:
             ray.shutdown()
         raise
     return not address
+
+
+def use_local_token() -> None:
+    """Send this machine's Ray auth token to the cluster when one is here (RAY_AUTH_TOKEN,
+    ~/.ray/auth_token). Ray 2.60 clusters require it by default, but Ray clients send it
+    only in token mode, which `ray start` sets for itself (and so for a job's driver)
+    and for nobody else: a driver started in a shell would be refused."""
+    from ray._private.authentication import authentication_token_setup as auth
+
+    quiet = logging.getLogger(auth.__name__)  # its "token auth is enabled" is not news here
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        auth.maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
+    finally:
+        quiet.setLevel(level)
 
 
 def role_specs(cfg: Config, *, with_learner: bool) -> list[tuple[str, ResourceSpec]]:

@@ -42,7 +42,7 @@ def state_digest(state: dict) -> str:
     for name in sorted(state):
         tensor = state[name].detach().to("cpu").contiguous()
         digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
-        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())  # any dtype
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy())  # any dtype, no copy
     return digest.hexdigest()[:16]
 
 
@@ -66,11 +66,11 @@ WEIGHTS_GROUP = "weights"
 
 
 def publish_weights(weights_name: str, rollout_names: list[str], version: int,
-                    state: dict, box: list | None = None) -> None:
+                    state: dict, box: list | None = None) -> list[str]:
     """Put `state` into the object store as `version` (unless `box` holds it already):
-    the WeightStore keeps it for restarts, every rollout actor stages it. Returns once all
-    have it staged, without waiting for any generate call; an actor that is restarting or
-    gone is skipped (a restarted one loads the WeightStore's newest)."""
+    the WeightStore keeps it for restarts, every rollout actor stages it. Returns the
+    actors that staged it, once all have, without waiting for any generate call; an actor
+    that is restarting or gone is skipped (a restarted one loads the WeightStore's newest)."""
     import ray
     from ray.exceptions import ActorUnavailableError, RayActorError
 
@@ -83,15 +83,19 @@ def publish_weights(weights_name: str, rollout_names: list[str], version: int,
             updates[name] = ray.get_actor(name).update_weights.remote(version, box)
         except ValueError as exc:  # no such actor right now (restarting)
             log.warning("rollout actor %s missed weights v%d: %s", name, version, exc)
+    staged = []
     for name, ref in updates.items():
         try:
             ray.get(ref)
+            staged.append(name)
         except (RayActorError, ActorUnavailableError) as exc:
             log.warning("rollout actor %s missed weights v%d: %s", name, version, exc)
+    return staged
 
 
 BUCKET_BYTES = 64 << 20
 JOIN_TIMEOUT = datetime.timedelta(minutes=5)
+PROBE_TIMEOUT_S = 10.0  # a rollout actor silent this long is left out of a broadcast
 
 
 def free_port() -> int:
@@ -187,9 +191,13 @@ class WeightBroadcast:
 class CollectivePublisher:
     """The learner's side: publishes each version to the WeightStore (kept for actors
     that restart) and broadcasts it to the rollout actors. Before each broadcast every
-    actor says which group it is in; if one is new (restarted) or missing, the group is
-    formed again with the actors there are. A broadcast that fails (an actor died in it)
-    falls back to the object store for that version and forms the group again next time.
+    actor is asked which group it is in; one that does not answer (restarting, or its
+    node is gone) is left out until it does, and if the actors that answer are not the
+    group's members, the group is formed again with them. A broadcast that fails (an
+    actor died in it) falls back to the object store for that version and forms the
+    group again next time. Each publish returns its record: the version, how it went,
+    the learner's digest of the weights and each receiving actor's digest of what it got
+    (None where the object store carried them).
     """
 
     def __init__(self, weights_name: str, rollout_names: list[str]):
@@ -197,44 +205,63 @@ class CollectivePublisher:
         self.sync: WeightBroadcast | None = None
         self.members: list[str] = []
 
-    def publish(self, version: int, state: dict) -> None:
+    def publish(self, version: int, state: dict) -> dict:
         import ray
 
-        actors = self._reachable()
-        if not self._current(actors):
-            self._form(actors)
-        layout = bucket_layout(state)
+        actors = self._present(version)
         box = [ray.put(state)]
         ray.get(ray.get_actor(self.weights_name).publish.remote(version, box))
-        receipts = [actors[name].receive_weights.remote(version, layout)
-                    for name in self.members]
+        record = {"version": version, "via": "collective", "digest": state_digest(state)}
         try:
+            if not self._current(actors):
+                self._form(actors)
+            layout = bucket_layout(state)
+            receipts = [actors[name][0].receive_weights.remote(version, layout)
+                        for name in self.members]
             self.sync.send(state, layout)
-            ray.get(receipts)
+            return {**record, "received": dict(zip(self.members, ray.get(receipts),
+                                                   strict=True))}
         except Exception as exc:  # an actor died mid-broadcast: the object store serves
             log.warning("weight broadcast of v%d failed (%s); sending it through the object "
                         "store, and forming the group again", version, exc)
             self.sync, self.members = None, []
-            publish_weights(self.weights_name, self.rollout_names, version, state, box=box)
+            staged = publish_weights(self.weights_name, self.rollout_names, version, state,
+                                     box=box)
+            return {**record, "via": "object_store", "received": dict.fromkeys(staged)}
 
-    def _reachable(self) -> dict:
+    def _present(self, version: int) -> dict[str, tuple]:
+        """{name: (handle, weight-sync epoch)} of the rollout actors that answer within
+        PROBE_TIMEOUT_S; the others miss this broadcast (a restarted one loads the
+        WeightStore's newest)."""
         import ray
 
-        actors = {}
+        asked = {}
         for name in self.rollout_names:
             try:
-                actors[name] = ray.get_actor(name)
-            except ValueError:  # restarting right now: it loads the WeightStore's newest
-                log.warning("rollout actor %s is not there for the weight broadcast", name)
+                handle = ray.get_actor(name)
+            except ValueError:  # restarting right now
+                log.warning("rollout actor %s is not there for the broadcast of v%d", name,
+                            version)
+                continue
+            asked[name] = (handle, handle.weight_sync_epoch.remote())
+        refs = [ref for _, ref in asked.values()]
+        ready = set(ray.wait(refs, num_returns=len(refs), timeout=PROBE_TIMEOUT_S)[0]
+                    if refs else [])
+        actors = {}
+        for name, (handle, ref) in asked.items():
+            try:
+                if ref not in ready:
+                    raise TimeoutError(f"no answer in {PROBE_TIMEOUT_S:g} s")
+                actors[name] = (handle, ray.get(ref))
+            except Exception as exc:  # restarting, or gone with its node
+                log.warning("rollout actor %s misses the broadcast of v%d (%s)", name,
+                            version, type(exc).__name__)
         return actors
 
     def _current(self, actors: dict) -> bool:
-        import ray
-
-        if self.sync is None or sorted(actors) != sorted(self.members):
+        if self.sync is None or sorted(actors) != self.members:
             return False
-        epochs = ray.get([actors[name].weight_sync_epoch.remote() for name in self.members])
-        return all(epoch == self.sync.epoch for epoch in epochs)
+        return all(epoch == self.sync.epoch for _, epoch in actors.values())
 
     def _form(self, actors: dict) -> None:
         import ray
@@ -243,7 +270,7 @@ class CollectivePublisher:
         addr, port = ray.util.get_node_ip_address(), free_port()
         self.members = sorted(actors)
         world = len(self.members) + 1
-        joined = [actors[name].join_weight_sync.remote(addr, port, rank, world, epoch)
+        joined = [actors[name][0].join_weight_sync.remote(addr, port, rank, world, epoch)
                   for rank, name in enumerate(self.members, start=1)]
         self.sync = WeightBroadcast.join(0, world, addr, port, epoch)
         ray.get(joined)

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import zeroplay
+from zeroplay.actors.runtime import use_local_token
 from zeroplay.config import Config, load_config
 from zeroplay.errors import ZeroplayError
 
@@ -124,7 +125,7 @@ def connect(address: str | None) -> Any:
     from ray.job_submission import JobSubmissionClient
 
     url = resolve_address(address)
-    _use_local_token()
+    use_local_token()
     try:
         with _explicit_address():
             return JobSubmissionClient(url)
@@ -139,16 +140,6 @@ def connect(address: str | None) -> Any:
             "cluster (`ray up configs/ray-cluster.yaml`, or `ray start --head` for a local "
             "one) or pass the head's dashboard address: --address http://HEAD:8265"
         ) from None
-
-
-def _use_local_token() -> None:
-    """Send the cluster's auth token when one is available here (RAY_AUTH_TOKEN,
-    ~/.ray/auth_token). Ray 2.60 clusters require it by default, but the job client only
-    sends it in token mode, which `ray start` sets for itself and nobody else."""
-    from ray._private.authentication import authentication_token_setup as auth
-
-    with _quiet(auth.__name__):  # its "token auth is enabled" warning is not news here
-        auth.maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
 
 
 @contextmanager

@@ -48,6 +48,7 @@ class Learners:
         self.cache_dir, self.phase = cache_dir, phase
         self.workers: list = []  # the workers' handles, rank 0 first; a restart replaces them
         self.restarts = 0
+        self.published_index = 0  # publish records of rank 0 already handed on
 
     @property
     def rank0(self):
@@ -59,7 +60,7 @@ class Learners:
         from zeroplay.actors.group import make_actor
         from zeroplay.learner.actor import LearnerActor
 
-        self.fleet = fleet
+        self.fleet, self.published_index = fleet, 0
         name = f"learner-{self.restarts}" if self.restarts else "learner"
         self.workers = [
             make_actor(LearnerActor, self.cfg.cluster.learner,
@@ -116,7 +117,11 @@ class Learners:
         return self.status(log_index), waited
 
     def status(self, since: int = 0) -> LearnerStatus:
-        return _get(self.rank0.status.remote(since))
+        """Rank 0's status: its log entries from index `since` on, and the publish records
+        not handed on yet."""
+        status = _get(self.rank0.status.remote(since, self.published_index))
+        self.published_index = status.published_index
+        return status
 
     def drain(self) -> None:
         """Wait until every full batch handed over has been trained on."""

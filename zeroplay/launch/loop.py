@@ -226,9 +226,11 @@ class SelfPlayLoop:
             start = time.monotonic()
             rng = random.Random(cfg.run.seed * 7919 + step)
             proposing = proposer_on(cfg, solve_rate, store)
+            fleet.rollouts.take_record()  # what evaluation asked for is not the round's
             result = selfplay_step(store, fleet.rollouts, fleet.sandboxes, cfg, step=step,
                                    rng=rng, run_id=self.run_dir.path.name, proposing=proposing,
                                    record=False)
+            rollout = fleet.rollouts.take_record()
             try:
                 status, result.seconds["learn_wait"] = learners.train_round(
                     result.groups(), log_index, result.invented)
@@ -243,7 +245,7 @@ class SelfPlayLoop:
                 result.seconds["heldout_eval"] = time.monotonic() - evaluated
             # the step's tasks and its metrics row, in one commit
             result.record(row=partial(self._row, store, step, result, status, start,
-                                      proposing, heldout, heldout_by))
+                                      proposing, rollout, heldout, heldout_by))
             row = result.summary["row"]
             crash_point("metrics-write")
             if heldout is not None:
@@ -261,12 +263,13 @@ class SelfPlayLoop:
 
     @staticmethod
     def _row(store, step: int, result, status, started: float, proposing: bool,
-             heldout: dict[str, float] | None, heldout_by: dict[str, dict] | None,
-             summary: dict[str, Any]) -> dict[str, Any]:
+             rollout: dict[str, Any], heldout: dict[str, float] | None,
+             heldout_by: dict[str, dict] | None, summary: dict[str, Any]) -> dict[str, Any]:
         result.summary = summary
         row = step_row(step, result, status, time.monotonic() - started,
                        store.count("status = 'valid' AND heldout = 0"))
         row["proposing"] = proposing
+        row["rollout"] = rollout  # prompts per rollout actor, and those out of service
         if heldout is not None:
             row["heldout_pass@1"] = heldout
         if heldout_by:

@@ -37,7 +37,7 @@ from zeroplay.run_paths import RunPaths
 
 MAX_TASKS = 5000
 SPLIT_CHARTS = {"learner"}  # dicts whose entries have different units: a chart each
-NOT_SERIES = {"step", "time"}
+NOT_SERIES = {"step", "time", "rollout"}  # rollout: prompts per actor, not a chart each
 FIRST = ("reward · mean", "solve_rate", "frac_reward_zero_std", "proposal_validity",
          "proposal_novelty", "policy_tasks_learnable", "new_policy_tasks", "learner · loss",
          "learner · kl", "learner · entropy", "learner · clip_ratio", "samples_per_s",

@@ -6,7 +6,11 @@
 
 One row per step: what the round did (proposals by outcome and reason, the policy's new,
 novel and learnable tasks, solve rate, rewards by role, dropped groups, stage seconds)
-and what the learner reported; `record_dashboard` sets the dashboard's metrics from it.
+and what the learner reported, with a record of each weight publish since the last row
+(`learner.published`: version, how it went, the learner's digest and each rollout
+actor's digest of what it received); `record_dashboard` sets the dashboard's metrics
+from it. The loop adds the prompts each rollout actor answered and those out of service
+(`rollout`).
 Light on imports: the CLI and the report read rows too.
 """
 
@@ -36,7 +40,7 @@ def step_row(step: int, result, status: LearnerStatus, seconds: float,
     learner: dict[str, Any] = {
         "optimizer_step": status.step, "version": status.version,
         "dropped_stale": status.dropped_stale, "pending": status.pending,
-        "staleness": status.staleness, "updates": len(logs)}
+        "staleness": status.staleness, "updates": len(logs), "published": status.published}
     for key, name in (("loss", "loss"), ("kl", "kl"), ("entropy", "entropy"),
                       ("clip_ratio/region_mean", "clip_ratio"), ("reward", "reward"),
                       ("frac_reward_zero_std", "frac_reward_zero_std")):

@@ -18,8 +18,10 @@ until groups arrive. Every `learner.sync_every` optimizer steps the weights get 
 version: they are put into the object store once, handed to the WeightStore (which frees
 the previous version) and staged by every rollout actor, pulled from the object store
 or broadcast to all at once (`learner.weight_sync`); an actor that is restarting then
-picks them up from the WeightStore instead. Checkpoints are asked for by the loop, named
-by its step, and written on the trainer's thread between two optimizer steps.
+picks them up from the WeightStore instead. Each publish leaves a record (version, the
+way it went, digests of what was sent and received) that `status` hands on. Checkpoints
+are asked for by the loop, named by its step, and written on the trainer's thread
+between two optimizer steps.
 """
 
 from __future__ import annotations
@@ -98,6 +100,7 @@ class LearnerActor:
                                    Path(resume_from) / ADAPTER_DIR if resume_from else None)
         self.weights_name, self.rollout_names = weights_name, rollout_names
         self.publisher = None
+        self.published: list[dict] = []  # a record per publish (status() hands them on)
         if rank == 0 and self.cfg.learner.weight_sync == "collective":
             from zeroplay.actors.weights import CollectivePublisher
 
@@ -205,9 +208,11 @@ class LearnerActor:
 
     def _publish(self, version: int, weights: dict) -> None:
         if self.publisher is not None:
-            self.publisher.publish(version, weights)
+            self.published.append(self.publisher.publish(version, weights))
         elif self.rank == 0:  # the other ranks only took part in gathering the weights
-            publish_weights(self.weights_name, self.rollout_names, version, weights)
+            staged = publish_weights(self.weights_name, self.rollout_names, version, weights)
+            self.published.append({"version": version, "via": "object_store",
+                                   "digest": None, "received": dict.fromkeys(staged)})
         self.version = version
         self.feed.policy_version = version
         metrics.record("policy_version", version, actor="learner")
@@ -254,14 +259,16 @@ class LearnerActor:
             extra={"policy_version": self.version, "loop": loop_state,
                    "optimizer_step": self.trainer.state.global_step})
 
-    def status(self, since: int = 0) -> LearnerStatus:
-        """Progress, and the trainer's log entries from index `since` on."""
+    def status(self, since: int = 0, published_since: int = 0) -> LearnerStatus:
+        """Progress, the trainer's log entries from index `since` on and the publish
+        records from index `published_since` on."""
         state = self.trainer.state if self.trainer is not None else None
         history = state.log_history if state is not None else []
         return LearnerStatus(state.global_step if state else 0, self.version,
                              self.feed.dropped_stale, self.feed.pending(),
                              self.feed.last_staleness, self.error,
-                             [h for h in history[since:] if "loss" in h], len(history))
+                             [h for h in history[since:] if "loss" in h], len(history),
+                             self.published[published_since:], len(self.published))
 
     def wait_for_step(self, step: int, timeout: float = 300.0) -> LearnerStatus:
         deadline = time.monotonic() + timeout
