@@ -288,10 +288,8 @@ def test_resumed_run_dir_is_checked_too(tmp_path):
         RunDir.open(tmp_path)
 
 
-def test_a_proposer_gate_needs_the_held_out_evaluation():
-    with pytest.raises(ConfigError, match=r"proposer_after_solve_rate=0.3 waits .* run.eval_every=0"):
-        load_config(None, ["run.eval_every=0"])
-    assert load_config(None, ["run.eval_every=0", "rollout.proposer_after_solve_rate=0"])
+def test_the_proposer_gate_does_not_need_the_held_out_evaluation():
+    assert load_config(None, ["run.eval_every=0", "rollout.proposer_after_solve_rate=0.3"])
 
 
 def test_a_renamed_key_loads_under_its_new_name_with_a_warning(tmp_path, monkeypatch, caplog):

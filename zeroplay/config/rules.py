@@ -163,16 +163,6 @@ def _check_full_nucleus(cfg: Config) -> Problem | None:
             "error; set rollout.top_p=1 for training (evaluation may use top-p)")
 
 
-def _check_proposer_gate(cfg: Config) -> Problem | None:
-    threshold = cfg.rollout.proposer_after_solve_rate
-    if threshold <= 0 or cfg.run.eval_every > 0 or cfg.rollout.proposals_per_step == 0:
-        return None
-    return (("rollout.proposer_after_solve_rate", "run.eval_every"),
-            f"rollout.proposer_after_solve_rate={threshold:g} waits for the solver's held-out "
-            f"pass@1, which run.eval_every=0 never measures, so the proposer would never "
-            f"start; set run.eval_every above 0 or rollout.proposer_after_solve_rate=0")
-
-
 def _check_lora_without_kl(cfg: Config) -> Problem | None:
     lc = cfg.learner
     if lc.lora is None or lc.beta == 0:
@@ -204,4 +194,4 @@ DEPENDENT_CHECKS = (_check_engine_length, _check_lora_without_kl, _check_learner
                      _check_round_has_work,
                      _check_batch_holds_groups, _check_tiny_positions, _check_staleness)
 # skipped under GENERATION_ONLY
-TRAINING_CHECKS = (_check_not_greedy, _check_full_nucleus, _check_proposer_gate)
+TRAINING_CHECKS = (_check_not_greedy, _check_full_nucleus)

@@ -401,9 +401,9 @@ class RolloutConfig(Section):
         "solver groups a step aims to hand the learner.")
     proposer_after_solve_rate: float = Field(
         0.3, ge=0, le=1,
-        description="Propose only once the solver's greedy pass@1 on the heldout-seen "
-        "subset (run.eval_every) reaches this; before that, steps are solver-only. 0: "
-        "always propose.",
+        description="Propose only once the solver's solve rate on the previous step's "
+        "training tasks reaches this (so the first step is solver-only); before that, steps "
+        "are solver-only. 0: always propose.",
     )
     dynamic_sampling: bool = Field(
         True,

@@ -181,8 +181,8 @@ def _print_summary(summary: Any) -> None:
             f"{totals['learnable_policy_tasks']} of {totals['judged_policy_tasks']} judged "
             f"({_percent(totals['learnable_share'])})", highlight=False, soft_wrap=True)
     elif rows:
-        console.print("self-play: the proposer did not propose (rollout."
-                      "proposer_after_solve_rate not reached)", highlight=False,
+        console.print("self-play: the proposer did not propose (the solve rate stayed under "
+                      "rollout.proposer_after_solve_rate)", highlight=False,
                       soft_wrap=True)
     if summary.heldout_start:
         end = summary.heldout_end

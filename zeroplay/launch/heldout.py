@@ -6,7 +6,7 @@ The first `run.eval_tasks` tasks (by id, so the same ones every time) of each he
 split, decoded greedily by the rollout actors' current weights and judged in the sandbox
 as `zeroplay eval` judges them; each score, and pass@1 by family, API and edge kind,
 is also set on the dashboard. Nothing chooses
-what trains from these numbers, except the proposer's start (`rollout.proposer_after_solve_rate`).
+what trains from these numbers.
 """
 
 from __future__ import annotations

@@ -221,7 +221,7 @@ class SelfPlayLoop:
 
         cfg, learners = self.cfg, self.learners
         log_index = 0
-        solve_rate = summary.heldout_start.get("heldout-seen")
+        solve_rate = None  # the solver's rate on the last step's training tasks
         for step in range(summary.first_step, cfg.run.steps + 1):
             start = time.monotonic()
             rng = random.Random(cfg.run.seed * 7919 + step)
@@ -248,8 +248,7 @@ class SelfPlayLoop:
                                       proposing, rollout, heldout, heldout_by))
             row = result.summary["row"]
             crash_point("metrics-write")
-            if heldout is not None:
-                solve_rate = heldout.get("heldout-seen", solve_rate)
+            solve_rate = row.get("solve_rate", solve_rate)
             self._record(row, result.seconds)
             summary.last_step = step
             summary.rows.append(row)
@@ -322,11 +321,11 @@ class SelfPlayLoop:
             log.warning("provenance.json not updated: %s", exc)
 
 
-def proposer_on(cfg, heldout_seen: float | None, store) -> bool:
+def proposer_on(cfg, solve_rate: float | None, store) -> bool:
     """Whether this step proposes: always with a threshold of 0; else once the solver's
-    last heldout-seen pass@1 reached it (and from then on: a run that proposed before a
-    resume keeps proposing)."""
+    solve rate on the last step's training tasks reached it (and from then on: a run that
+    proposed before a resume keeps proposing). Held-out scores choose nothing here."""
     threshold = cfg.rollout.proposer_after_solve_rate
-    if threshold <= 0 or (heldout_seen is not None and heldout_seen >= threshold):
+    if threshold <= 0 or (solve_rate is not None and solve_rate >= threshold):
         return True
     return any(s.get("proposals") for _, _, s in store.steps()[1:])
