@@ -12,7 +12,7 @@ not a job run): the driver, the learner workers and the rollout actors never sha
 directory, so a checkpoint reaches another node only through `run.storage`.
 
 The scenario, on one cluster: the job runs 8 steps; once a step's row shows a version
-that reached both rollout actors, the raylet of the node serving rollout-1 is killed
+that reached both rollout actors, every process of the node serving rollout-1 is killed
 (the node goes, its actor with it; no other node has a free H200, so the actor cannot
 come back), and the run goes on with rollout-0 and finishes. Then the lost node is
 replaced and `zeroplay run --resume --from-storage`, started from the sandbox node's
@@ -22,6 +22,7 @@ checkpoint step-8.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -288,9 +289,12 @@ def test_cluster_config_survives_a_lost_node_and_resumes_from_storage(cluster, t
     # --- a rollout node is lost mid-run ----------------------------------------------------
     victim = cluster.nodes[placed["rollout-1"]]
     survivor = "rollout-0"
-    cluster.orphans.extend(_descendants(victim.proc.pid))  # in case its workers outlive it
+    doomed = [victim.raylet(), *_descendants(victim.proc.pid)]
+    cluster.orphans.extend(doomed)
     killed_after = len(_metrics(head))
-    victim.raylet().kill()
+    for process in doomed:  # the whole node at once, as when its machine goes: raylet,
+        with contextlib.suppress(psutil.NoSuchProcess):  # agents and the actor's worker
+            process.kill()
     info = jobs.wait(client, job_id, timeout_s=max(60.0, deadline - time.monotonic()))
     logs = jobs.job_logs(client, job_id)
     assert str(info.status) == "SUCCEEDED", logs[-4000:]
