@@ -100,6 +100,16 @@ def test_unknown_names_and_bad_weights_are_config_errors():
         load_config(None, ["curriculum.mix=nope"])
 
 
+def test_a_broken_mix_file_is_a_one_line_config_error(tmp_path):
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("families: [unclosed\n")
+    with pytest.raises(ConfigError, match="broken.yaml cannot be read as YAML"):
+        load_config(None, [f"curriculum.mix={broken}"])
+    broken.write_text("- a list\n")
+    with pytest.raises(ConfigError, match="must hold a mapping"):
+        load_config(None, [f"curriculum.mix={broken}"])
+
+
 def test_named_mixes_load():
     for name in ("uniform", "rare-apis", "edge-cases", "strings"):
         mix = load_config(None, [f"curriculum.mix={name}"]).curriculum.mix

@@ -251,7 +251,11 @@ def load_named_mix(name: str) -> dict:
         known = sorted(p.stem for p in MIXES_DIR.glob("*.yaml"))
         raise ValueError(f"no mix named {name!r}; named mixes: {', '.join(known) or 'none'} "
                          "(or give a path to a YAML file)")
-    data = yaml.safe_load(path.read_text()) or {}
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(f"{path} cannot be read as YAML: {first}") from None
     if not isinstance(data, dict):
         raise ValueError(f"{path} must hold a mapping (families, apis, edge_share)")
     return {"name": path.stem, **data}

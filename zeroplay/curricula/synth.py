@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from zeroplay.corpus.catalogue import (
     AVOID,
@@ -142,7 +142,7 @@ def _allowed(choices: list[Op], mix: Mix, edge: bool | None) -> list[Op]:
     return [op for op in choices if not op.edge]
 
 
-def corpus_tags(ops) -> tuple[str, ...]:
+def corpus_tags(ops: Iterable[Op]) -> tuple[str, ...]:
     """`family:`, `api:` and `edge:` tags of a pipeline, each once, in a fixed order."""
     ops = list(ops)
     tags = [f"family:{op.family}" for op in ops] + [f"api:{op.api}" for op in ops] + \
