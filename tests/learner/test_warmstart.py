@@ -21,6 +21,7 @@ from zeroplay.learner.warmstart import (
     WarmStartReport,
     proposer_phase_rows,
     record_warm_start,
+    train_rows,
     warm_start,
     warmstart_examples,
 )
@@ -89,6 +90,18 @@ def test_the_proposer_phase_proposes_compositions_mixed_one_to_one_with_solver_r
                if r["role"] == "proposer")
 
 
+def test_a_warm_start_without_compositions_skips_the_proposer_phase(tmp_path, caplog):
+    """One-operation tasks only (curriculum.max_ops=1): the proposer phase has no rows, so
+    it is skipped with a warning that names why, not a crash inside the trainer."""
+    tasks = [dataclasses.replace(make_task(i), tags=("add",)) for i in range(4)]
+    cfg = CFG.model_copy(update={"learner": CFG.learner.model_copy(
+        update={"warm_start_proposer_steps": 5})})
+    model, tok = load_policy(cfg.policy, cache_dir=tmp_path / "cache")
+    report = warm_start(model, tok, tasks, cfg, str(tmp_path / "sft"), steps=1)
+    assert report.steps == 1 and report.proposer_steps == 0 and report.proposer_loss is None
+    assert "no proposer phase" in caplog.text
+
+
 @pytest.mark.slow  # trains the tiny model (SFT)
 def test_warm_start_teaches_the_format(seeded_run, tmp_path):
     run_dir, _, _, _ = seeded_run
@@ -114,12 +127,13 @@ def test_warm_start_teaches_the_format(seeded_run, tmp_path):
     assert after > before, (before, after)
 
 
-@pytest.mark.slow  # trains the tiny model for about two minutes
+@pytest.mark.slow  # trains the tiny model for about three minutes
 def test_a_short_warm_start_solves_heldout_seen_tasks_and_proposes_parseable_tasks(pool,
                                                                                   tmp_path):
     """Fresh synthetic tasks only, a fixed seed: greedy pass@1 on heldout-seen tasks (whose
-    programs no training task has) goes from 0 to above 0, and after the proposer phase
-    sampled proposals (T=1, as self-play samples them) parse, where none did before."""
+    programs no training task has) goes from 0 to above 0 after the solver phase, and
+    after the proposer phase sampled proposals (T=1, as self-play samples them) parse,
+    where none did before. Tasks of at most two operations keep the budget short."""
     from zeroplay.actors.fleet import Fleet
     from zeroplay.curricula.admit import fresh_tasks, pool_validator, seed_curriculum
     from zeroplay.eval.problems import task_problem
@@ -128,8 +142,8 @@ def test_a_short_warm_start_solves_heldout_seen_tasks_and_proposes_parseable_tas
 
     cfg = load_config(None, ["learner.warm_start_batch_size=16", "rollout.max_new_tokens=160",
                              "learner.warm_start_proposer_share=0", "sandbox.pool_size=1",
-                             "learner.warm_start_proposer_steps=150",
-                             "curriculum.reference_k=1"])
+                             "learner.warm_start_proposer_steps=0",
+                             "curriculum.reference_k=1", "curriculum.max_ops=2"])
     validate = pool_validator(pool, cfg)
     with CurriculumStore.open(tmp_path / "curriculum.sqlite", create=True) as store:
         seed_curriculum(store, validate, cfg, n=100, heldout=60, seed=3, run_id="ws")
@@ -154,10 +168,16 @@ def test_a_short_warm_start_solves_heldout_seen_tasks_and_proposes_parseable_tas
 
     before, parsed_before = pass_at_1(), parsed()
     actor = fleet.rollouts.group.members[0]
-    report = warm_start(actor.generator.model, actor.tokenizer, train, cfg,
-                        str(tmp_path / "sft"), steps=300)
-    assert report.last_loss < 0.3 and report.proposer_steps == 150
-    assert report.proposer_loss[1] < report.proposer_loss[0]
-    after, parsed_after = pass_at_1(), parsed()
+    model, tok = actor.generator.model, actor.tokenizer
+    report = warm_start(model, tok, train, cfg, str(tmp_path / "sft"), steps=300)
+    assert report.last_loss < 0.3 and report.proposer_steps == 0
+    after = pass_at_1()
     assert before == 0.0 and after > 0.0, (before, after)
+
+    phase = proposer_phase_rows(train, cfg.run.seed, cfg.curriculum.reference_k)
+    history = train_rows(model, tok, phase, cfg, str(tmp_path / "sft"), 150,
+                         cfg.learner.warm_start_learning_rate)
+    losses = [h["loss"] for h in history if "loss" in h]
+    assert len(losses) == 150 and losses[-1] < losses[0]
+    parsed_after = parsed()
     assert parsed_before[0] == 0.0 and parsed_after[0] >= 0.1, (parsed_before, parsed_after)

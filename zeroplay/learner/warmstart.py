@@ -24,6 +24,7 @@ provenance check covers warm-start data too. Skipped when `policy.follows_format
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ from zeroplay.learner.grpo import compute_args
 # are a few hundred, nearly all in the warm start or the curriculum already, so a proposer
 # taught them spends a third of its proposals on copies (measured in default runs).
 PROPOSER_MIN_OPS = 2
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,10 @@ def warm_start(model, tokenizer, tasks: list[Task], cfg: Config, output_dir: str
     phase, proposer_loss = [], None
     if lc.warm_start_proposer_steps:
         phase = proposer_phase_rows(tasks, seed, cfg.curriculum.reference_k, fits)
+        if not phase:
+            log.warning("warm start: no task of %d or more operations, so no proposer phase "
+                        "(curriculum.max_ops is %d)", PROPOSER_MIN_OPS, cfg.curriculum.max_ops)
+    if phase:
         later = train_rows(model, tokenizer, phase, cfg, output_dir, lc.warm_start_proposer_steps,
                            lc.warm_start_learning_rate)
         seconds += _runtime(later)
