@@ -1,5 +1,6 @@
 """Two learner workers on gloo (FSDP2 through TRL and accelerate, real Ray actors) train
-like one worker: same losses and gathered weights, and a checkpoint one worker resumes."""
+like one worker: same losses and gathered weights, and a checkpoint that one worker and a
+group of two resume, with activations recomputed as the cluster config has them."""
 
 import time
 
@@ -25,7 +26,10 @@ LOSS_ATOL, WEIGHT_ATOL = 1e-6, 1e-4
 
 
 def _overrides(workers: int) -> list[str]:
+    # Activations recomputed, as the cluster config has it: a group wraps each layer for
+    # it (FSDP's activation checkpointing), which renames the layers' parameters.
     return ["rollout.num_generations=4", "rollout.max_new_tokens=12",
+            "learner.gradient_checkpointing=true",
             f"learner.per_device_train_batch_size={8 // workers}",  # 8 rows per step in all
             "learner.gradient_accumulation_steps=1", "learner.learning_rate=1e-3",
             "learner.max_staleness=100", "run.overlap=false",

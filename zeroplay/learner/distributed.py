@@ -149,6 +149,11 @@ def reset_accelerate() -> None:
     AcceleratorState._reset_state(reset_partial_state=True)
 
 
+# What activation checkpointing (FSDP's `activation_checkpointing`) inserts in the name of
+# every parameter of a wrapped layer; torch.distributed.checkpoint's names leave it out.
+CHECKPOINT_WRAPPER = "_checkpoint_wrapped_module."
+
+
 class GroupResume(TrainerCallback):
     """Resume a learner group from one worker's checkpoint (the files `save_checkpoint`
     writes), where Trainer's own resume would look for FSDP's files on every rank: as
@@ -191,8 +196,9 @@ class GroupResume(TrainerCallback):
 
 def _by_name(saved: dict, model, optimizer) -> dict:
     """`optimizer.state_dict()`'s layout (parameters numbered across param groups) keyed
-    by parameter name instead, as torch.distributed.checkpoint loads it."""
-    names = {id(p): name for name, p in model.named_parameters()}
+    by parameter name instead, as torch.distributed.checkpoint loads it: the names it
+    gives, without the wrapper that activation checkpointing puts around each layer."""
+    names = {id(p): name.replace(CHECKPOINT_WRAPPER, "") for name, p in model.named_parameters()}
     order = [names[id(p)] for group in optimizer.param_groups for p in group["params"]]
     return {"state": {order[i]: value for i, value in saved["state"].items()},
             "param_groups": [{**group, "params": [order[i] for i in group["params"]]}
