@@ -14,9 +14,10 @@ directory, so a checkpoint reaches another node only through `run.storage`.
 The scenario, on one cluster: the job runs 8 steps; once a step's row shows a version
 that reached both rollout actors, every process of the node serving rollout-1 is killed
 (the node goes, its actor with it; no other node has a free H200, so the actor cannot
-come back), and the run goes on with rollout-0 and finishes, its checkpoints in
-`run.storage` and in no other node's directory. Not covered here: resuming this config's
-learner group from storage (it fails at present: docs/results.md).
+come back), and the run goes on with rollout-0 and finishes. Then the lost node is
+replaced and `zeroplay run --resume --from-storage`, started from the sandbox node's
+working directory in a shell without Ray's auth mode set, goes on to step 9 from
+checkpoint step-8.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "configs" / "cluster-h200-h20.yaml"
-NAME, STEPS = "rehearsal", 8
+NAME, STEPS, RESUMED_STEPS = "rehearsal", 8, 9
 KEPT = [4, 6, 8]  # checkpoints every 2 steps and at the end, the newest 3 kept
 # Everything the run changes in configs/cluster-h200-h20.yaml, and why.
 OVERRIDES = [
@@ -258,7 +259,7 @@ def _complete(storage: Path, area: str, mark: str) -> list[int]:
                   if (p / mark).is_file())
 
 
-def test_cluster_config_survives_a_lost_node(cluster, tmp_path):
+def test_cluster_config_survives_a_lost_node_and_resumes_from_storage(cluster, tmp_path):
     began = time.monotonic()
     storage = tmp_path / "storage"
     storage.mkdir()
@@ -338,4 +339,36 @@ def test_cluster_config_survives_a_lost_node(cluster, tmp_path):
     rollout_node = cluster.nodes[placed["rollout-0"]]
     assert rollout_node.job_dir() is not None and not (rollout_node.job_dir() / "runs").exists()
 
-    print(f"rehearsal: 5 nodes, node lost after step {killed_after}: {first_run:.0f} s")
+    # --- the lost node is replaced; resume from another node's working directory -----------
+    cluster.start("rollout3", "h200")
+    _wait_for_nodes(cluster, ["rollout3"])
+    elsewhere = cluster.nodes["sandbox"].cwd
+    # A user's shell: no Ray address, and no auth mode (which only `ray start` sets).
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_ADDRESS",
+                                                            "RAY_API_SERVER_ADDRESS",
+                                                            "RAY_AUTH_MODE")}
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    resumed = subprocess.run(
+        [str(VENV_BIN / "zeroplay"), "run", "--resume", f"runs/{NAME}", "--from-storage",
+         str(storage), "--steps", str(RESUMED_STEPS), "--address", cluster.gcs],
+        cwd=elsewhere, env=env, capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr[-4000:]
+    assert f"starting the learner from step-{STEPS}" in resumed.stderr, resumed.stderr[-4000:]
+    again = _rows(elsewhere / "runs" / NAME / "metrics.jsonl")
+    assert [r["step"] for r in again] == list(range(1, RESUMED_STEPS + 1))
+    assert again[:STEPS] == rows  # restored from storage as recorded
+    new = again[-1]
+    assert sorted(new["rollout"]["prompts"]) == ["rollout-0", "rollout-1"]
+    assert new["rollout"]["away"] == [] and min(new["rollout"]["prompts"].values()) > 0
+    fresh = new["learner"]["published"]
+    assert fresh and fresh[0]["version"] > versions[-1]
+    assert all(p["via"] == "collective" and set(p["received"]) == {"rollout-0", "rollout-1"}
+               and set(p["received"].values()) == {p["digest"]} for p in fresh), fresh
+    assert _complete(storage, "checkpoints", "zeroplay_state.json")[-1] == RESUMED_STEPS
+    # The learner (no job now: it works in its node's own directory) took step-8 there.
+    taken = cluster.nodes["learner"].cwd / "runs" / NAME / "checkpoints"
+    assert {f"step-{STEPS}", f"step-{RESUMED_STEPS}"} <= {p.name for p in taken.glob("step-*")}
+    assert not (elsewhere / "runs" / NAME / "checkpoints").exists()
+    print(f"rehearsal: first run (5 nodes, node lost after step {killed_after}) "
+          f"{first_run:.0f} s; all with the resume {time.monotonic() - began:.0f} s")
+
