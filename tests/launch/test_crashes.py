@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import IO
 
 import pytest
 
@@ -40,15 +42,22 @@ CRASHES = [("generation", 2), ("validation", 1), ("learner-update", 1), ("store-
            ("metrics-write", 1), ("checkpoint-write", 1), ("snapshot-write", 1)]
 
 
-def _zeroplay(*args: str, crash: str | None = None) -> subprocess.CompletedProcess:
+def _start(*args: str, crash: str | None = None, log: IO | int = subprocess.PIPE
+           ) -> subprocess.Popen:
     """In a session of its own: a crash point kills the whole session."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     env.pop("RAY_ADDRESS", None)
     env.pop(ENV, None)
     if crash:
         env[ENV] = crash
-    return subprocess.run([EXE, *args], capture_output=True, text=True, timeout=900, env=env,
-                          start_new_session=True)
+    return subprocess.Popen([EXE, *args], stdout=log, stderr=log, text=True, env=env,
+                            start_new_session=True)
+
+
+def _zeroplay(*args: str, crash: str | None = None) -> subprocess.CompletedProcess:
+    proc = _start(*args, crash=crash)
+    out, err = proc.communicate(timeout=900)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 def _run_args(runs: Path, storage: Path, name: str) -> list[str]:
@@ -76,11 +85,19 @@ def _counts(run: Path) -> dict[str, object]:
         }
 
 
-def test_kill_9_at_every_point_of_a_step_then_resume(tmp_path, sandbox_image):
+def test_kill_9_at_every_point_of_a_step_then_resume(tmp_path, sandbox_image, request):
     storage, runs = tmp_path / "storage", tmp_path / "runs"
     storage.mkdir()
     run = runs / "crashed"
     ran = []
+    # The uninterrupted run to compare with, beside the crashes (a run of its own, with its
+    # own Ray instance and storage): most of each short invocation is waiting to start.
+    baseline, log = tmp_path / "baseline-storage", tmp_path / "uninterrupted.log"
+    baseline.mkdir()
+    with log.open("w") as out:  # a file, not a pipe that nobody reads until the end
+        uninterrupted = _start(*_run_args(runs, baseline, "uninterrupted"), log=out)
+    request.addfinalizer(lambda: uninterrupted.poll() is None and os.killpg(uninterrupted.pid,
+                                                                            signal.SIGKILL))
 
     def crashed(invocation: subprocess.CompletedProcess, point: str) -> None:
         assert invocation.returncode == -9, (point, invocation.stdout + invocation.stderr)
@@ -107,10 +124,7 @@ def test_kill_9_at_every_point_of_a_step_then_resume(tmp_path, sandbox_image):
     finished = _zeroplay("run", "--resume", str(run))
     assert finished.returncode == 0, finished.stdout + finished.stderr
 
-    baseline = tmp_path / "baseline-storage"
-    baseline.mkdir()
-    uninterrupted = _zeroplay(*_run_args(runs, baseline, "uninterrupted"))
-    assert uninterrupted.returncode == 0, uninterrupted.stdout + uninterrupted.stderr
+    assert uninterrupted.wait(timeout=900) == 0, log.read_text()[-4000:]
     assert _counts(run) == _counts(runs / "uninterrupted")
     assert _counts(run)["metrics_steps"] == list(range(1, STEPS + 1))
 
