@@ -75,7 +75,7 @@ def variants(task, candidates: int, rng: random.Random):
         op = OPS_BY_NAME[name]
         if op.const is None:
             continue
-        head, sep, rest = line.partition(f"v = {op.code.split('{c}')[0]}")
+        head, sep, rest = line.partition(f"= {op.code.split('{c}')[0]}")
         value = rest[:len(rest) - len(rest.lstrip("-0123456789"))]
         if not (sep and value.lstrip("-").isdigit()):
             continue  # the constant is the argument k

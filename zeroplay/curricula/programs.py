@@ -17,10 +17,13 @@ from zeroplay.pysource import PARSE_ERRORS, parse_python
 
 
 def normalized_hash(source: str) -> str | None:
-    """Hash of the AST with names and docstrings erased (None if it does not parse, or
-    parses only with a compiler warning).
+    """Hash of the AST with names, docstrings and annotations erased (None if it does not
+    parse, or parses only with a compiler warning).
 
     >>> normalized_hash("def f(a):\\n    return a + 1") == normalized_hash("def g(x):  return x+1")
+    True
+    >>> normalized_hash("def f(a: int):\\n    v: int = a\\n    return v") == normalized_hash(
+    ...     "def f(a):\\n    v = a\\n    return v")
     True
     """
     return _normalized(source, constants=True)
@@ -45,6 +48,7 @@ def _normalized(source: str, constants: bool) -> str | None:
         tree = parse_python(source)
     except PARSE_ERRORS:
         return None
+    tree = _EraseLocalAnnotations().visit(tree)
     if not constants:
         tree = _AbstractConstants().visit(tree)
     names: dict[str, str] = {}
@@ -65,6 +69,15 @@ def _normalized(source: str, constants: bool) -> str | None:
         elif isinstance(node, ast.Name):
             node.id = canon(node.id)
     return hashlib.sha256(ast.dump(tree, annotate_fields=False).encode()).hexdigest()[:16]
+
+
+class _EraseLocalAnnotations(ast.NodeTransformer):
+    """`v: T = e` is `v = e` (Python never evaluates a local's annotation)."""
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> ast.AST:
+        if node.value is None or not node.simple:
+            return node
+        return ast.Assign(targets=[node.target], value=node.value, lineno=node.lineno)
 
 
 class _AbstractConstants(ast.NodeTransformer):

@@ -114,7 +114,10 @@ def synthesize_one(seed: int, max_ops: int, run_id: str = "",
                                     if uses_k else "")
     args = f"{param}: {src}" + (", k: int" if uses_k else "")
     signature = f"def f({args}) -> {current}"
-    body = [f"v = {param}"] + [f"v = {op.code.format(c=c)}" for op, c in ops] + ["return v"]
+    # Each line declares the type it leaves in v: the model choosing the next operation
+    # then reads its input type on the line above instead of tracking it along the chain.
+    body = ([f"v: {src} = {param}"] + [f"v: {op.dst} = {op.code.format(c=c)}" for op, c in ops]
+            + ["return v"])
     imports = imports_of(op for op, _ in ops)
     header = "".join(f"{line}\n" for line in imports) + ("\n" if imports else "")
     reference = header + signature + ":\n" + "".join(f"    {line}\n" for line in body)
