@@ -1,6 +1,6 @@
 """Program identity: which programs count as the same task, and which share a shape.
 
-    normalized_hash(src)   # same for programs that differ only in names and docstrings
+    normalized_hash(src)   # same for programs that differ only in names, docstrings, annotations
     shape_hash(src)        # same also when only their constants differ
 
 Both hash the AST, so formatting never matters; both give None for source that does not
