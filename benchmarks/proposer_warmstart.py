@@ -11,7 +11,9 @@ proposer prompt with `k` example tasks, a training task of at least two operatio
 the answer), mixed with a `solver` share of solver rows so the solver is not forgotten,
 for `steps` steps at `lr`. The rows come from the warm start's own
 tasks (the seed curriculum and its fresh synthesizer stream). Variant keys: steps (0:
-the checkpoint as it is), k, solver (solver rows per proposer row), lr.
+the checkpoint as it is), k, solver (solver rows per proposer row), lr, and temp: the
+proposer's sampling temperature while measured (`rollout.proposer_temperature`; default
+`rollout.temperature`). Variants that differ only in temp share one trained phase.
 
 Then, with no training, it plays `--steps` proposing self-play steps of `--proposals`
 proposer prompts (8 proposals each, showing `k` examples as the rows did) on a copy of the
@@ -53,17 +55,18 @@ from zeroplay.sandbox.pool import SandboxPool
 
 DEFAULT_VARIANTS = ["none:steps=0", "p250:steps=250,solver=1", "p500:steps=500,solver=1",
                     "p500-k1:steps=500,solver=1,k=1"]
-VARIANT_KEYS = {"steps": int, "k": int, "solver": float, "lr": float}
+VARIANT_KEYS = {"steps": int, "k": int, "solver": float, "lr": float, "temp": float}
+PHASE_KEYS = ("steps", "k", "solver", "lr")
 
 
 def parse_variant(text: str) -> tuple[str, dict]:
     """`name:key=value,...` with defaults filled in.
 
     >>> parse_variant("p:steps=300,k=1")
-    ('p', {'steps': 300, 'k': 1, 'solver': 0.0, 'lr': 0.003})
+    ('p', {'steps': 300, 'k': 1, 'solver': 0.0, 'lr': 0.003, 'temp': None})
     """
     name, _, spec = text.partition(":")
-    values = {"steps": 0, "k": 0, "solver": 0.0, "lr": 3e-3}
+    values = {"steps": 0, "k": 0, "solver": 0.0, "lr": 3e-3, "temp": None}
     for item in filter(None, spec.split(",")):
         key, _, value = item.partition("=")
         if key not in VARIANT_KEYS:
@@ -121,6 +124,14 @@ def proposer_phase(fleet, cfg, tasks: list, variant: dict, scratch: Path) -> flo
     train_rows(actor.generator.model, actor.tokenizer, rows, cfg, str(scratch),
                variant["steps"], variant["lr"])
     return time.monotonic() - start
+
+
+def save_phase(fleet, path: Path) -> Path:
+    """The fleet's model as trained, for the variants that share its phase."""
+    actor = fleet.rollouts.group.members[0]
+    actor.generator.model.save_pretrained(path)
+    actor.tokenizer.save_pretrained(path)
+    return path
 
 
 def measure_proposals(fleet, cfg, store_path: Path, work: Path, steps: int,
@@ -206,12 +217,22 @@ def main() -> None:
             "run": cfg.run.model_copy(update={"overlap": False}),  # nothing trains here
             "rollout": cfg.rollout.model_copy(update={
                 "proposals_per_step": args.proposals, "proposer_after_solve_rate": 0.0})})
+        phases: dict[tuple, tuple[Path, float]] = {}  # a trained phase and its seconds
         for name, variant in variants.items():
             torch.manual_seed(cfg.run.seed)
-            shown = play.model_copy(update={"curriculum": play.curriculum.model_copy(
-                update={"reference_k": variant["k"]})})  # rollouts show what rows showed
+            phase = tuple(variant[k] for k in PHASE_KEYS)
+            base = from_checkpoint(play, phases[phase][0]) if phase in phases else play
+            shown = base.model_copy(update={
+                "curriculum": base.curriculum.model_copy(  # rollouts show what rows showed
+                    update={"reference_k": variant["k"]}),
+                "rollout": base.rollout.model_copy(
+                    update={"proposer_temperature": variant["temp"]})})
             with Fleet.in_process(shown, pool) as fleet:
-                seconds = proposer_phase(fleet, shown, tasks, variant, work / "trainer")
+                if phase in phases:
+                    seconds = phases[phase][1]
+                else:
+                    seconds = proposer_phase(fleet, shown, tasks, variant, work / "trainer")
+                    phases[phase] = save_phase(fleet, work / f"phase-{len(phases)}"), seconds
                 solver = fmean(judge_split(fleet, validation, 1, greedy=True))
                 shares = measure_proposals(fleet, shown, store_path, work, args.steps, tasks)
             results[name] = {**variant, "seconds": round(seconds, 1),
@@ -221,10 +242,12 @@ def main() -> None:
                   f"copied {r['copied']}, learnable {r['learnable']} of {r['judged']}, "
                   f"validation pass@1 {solver:.1%}, {seconds:.0f} s; "
                   f"{list(r['reasons'].items())[:5]}", flush=True)
-    print(f"\n{'variant':12}{'steps':>6}{'k':>3}{'solver':>7}{'seconds':>8}{'valid':>8}"
-          f"{'novel':>8}{'copied':>8}{'learn':>8}{'val@1':>8}")
+    print(f"\n{'variant':12}{'steps':>6}{'k':>3}{'solver':>7}{'temp':>6}{'seconds':>8}"
+          f"{'valid':>8}{'novel':>8}{'copied':>8}{'learn':>8}{'val@1':>8}")
     for name, r in results.items():
-        print(f"{name:12}{r['steps']:>6}{r['k']:>3}{r['solver']:>7.1f}{r['seconds']:>8.0f}"
+        temp = r["temp"] or cfg.rollout.temperature
+        print(f"{name:12}{r['steps']:>6}{r['k']:>3}{r['solver']:>7.1f}{temp:>6.2f}"
+              f"{r['seconds']:>8.0f}"
               f"{fmt(r['valid']):>8}{fmt(r['novel']):>8}{fmt(r['copied']):>8}"
               f"{fmt(r['learnable']):>8}{fmt(r['validation_pass@1']):>8}")
     path = write_result("proposer_warmstart", out, {

@@ -87,6 +87,8 @@ def test_wrong_type_names_key_and_expected_type(override, expected):
 def test_out_of_range_value_is_rejected():
     with pytest.raises(ConfigError, match=r"run\.steps.*greater than or equal to 1"):
         load_config(None, ["run.steps=0"])
+    with pytest.raises(ConfigError, match=r"rollout\.proposer_temperature.*greater than 0"):
+        load_config(None, ["rollout.proposer_temperature=0"])
 
 
 @pytest.mark.parametrize(

@@ -45,6 +45,18 @@ def test_actor_generates_with_logprobs_and_version(ray_local, rollout):
     assert ray_local.get(rollout.version.remote()) == outs[0].policy_version
 
 
+def test_proposer_prompts_sample_at_the_proposer_temperature(tiny_cache):
+    cfg = load_config(None, ["rollout.max_new_tokens=4", "rollout.proposer_temperature=0.5"])
+    actor = RolloutActor(cfg.model_dump(mode="json"), cache_dir=str(tiny_cache))
+    temperatures, generate = [], actor.generator.generate
+    actor.generator.generate = lambda texts, n, params: (
+        temperatures.append(params.temperature) or generate(texts, n, params))
+    for role, greedy in (("proposer", False), ("solver", False), ("proposer", True)):
+        outs = actor.generate(MESSAGES, 2, role, greedy=greedy)
+        assert len(outs) == 2
+    assert temperatures == [0.5, 1.0, 0.0]
+
+
 def test_update_weights_changes_generations_and_frees_old_weights(ray_local, rollout, weights,
                                                                    tiny):
     import torch

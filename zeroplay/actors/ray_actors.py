@@ -21,6 +21,7 @@ jobs, latency, recycles) under its own name.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from pathlib import Path
@@ -63,6 +64,8 @@ class RolloutActor:
         r = self.cfg.rollout
         self.params = SamplingParams(r.temperature, r.top_p, r.max_new_tokens,
                                      r.max_prompt_tokens)
+        self.proposer_params = dataclasses.replace(
+            self.params, temperature=r.proposer_temperature or r.temperature)
         self.served = {"calls": 0, "prompts": 0, "tokens": 0}
         self._lock = threading.Lock()
         self._staged: tuple[int, dict] | None = None  # (version, state dict), not yet live
@@ -142,14 +145,15 @@ class RolloutActor:
     def generate(self, messages_list: list[list[dict[str, str]]], n: int, role: str,
                  greedy: bool = False) -> list[Completion]:
         """n completions per chat prompt, consecutive (`greedy`: temperature 0, e.g. for
-        evaluation during a run); `role` only labels metrics."""
-        import dataclasses
-
+        evaluation during a run); `role` labels metrics, and "proposer" samples at
+        rollout.proposer_temperature."""
         from zeroplay.actors.prompts import prompt_text
 
         self._go_live()
         texts = [prompt_text(self.tokenizer, messages) for messages in messages_list]
-        params = dataclasses.replace(self.params, temperature=0.0) if greedy else self.params
+        params = self.proposer_params if role == "proposer" else self.params
+        if greedy:
+            params = dataclasses.replace(params, temperature=0.0)
         outs = self.generator.generate(texts, n, params)
         tokens = sum(len(o.completion_ids) for o in outs)
         metrics.record("generation_tokens_total", tokens, actor=self.name, role=role)

@@ -433,6 +433,13 @@ class RolloutConfig(Section):
         "(`zeroplay eval --temperature 0`): a GRPO group of identical completions teaches "
         "the learner nothing, so a config that trains refuses it.",
     )
+    proposer_temperature: float | None = Field(
+        None, gt=0,
+        description="Sampling temperature of proposer prompts (null: `temperature`). The "
+        "learner still trains the policy at `temperature`: the ratio against the proposer's "
+        "behaviour log-probs, taken at this temperature, is an exact importance ratio between "
+        "the two, clipped like that of any stale sample.",
+    )
     top_p: float = Field(
         1.0, gt=0, le=1,
         description="Nucleus sampling mass. Training needs 1: the learner's importance ratio "
