@@ -23,6 +23,18 @@ def test_tiny_build_is_deterministic_for_a_seed(tmp_path):
                                                      mc.state_dict().values(), strict=True))
 
 
+def test_a_synthesizer_that_writes_other_code_gets_another_tiny_model(tmp_path, monkeypatch):
+    from zeroplay.actors import policy
+
+    cfg = load_config(None).policy.tiny
+    before = policy.tiny_model_path(cfg, tmp_path, seed=0)
+    assert policy.tiny_model_path(cfg, tmp_path, seed=0) == before
+    corpus = policy.synthetic_corpus
+    monkeypatch.setattr(policy, "synthetic_corpus",
+                        lambda seed: [t.replace("v: int = ", "v = ") for t in corpus(seed)])
+    assert policy.tiny_model_path(cfg, tmp_path, seed=0) != before
+
+
 def test_tiny_model_loads_back_with_chat_template_pad_and_eos(tiny, tiny_cache):
     model, tok = tiny
     assert tok.pad_token == "<|pad|>" and tok.eos_token == "<|im_end|>"

@@ -220,9 +220,20 @@ def copy_ready(model, scale: float) -> None:
 
 
 def tiny_model_path(cfg: TinyModelConfig, cache_dir: Path, seed: int) -> Path:
-    """Where the tiny model for this config and seed lives (a cache keyed by both)."""
-    key = json.dumps({"recipe": TINY_RECIPE, "seed": seed, **cfg.model_dump()}, sort_keys=True)
+    """Where the tiny model for this config and seed lives: a cache keyed by both and by
+    its tokenizer's training text, so a synthesizer that writes other code builds a new
+    model instead of reusing one whose vocabulary was learned on the old code."""
+    corpus = hashlib.sha256("\0".join(tokenizer_corpus(seed)).encode()).hexdigest()
+    key = json.dumps({"recipe": TINY_RECIPE, "seed": seed, "corpus": corpus, **cfg.model_dump()},
+                     sort_keys=True)
     return cache_dir / f"tiny-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+
+
+def tokenizer_corpus(seed: int) -> list[str]:
+    """Everything the tiny tokenizer is trained on."""
+    from zeroplay.actors.prompts import proposer_prompt_text_samples
+
+    return synthetic_corpus(seed) + proposer_prompt_text_samples()
 
 
 def synthetic_corpus(seed: int, n_tasks: int = 400) -> list[str]:
@@ -247,10 +258,8 @@ def build_tiny_model(cfg: TinyModelConfig, path: Path, seed: int = 0) -> Path:
     from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-    from zeroplay.actors.prompts import proposer_prompt_text_samples
-
     log.info("building the tiny model in %s", path)
-    corpus = synthetic_corpus(seed) + proposer_prompt_text_samples()
+    corpus = tokenizer_corpus(seed)
     bpe = Tokenizer(models.BPE())
     bpe.normalizer = normalizers.NFC()
     bpe.pre_tokenizer = pre_tokenizers.Sequence([
