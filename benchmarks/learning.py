@@ -10,8 +10,9 @@ with them), and a warm-start checkpoint trained as the run trains it (the config
 `learner.warm_start_*`). Then, for each seed, every arm starts from that checkpoint and
 trains, in this one process, for the same wall-clock `--seconds`:
 
-  sft   continued SFT (TRL's SFTTrainer) on fresh synthesizer tasks of a training stream,
-        synthesized and validated in the sandbox as it goes (that time counts);
+  sft   continued SFT (TRL's SFTTrainer with the warm start's loss) on fresh synthesizer
+        tasks of a training stream, synthesized and validated in the sandbox as it goes
+        (that time counts);
   grpo  solver GRPO (zeroplay's BehaviourGRPOTrainer over TRL's GRPOTrainer) on the run's
         own solver-only self-play steps: p(1-p) task sampling, dynamic sampling,
         `curriculum.fresh_tasks_per_step` fresh tasks a step; each step is generated,
@@ -187,6 +188,8 @@ def train_sft(arm: Arm, rows: Iterator[dict], lr: float, scratch: str) -> int:
     from transformers import PrinterCallback
     from trl import SFTTrainer
 
+    from zeroplay.learner.warmstart import answer_loss_trainer
+
     turns = datasets.List({"role": datasets.Value("string"), "content": datasets.Value("string")})
     # Not from_generator: it pickles the generator (model, pool and all) to fingerprint it.
     stream = datasets.IterableDataset(
@@ -194,8 +197,9 @@ def train_sft(arm: Arm, rows: Iterator[dict], lr: float, scratch: str) -> int:
         info=datasets.DatasetInfo(features=datasets.Features({"prompt": turns,
                                                               "completion": turns})))
     try:  # SFTTrainer reads a first row to learn the format: an rft arm may find none
-        trainer = SFTTrainer(model=arm.model, args=sft_config(arm.cfg, scratch, lr),
-                             train_dataset=stream, processing_class=arm.tokenizer)
+        trainer = answer_loss_trainer(SFTTrainer)(  # the loss the warm start trains with
+            model=arm.model, args=sft_config(arm.cfg, scratch, lr), train_dataset=stream,
+            processing_class=arm.tokenizer)
     except BudgetSpent:
         return 0
     trainer.remove_callback(PrinterCallback)

@@ -19,6 +19,7 @@ from zeroplay.curricula.task import ops_of
 from zeroplay.eval.provenance import provenance_report
 from zeroplay.learner.warmstart import (
     WarmStartReport,
+    answer_nll,
     proposer_phase_rows,
     record_warm_start,
     train_rows,
@@ -43,6 +44,37 @@ def _parseable(model, tok, tasks):
         prompts, 1, SamplingParams(temperature=0.3, max_new_tokens=160, max_prompt_tokens=4000))
     return sum(parse_solution(o.text, tasks[o.prompt_index].entry_point).code is not None
                for o in outs)
+
+
+def test_the_answer_only_head_gives_the_models_own_loss_and_gradients():
+    """The warm start applies the output head to answer positions only; prompts (labels
+    -100) and padding must not change the loss or any gradient."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=64,
+                                         num_hidden_layers=1, num_attention_heads=2,
+                                         tie_word_embeddings=True))
+    ids = torch.randint(1, 64, (3, 12))
+    mask = torch.ones_like(ids)
+    mask[1, 9:] = mask[2, 6:] = 0  # right padding, as the collator pads
+    labels = ids.masked_fill(mask == 0, -100)
+    labels[:, :4] = -100  # the prompt
+    inputs = {"input_ids": ids, "attention_mask": mask, "labels": labels}
+
+    def loss_and_grads(compute):
+        model.zero_grad()
+        loss = compute()
+        loss.backward()
+        return loss.item(), [p.grad.clone() for p in model.parameters()]
+
+    reference, reference_grads = loss_and_grads(lambda: model(**inputs).loss)
+    ours, our_grads = loss_and_grads(lambda: answer_nll(model, inputs))
+    assert ours == pytest.approx(reference, rel=1e-5)
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(our_grads, reference_grads, strict=True))
+    answers = int((labels[:, 1:] != -100).sum())  # gradient accumulation's token count
+    assert answer_nll(model, inputs, 2 * answers).item() == pytest.approx(reference / 2, rel=1e-5)
 
 
 def test_examples_cover_both_roles():
