@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -99,7 +100,15 @@ def test_run_three_steps_then_resume_to_five(tmp_path, sandbox_image):
              (run / "eval" / "heldout-during-run.jsonl").read_text().splitlines()]
     assert [(c["step"], c["when"]) for c in curve] == [(0, "start"), (3, "end")]
     assert all(0 <= c[split] <= 1 for c in curve for split in ("heldout-seen", "heldout-unseen"))
-    assert "held-out greedy pass@1, start -> end: heldout-seen" in first.stdout
+    for c in curve:  # each task's outcome is kept, and the score is their mean
+        for split in ("heldout-seen", "heldout-unseen"):
+            outcomes = c["solved"][split]
+            assert outcomes and set(outcomes.values()) <= {0, 1}
+            assert c[split] == pytest.approx(sum(outcomes.values()) / len(outcomes))
+    assert curve[0]["solved"]["heldout-seen"].keys() == curve[1]["solved"]["heldout-seen"].keys()
+    assert re.search(r"held-out greedy pass@1, start -> end: heldout-seen \S+ -> \S+ "
+                     r"\([+-]\d+\.\d points, 95% interval [+-]\d+\.\d to [+-]\d+\.\d\)",
+                     first.stdout)
     assert "solver training reward, first half -> second half" in first.stdout
 
     with CurriculumStore.open(run / "curriculum.sqlite", readonly=True) as store:

@@ -154,6 +154,14 @@ def _percent(share: float | None) -> str:
     return "-" if share is None else f"{share:.0%}"
 
 
+def _change(change: tuple[float, float, float] | None) -> str:
+    """What follows a split's end score: " (-5.0 points, 95% interval -11.0 to +1.0)"."""
+    if change is None:
+        return ""
+    mean, low, high = (100 * v for v in change)
+    return f" ({mean:+.1f} points, 95% interval {low:+.1f} to {high:+.1f})"
+
+
 def _print_summary(summary: Any) -> None:
     from zeroplay.launch.step_rows import proposer_totals
 
@@ -188,6 +196,7 @@ def _print_summary(summary: Any) -> None:
         end = summary.heldout_end
         console.print("held-out greedy pass@1, start -> end: " + ", ".join(
             f"{split} {start:.1%} -> " + (f"{end[split]:.1%}" if split in end else "n/a")
+            + _change(summary.heldout_change.get(split))
             for split, start in summary.heldout_start.items()), highlight=False,
             soft_wrap=True)
     if len(rows) >= 2:

@@ -34,7 +34,7 @@ from typing import Any
 from zeroplay.errors import ConfigError, ZeroplayError
 from zeroplay.failpoints import crash_point
 from zeroplay.jsonl import append_jsonl
-from zeroplay.launch.heldout import heldout_pass_at_1
+from zeroplay.launch.heldout import heldout_change, heldout_pass_at_1
 from zeroplay.launch.learners import LearnerDied, LearnerFailed, Learners
 from zeroplay.launch.rundir import RunDir
 from zeroplay.launch.snapshots import last_recorded_step, snapshot_steps, take_snapshot
@@ -87,6 +87,8 @@ class RunSummary:
     # Greedy pass@1 by held-out split when self-play started and when it ended.
     heldout_start: dict[str, float] = field(default_factory=dict)
     heldout_end: dict[str, float] = field(default_factory=dict)
+    # Per split, end - start over the same tasks and its paired 95% interval.
+    heldout_change: dict[str, tuple[float, float, float]] = field(default_factory=dict)
 
 
 class SelfPlayLoop:
@@ -111,7 +113,7 @@ class SelfPlayLoop:
                 self.trackers, Fleet.on_ray(cfg, learners.cache_dir, with_learner=True) as fleet, \
                 CurriculumStore.open(run.curriculum_path, create=True,
                                      run_id=run.path.name) as store:
-            summary = RunSummary(run.path, 1, 0)
+            summary, solved_at_start = RunSummary(run.path, 1, 0), {}
             try:
                 self._seed(store, fleet)
                 self._phase("starting the learner" + (f" from step-{resume_from[0]}"
@@ -127,7 +129,8 @@ class SelfPlayLoop:
                     take_snapshot(run, store, done)
                 summary = RunSummary(run.path, done + 1, done)
                 if cfg.run.eval_every:
-                    summary.heldout_start, _ = self._heldout_eval(store, fleet, done, "start")
+                    summary.heldout_start, _, solved_at_start = self._heldout_eval(
+                        store, fleet, done, "start")
                 self._steps(store, fleet, summary)
             except KeyboardInterrupt:
                 summary.interrupted = True
@@ -150,8 +153,9 @@ class SelfPlayLoop:
                 summary.checkpoint = self._final_checkpoint(summary, store)
                 if cfg.run.eval_every and summary.heldout_start and not summary.interrupted \
                         and summary.stopped is None:
-                    summary.heldout_end, _ = self._heldout_eval(store, fleet, summary.last_step,
-                                                                "end")
+                    summary.heldout_end, _, solved = self._heldout_eval(
+                        store, fleet, summary.last_step, "end")
+                    summary.heldout_change = heldout_change(solved_at_start, solved)
             except Exception as exc:
                 if summary.stopped is None or stop_reason(exc) is None:
                     raise
@@ -241,7 +245,7 @@ class SelfPlayLoop:
             heldout = heldout_by = None
             if cfg.run.eval_every and step % cfg.run.eval_every == 0 and step < cfg.run.steps:
                 evaluated = time.monotonic()
-                heldout, heldout_by = self._heldout_eval(store, fleet, step, "step")
+                heldout, heldout_by, _ = self._heldout_eval(store, fleet, step, "step")
                 result.seconds["heldout_eval"] = time.monotonic() - evaluated
             # the step's tasks and its metrics row, in one commit
             result.record(row=partial(self._row, store, step, result, status, start,
@@ -276,19 +280,19 @@ class SelfPlayLoop:
         return row
 
     def _heldout_eval(self, store, fleet, step: int, when: str
-                      ) -> tuple[dict[str, float], dict[str, dict]]:
+                      ) -> tuple[dict[str, float], dict[str, dict], dict[str, dict]]:
         """Greedy pass@1 on the held-out subsets (`heldout_pass_at_1`), by split and by
         family, API and edge kind, appended to the run's heldout curve; measures only."""
         self._phase(f"evaluating greedy pass@1 on the held-out splits ({when})")
-        scores, by_tag = heldout_pass_at_1(store, fleet, self.cfg)
+        scores, by_tag, solved = heldout_pass_at_1(store, fleet, self.cfg)
         self.run_dir.eval_dir.mkdir(exist_ok=True)
         append_jsonl(self.run_dir.heldout_curve_path, {"step": step, "when": when,
                                                        "time": time.time(), **scores,
-                                                       "by": by_tag})
+                                                       "by": by_tag, "solved": solved})
         if when != "step":  # a step's scores go with its row
             self.trackers.log(step, {"heldout_pass@1": scores})
         self.events("heldout", {"step": step, "when": when, "scores": scores})
-        return scores, by_tag
+        return scores, by_tag, solved
 
     def _record(self, row: dict[str, Any], stages: dict[str, float]) -> None:
         append_jsonl(self.run_dir.metrics_path, row)
