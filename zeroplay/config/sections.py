@@ -572,7 +572,7 @@ class LearnerConfig(Section):
         "proposer rows a tiny proposer cannot write the format when it joins.",
     )
     warm_start_proposer_steps: int = Field(
-        600, ge=0,
+        900, ge=0,
         description="SFT steps of a proposer phase after the warm start: every warm-start "
         "task as a proposer answer (its prompt showing curriculum.reference_k examples), "
         "mixed one to one with solver rows so the solver is not forgotten "
